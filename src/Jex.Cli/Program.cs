@@ -1,0 +1,12 @@
+using System.CommandLine;
+
+namespace Jex.Cli;
+
+internal static class Program
+{
+    public static int Main(string[] args)
+    {
+        var root = new RootCommand("jex: run Jex jobs, benchmark transports, decode Hazelcast data.");
+        return root.Parse(args).Invoke();
+    }
+}
