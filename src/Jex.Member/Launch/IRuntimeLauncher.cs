@@ -1,0 +1,66 @@
+namespace Jex.Member.Launch;
+
+/// <summary>
+/// Starts, or reaches, a jex-runtime: a forked process, a container, or one started by hand
+/// (passthru).
+/// </summary>
+internal interface IRuntimeLauncher
+{
+    /// <summary>
+    /// Starts the runtime and waits for its ready line (or, for passthru, checks it is reachable).
+    /// Throws <see cref="RuntimeStartException"/> naming the cause (including the runtime's last
+    /// error output) when it does not become ready.
+    /// </summary>
+    Task<IRuntimeInstance> StartAsync(RuntimeLaunchOptions options, CancellationToken cancellationToken);
+}
+
+/// <summary>What to start.</summary>
+/// <param name="Token">Fresh auth token, passed through the environment (UserCode__Token).</param>
+/// <param name="Transport">"grpc" or "shared-memory".</param>
+/// <param name="UserCodePath">UserCode:Path for the runtime (a .dll or a directory).</param>
+/// <param name="Uid">UserCode:Uid, naming the shared-memory channel; null for gRPC.</param>
+/// <param name="GrpcPort">TCP port, 0 for any.</param>
+/// <param name="GrpcSocket">A Unix socket path to use instead of TCP, or null.</param>
+/// <param name="ExtraArguments">More command-line arguments (the job's runtime args).</param>
+/// <param name="ReadyTimeout">How long to wait for the ready line.</param>
+internal sealed record RuntimeLaunchOptions(
+    string Token,
+    string Transport,
+    string UserCodePath,
+    string? Uid = null,
+    int GrpcPort = 0,
+    string? GrpcSocket = null,
+    IReadOnlyList<string>? ExtraArguments = null,
+    TimeSpan? ReadyTimeout = null);
+
+/// <summary>A started runtime.</summary>
+internal interface IRuntimeInstance : IAsyncDisposable
+{
+    /// <summary>The parsed ready line.</summary>
+    RuntimeReadyInfo Ready { get; }
+
+    /// <summary>Completes when the runtime is gone (process exit, container stop). Never for passthru.</summary>
+    Task Exited { get; }
+
+    /// <summary>The last lines the runtime wrote to stderr/stdout, for error messages.</summary>
+    IReadOnlyList<string> RecentOutput { get; }
+
+    /// <summary>SIGTERM, then SIGKILL after <paramref name="grace"/>. Passthru: does nothing.</summary>
+    Task StopAsync(TimeSpan grace, CancellationToken cancellationToken);
+
+    /// <summary>SIGKILL now (tests and crash handling).</summary>
+    void Kill();
+}
+
+/// <summary>The JSON object of the runtime's <c>JEX-READY {json}</c> line.</summary>
+/// <param name="Transport">"grpc" or "shared-memory".</param>
+/// <param name="Address">http://127.0.0.1:PORT, unix:/path, or the shared-memory file path.</param>
+/// <param name="Pid">The runtime's process id (inside its container for container mode).</param>
+/// <param name="Version">The runtime's version.</param>
+/// <param name="Functions">The function names it loaded.</param>
+internal sealed record RuntimeReadyInfo(string Transport, string Address, int Pid, string Version, IReadOnlyList<string> Functions);
+
+internal sealed class RuntimeStartException : Exception
+{
+    public RuntimeStartException(string message, Exception? inner = null) : base(message, inner) { }
+}

@@ -1,0 +1,37 @@
+using Jex.Protocol.V1;
+
+namespace Jex.Member.Transports;
+
+/// <summary>
+/// One session's message pipe to a runtime, whatever carries it (gRPC stream or shared-memory
+/// rings). The member's session logic (Init, batching, ordering, replay) sits on top of this and
+/// never knows the transport.
+/// </summary>
+/// <remarks>
+/// Sends are not thread-safe: one writer at a time. Reads are one consumer at a time.
+/// A session the runtime ends with a status (PERMISSION_DENIED, ...) surfaces as a
+/// <see cref="SessionEndedException"/> from <see cref="ReadAsync"/>.
+/// </remarks>
+internal interface ISessionChannel : IAsyncDisposable
+{
+    /// <summary>Sends one message; completes when the transport accepted it (back-pressure).</summary>
+    ValueTask SendAsync(MemberMessage message, CancellationToken cancellationToken);
+
+    /// <summary>Reads the next runtime message, or null when the runtime ended the stream cleanly.</summary>
+    ValueTask<RuntimeMessage?> ReadAsync(CancellationToken cancellationToken);
+
+    /// <summary>Tells the runtime the member will send nothing more (half-close).</summary>
+    ValueTask CompleteAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// The runtime ended the session with a status, or the transport failed underneath it.
+/// </summary>
+internal sealed class SessionEndedException : Exception
+{
+    public SessionEndedException(int statusCode, string message, Exception? inner = null)
+        : base(message, inner) => StatusCode = statusCode;
+
+    /// <summary>gRPC status code (7 = PERMISSION_DENIED, 14 = UNAVAILABLE for a dead peer, ...).</summary>
+    public int StatusCode { get; }
+}
