@@ -1,0 +1,26 @@
+using Jex.Protocol.V1;
+
+namespace Jex.Runtime.Dispatch;
+
+/// <summary>
+/// Where a session's runtime messages go. The transports implement it: the gRPC adapter writes to
+/// the response stream, the shared-memory adapter to the runtime-to-member ring. The dispatcher
+/// calls it from one writer task only, so implementations need not be thread-safe.
+/// </summary>
+internal interface ISessionOutput
+{
+    ValueTask WriteAsync(RuntimeMessage message, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// The session ends with a status before or instead of serving it (wrong token, unknown function,
+/// bad Init). The gRPC adapter turns it into an RpcException with the same status code; the
+/// shared-memory adapter sends a SessionClosed message.
+/// </summary>
+internal sealed class SessionRejectedException : Exception
+{
+    public SessionRejectedException(Grpc.Core.StatusCode statusCode, string message) : base(message)
+        => StatusCode = statusCode;
+
+    public Grpc.Core.StatusCode StatusCode { get; }
+}
