@@ -14,8 +14,8 @@ namespace Jex.Cli.Run;
 /// </summary>
 /// <remarks>
 /// Substitution, in this order, on scalar values only (so line numbers stay true):
-/// <c>$VAR</c>/<c>${VAR}</c> from the command line, then the environment (<c>$$</c> is a literal
-/// <c>$</c>; an unknown variable is an error); then, in runtime paths and arguments,
+/// <c>$VAR</c>/<c>${VAR}</c>/<c>${VAR:-default}</c> from the command line, then the environment
+/// (<c>$$</c> is a literal <c>$</c>; an unknown variable with no default is an error); then, in runtime paths and arguments,
 /// <c>{PLATFORM}</c>, <c>{UID}</c> and <c>{@resource-id}</c> (the resource's resolved path).
 /// Relative paths are relative to the job file's directory.
 /// </remarks>
@@ -31,7 +31,7 @@ internal sealed partial class JobFileParser
         "format", "batch-max-items", "batch-max-bytes", "deadline-ms", "settings",
     ];
     private static readonly string[] RuntimeKeys = ["service", "transport", "user-code", "ready-timeout-seconds"];
-    private static readonly string[] Formats = ["json"];
+    private static readonly string[] Formats = ["json", "text"];
 
     private readonly string _file;
     private readonly string _baseDirectory;
@@ -545,6 +545,15 @@ internal sealed partial class JobFileParser
 
                 name = raw[(i + 2)..close];
                 i = close;
+                var dash = name.IndexOf(":-", StringComparison.Ordinal);
+                if (dash >= 0)
+                {
+                    // ${VAR:-default}, as in the shell: lets a job run with no arguments.
+                    var fallback = name[(dash + 2)..];
+                    name = name[..dash];
+                    result.Append(_variables.TryGetValue(name, out var given) ? given : _environment(name) ?? fallback);
+                    continue;
+                }
             }
             else
             {

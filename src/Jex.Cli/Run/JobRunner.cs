@@ -129,6 +129,11 @@ internal sealed class JobRunner
         {
             return Fail(ExitJobFailed, ex.Message, driver.Stats);
         }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A bug, not a job failure; still one line with the reason and a non-zero exit.
+            return Fail(ExitJobFailed, $"{ex.GetType().Name}: {ex.Message}", driver.Stats);
+        }
         finally
         {
             await cts.CancelAsync().ConfigureAwait(false);

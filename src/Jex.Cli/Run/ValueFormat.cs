@@ -36,6 +36,7 @@ internal static class ValueFormats
     public static IValueFormat Create(string name) => name switch
     {
         "json" => new JsonValueFormat(),
+        "text" => new TextValueFormat(),
         _ => throw new ArgumentException($"unsupported format '{name}'", nameof(name)),
     };
 
@@ -117,4 +118,41 @@ internal sealed class JsonValueFormat : IValueFormat
         JsonValueKind.True or JsonValueKind.False => value.GetBoolean().ToString(CultureInfo.InvariantCulture),
         _ => value.GetRawText(),
     };
+}
+
+/// <summary>
+/// Keys and values as UTF-8 text: for functions over <c>string</c>. An input value that is a JSON
+/// string is taken as its text; any other JSON value as its JSON text.
+/// </summary>
+internal sealed class TextValueFormat : IValueFormat
+{
+    public string Name => "text";
+
+    public Format KeyFormat => Format.Text;
+
+    public Format ValueFormat => Format.Text;
+
+    public ByteString EncodeKey(string key) => ByteString.CopyFromUtf8(key);
+
+    public ByteString EncodeValue(JsonElement value) =>
+        ByteString.CopyFromUtf8(value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText());
+
+    public void WriteValue(Utf8JsonWriter writer, ByteString value, Format format)
+    {
+        if (format == Format.Json)
+        {
+            writer.WriteRawValue(value.Span, skipInputValidation: false);
+        }
+        else if (format == Format.Text)
+        {
+            writer.WriteStringValue(Encoding.UTF8.GetString(value.Span));
+        }
+        else
+        {
+            writer.WriteBase64StringValue(value.Span);
+        }
+    }
+
+    public string Display(ByteString value, Format format, string? typeName) =>
+        format is Format.Text or Format.Json ? Encoding.UTF8.GetString(value.Span) : Convert.ToBase64String(value.Span);
 }

@@ -238,6 +238,11 @@ internal sealed class TransformDriver
                 instance = null;
                 await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
             }
+            catch (Exception ex) when (ex is SessionEndedException or ProtocolViolationException)
+            {
+                // Permanent: a restart would be refused the same way.
+                throw new JobFailedException($"the runtime refused the session: {ex.Message}", ex);
+            }
             finally
             {
                 await DisposeQuietlyAsync(channel, instance).ConfigureAwait(false);
