@@ -33,10 +33,25 @@ internal sealed class OutputTail
         }
     }
 
-    /// <summary>The most telling lines for a one-line error: the last ones, joined.</summary>
-    public string Summary(int lines = 8)
+    /// <summary>
+    /// The most telling lines for a one-line error: the last few that look like errors, or else the
+    /// last few lines at all, each cut to a readable length.
+    /// </summary>
+    public string Summary(int lines = 3)
     {
         var all = Snapshot();
-        return all.Count == 0 ? "(the runtime wrote nothing)" : string.Join(" | ", all.Skip(Math.Max(0, all.Count - lines)));
+        if (all.Count == 0)
+        {
+            return "(the runtime wrote nothing)";
+        }
+
+        var errors = all.Where(LooksLikeError).ToList();
+        var pick = (errors.Count > 0 ? errors : all).TakeLast(lines).Select(l => l.Length <= 400 ? l : l[..400] + "...");
+        return string.Join(" | ", pick);
     }
+
+    private static bool LooksLikeError(string line) =>
+        line.Contains(" ERR]", StringComparison.Ordinal) || line.Contains(" FTL]", StringComparison.Ordinal)
+        || line.Contains("error", StringComparison.OrdinalIgnoreCase) || line.Contains("exception", StringComparison.OrdinalIgnoreCase)
+        || line.Contains("fail", StringComparison.OrdinalIgnoreCase);
 }

@@ -32,6 +32,8 @@ internal sealed class ProcessLauncher : IRuntimeLauncher
         {
             "--UserCode:ParentPid=" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture),
             "--UserCode:Transport=" + options.Transport,
+            // Plain text lines: the member keeps them for error messages and its debug log.
+            "--UserCode:LogFormat=text",
         };
         if (!string.IsNullOrEmpty(options.UserCodePath))
         {

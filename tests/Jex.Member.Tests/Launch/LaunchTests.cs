@@ -40,7 +40,7 @@ public sealed class ProcessLauncherTests
         var args = ProcessLauncher.BuildArguments(new RuntimeLaunchOptions("secret", "shared-memory", "/code", Uid: "u1", ExtraArguments: ["--x=1"]));
 
         Assert.Equal(
-            [$"--UserCode:ParentPid={Environment.ProcessId}", "--UserCode:Transport=shared-memory", "--UserCode:Path=/code", "--UserCode:Uid=u1", "--UserCode:Grpc:Port=0", "--x=1"],
+            [$"--UserCode:ParentPid={Environment.ProcessId}", "--UserCode:Transport=shared-memory", "--UserCode:LogFormat=text", "--UserCode:Path=/code", "--UserCode:Uid=u1", "--UserCode:Grpc:Port=0", "--x=1"],
             args);
         Assert.DoesNotContain(args, a => a.Contains("secret", StringComparison.Ordinal));
     }
@@ -58,7 +58,7 @@ public sealed class ProcessLauncherTests
     public async Task StartAsync_WhenTheProcessExitsBeforeReady_ThrowsWithItsLastOutput()
     {
         var script = Path.Combine(Path.GetTempPath(), $"jex-fake-runtime-{Guid.NewGuid():N}.sh");
-        await File.WriteAllTextAsync(script, "#!/bin/sh\necho \"starting with token=$UserCode__Token\"\necho 'config error: UserCode:Path /nope not found' >&2\nexit 3\n");
+        await File.WriteAllTextAsync(script, "#!/bin/sh\necho starting\necho \"config error: UserCode:Path /nope not found (token=$UserCode__Token)\" >&2\nexit 3\n");
         File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         try
         {
@@ -97,5 +97,24 @@ public sealed class ProcessLauncherTests
             File.Delete(script);
             File.Delete(pidFile);
         }
+    }
+}
+
+public sealed class OutputTailTests
+{
+    [Fact]
+    public void Summary_PrefersTheLastErrorLinesOverLaterNoise()
+    {
+        var tail = new OutputTail(capacity: 4);
+        foreach (var line in new[] { "old 1", "[10:00:00 ERR] Jex.Runtime: cannot bind port", "[10:00:01 INF] shutting down", "[10:00:01 INF] bye" })
+        {
+            tail.Add(line);
+        }
+
+        Assert.Equal("[10:00:00 ERR] Jex.Runtime: cannot bind port", tail.Summary());
+        tail.Add("x");
+        tail.Add("y");
+        Assert.Equal(["[10:00:01 INF] shutting down", "[10:00:01 INF] bye", "x", "y"], tail.Snapshot());
+        Assert.Equal("[10:00:01 INF] bye | x | y", tail.Summary());
     }
 }
