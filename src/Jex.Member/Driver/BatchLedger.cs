@@ -57,6 +57,15 @@ internal sealed class BatchLedger
         get { lock (_lock) { return _unresolved.Values.Count(b => b.Taken); } }
     }
 
+    /// <summary>The driver's sequence number of the batch the current session knows as <paramref name="wireId"/>.</summary>
+    public long? SequenceOf(ulong wireId)
+    {
+        lock (_lock)
+        {
+            return _wire.TryGetValue(wireId, out var batch) ? batch.Sequence : null;
+        }
+    }
+
     public PendingBatch Add(IReadOnlyList<Item> items, int bytes)
     {
         lock (_lock)

@@ -392,7 +392,11 @@ internal sealed class TransformDriver
             Protocol.V1.LogLevel.Critical => MelLogLevel.Critical,
             _ => MelLogLevel.Information,
         };
-        var batch = log.HasBatchId ? log.BatchId.ToString(CultureInfo.InvariantCulture) : "-";
+        // Tag with the driver's batch sequence (stable across restarts, as in item-error logs);
+        // the wire id only means something within one session.
+        var batch = !log.HasBatchId ? "-"
+            : _ledger.SequenceOf(log.BatchId) is { } sequence ? sequence.ToString(CultureInfo.InvariantCulture)
+            : "wire-" + log.BatchId.ToString(CultureInfo.InvariantCulture);
         Log.Forwarded(_logger, level, Job, Stage, batch, log.Category, log.Message,
             string.IsNullOrEmpty(log.Exception) ? "" : Environment.NewLine + log.Exception);
     }

@@ -185,7 +185,7 @@ public sealed partial class RunJobTests
         Assert.NotEqual(expectedOrder, unordered);
     }
 
-    private static string OrderJob(bool preserve) => $"""
+    private static string OrderJob(bool preserve, string function = "sleepy") => $"""
         job:
           name: order
           pipeline:
@@ -197,7 +197,7 @@ public sealed partial class RunJobTests
                   process:
                     path: {JexCli.Runtime}
                 user-code: {JexCli.Samples}
-              function: sleepy
+              function: {function}
               format: text
               parallel-operations: 4
               preserve-order: {(preserve ? "true" : "false")}
@@ -205,6 +205,24 @@ public sealed partial class RunJobTests
             - sink: map
               map-name: r
         """;
+
+    [Fact]
+    public async Task Run_WhenUserCodeLogs_TheLinesAppearInTheDriversLogTaggedWithJobStageAndBatch()
+    {
+        using var dir = new TempDir();
+        var input = dir.File("in.jsonl");
+        await File.WriteAllLinesAsync(input, ["{\"key\":\"a\",\"value\":\"hello-1\"}", "{\"key\":\"b\",\"value\":\"hello-2\"}"]);
+        var job = dir.File("log.yml");
+        await File.WriteAllTextAsync(job, OrderJob(true, "logAndEcho"));
+
+        var result = await JexCli.RunAsync(["run", job, "--input", input], JobTimeout);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("Found: a = hello-1", result.StdoutLines);
+        var logged = result.Stderr.Split('\n').Where(l => l.Contains("processing hello-", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, logged.Count);
+        Assert.All(logged, l => Assert.Matches(@"INF\] \[order/transform\] batch \d+ \S+: processing hello-\d from partition \d+", l));
+    }
 
     [Fact]
     public async Task Run_WhenTheJobFileHasAnUnknownStage_ExitsTwoNamingFileLineAndKey()
