@@ -57,6 +57,36 @@ internal sealed unsafe class RingProducer
     /// <summary>Largest message <see cref="Write"/> accepts; larger ones are refused, never truncated.</summary>
     public int MaxMessageBytes { get; }
 
+    /// <summary>Next write position (bytes since the ring was created); the index is position &amp; (capacity - 1).</summary>
+    internal long Position => _position;
+
+    /// <summary>
+    /// Writes a single-frame message if the ring has room now; false when full (nothing is written).
+    /// Messages above <see cref="MaxFramePayload"/> always need <see cref="Write"/>.
+    /// </summary>
+    public bool TryWrite(ReadOnlySpan<byte> message)
+    {
+        if (message.Length > MaxFramePayload)
+        {
+            ThrowHelper.FrameTooLarge(message.Length, MaxFramePayload);
+        }
+
+        var aligned = L.Align(L.FrameHeaderSize + message.Length);
+        var toEnd = _capacity - (int)(_position & _mask);
+        var required = aligned <= toEnd ? aligned : toEnd + aligned;
+        if (_capacity - (_position - _headCache) < required)
+        {
+            _headCache = Volatile.Read(ref *_head);
+            if (_capacity - (_position - _headCache) < required)
+            {
+                return false;
+            }
+        }
+
+        WriteFrame(L.FrameWhole, message, CancellationToken.None);
+        return true;
+    }
+
     /// <summary>
     /// Reserves one whole-message frame of exactly <paramref name="length"/> payload bytes and returns
     /// its payload, in ring memory, for the caller to fill (zero copy). Blocks while the ring is full.
