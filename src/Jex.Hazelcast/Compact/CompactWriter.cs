@@ -112,10 +112,10 @@ internal sealed class CompactWriter
     public void WriteInt64(string name, long value) => PatchInt64(_dataStart + Field(name, FieldKind.INT64).Offset, value);
 
     public void WriteFloat32(string name, float value) =>
-        _out.PatchInt32(_dataStart + Field(name, FieldKind.FLOAT32).Offset, BitConverter.SingleToInt32Bits(value));
+        _out.PatchInt32(_dataStart + Field(name, FieldKind.FLOAT32).Offset, BufferWriter.FloatBits(value));
 
     public void WriteFloat64(string name, double value) =>
-        PatchInt64(_dataStart + Field(name, FieldKind.FLOAT64).Offset, BitConverter.DoubleToInt64Bits(value));
+        PatchInt64(_dataStart + Field(name, FieldKind.FLOAT64).Offset, BufferWriter.DoubleBits(value));
 
     public void WriteString(string name, string? value)
     {
@@ -164,10 +164,10 @@ internal sealed class CompactWriter
                 PatchInt64(fixedAt, Require<long>(f, value));
                 return;
             case FieldKind.FLOAT32:
-                _out.PatchInt32(fixedAt, BitConverter.SingleToInt32Bits(Require<float>(f, value)));
+                _out.PatchInt32(fixedAt, BufferWriter.FloatBits(Require<float>(f, value)));
                 return;
             case FieldKind.FLOAT64:
-                PatchInt64(fixedAt, BitConverter.DoubleToInt64Bits(Require<double>(f, value)));
+                PatchInt64(fixedAt, BufferWriter.DoubleBits(Require<double>(f, value)));
                 return;
         }
 

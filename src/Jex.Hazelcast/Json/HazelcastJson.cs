@@ -57,6 +57,16 @@ internal static class HazelcastJson
             case double v: WriteDouble(w, v); break;
             case char c: w.WriteStringValue(c.ToString()); break;
             case string s: w.WriteStringValue(s); break;
+            // An sbyte[] also matches "is byte[]" at run time (CLR array variance): test the exact type first.
+            case sbyte[] int8s when value.GetType() == typeof(sbyte[]):
+                w.WriteStartArray();
+                foreach (var v in int8s)
+                {
+                    w.WriteNumberValue(v);
+                }
+
+                w.WriteEndArray();
+                break;
             case byte[] bytes: w.WriteBase64StringValue(bytes); break;
             case Guid g: w.WriteStringValue(g.ToString("D")); break;
             case HazelcastJsonValue json: WriteEmbeddedJson(w, json.Text); break;

@@ -85,9 +85,15 @@ internal sealed class BufferWriter : IDisposable
 
     public void WriteInt64(long value) => BinaryPrimitives.WriteInt64BigEndian(Take(8), value);
 
-    public void WriteFloat32(float value) => WriteInt32(BitConverter.SingleToInt32Bits(value));
+    public void WriteFloat32(float value) => WriteInt32(FloatBits(value));
 
-    public void WriteFloat64(double value) => WriteInt64(BitConverter.DoubleToInt64Bits(value));
+    public void WriteFloat64(double value) => WriteInt64(DoubleBits(value));
+
+    /// <summary>Java's <c>floatToIntBits</c>: every NaN is written as the canonical 0x7fc00000.</summary>
+    public static int FloatBits(float value) => float.IsNaN(value) ? 0x7fc00000 : BitConverter.SingleToInt32Bits(value);
+
+    /// <summary>Java's <c>doubleToLongBits</c>: every NaN is written as the canonical 0x7ff8000000000000.</summary>
+    public static long DoubleBits(double value) => double.IsNaN(value) ? 0x7ff8000000000000L : BitConverter.DoubleToInt64Bits(value);
 
     public void WriteBytes(ReadOnlySpan<byte> value) => value.CopyTo(Take(value.Length));
 

@@ -140,7 +140,7 @@ internal static class HazelcastSerializer
             case double d: output.WriteInt32(TypeIds.Double); output.WriteFloat64(d); break;
             case string str: output.WriteInt32(TypeIds.String); output.WriteString(str); break;
             case HazelcastJsonValue json: output.WriteInt32(TypeIds.JsonValue); output.WriteString(json.Text); break;
-            case byte[] bytes: output.WriteInt32(TypeIds.ByteArray); output.WriteByteArray(bytes); break;
+            case byte[] bytes when value.GetType() == typeof(byte[]): output.WriteInt32(TypeIds.ByteArray); output.WriteByteArray(bytes); break;
             case ReadOnlyMemory<byte> memory: output.WriteInt32(TypeIds.ByteArray); output.WriteByteArray(memory.Span); break;
             case Guid uuid:
                 output.WriteInt32(TypeIds.Uuid);
