@@ -21,7 +21,7 @@ internal static class RuntimeServices
     public static ISessionConnector CreateConnector(string transport) => transport switch
     {
         "grpc" => new GrpcSessionConnector(),
-        // The shared-memory connector (src/Jex.Member/Transports/SharedMemory) plugs in here.
+        "shared-memory" => new SharedMemorySessionConnector(),
         _ => throw new NotSupportedException($"runtime.transport '{transport}' is not available in this build of jex yet"),
     };
 

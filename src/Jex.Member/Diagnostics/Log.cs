@@ -26,6 +26,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 200, Level = LogLevel.Information, Message = "[{Job}/{Stage}] session open on {Address}: function {Function} ({Input} -> {Output}), runtime pid {Pid}")]
     public static partial void SessionOpen(ILogger logger, string job, string stage, string address, string function, string input, string output, int pid);
 
+    [LoggerMessage(EventId = 203, Level = LogLevel.Warning, Message = "[{Job}/{Stage}] opening the session failed ({Reason}); attempt {Attempt}, retrying on the same runtime")]
+    public static partial void SessionOpenRetry(ILogger logger, string job, string stage, string reason, int attempt);
+
     // Forwarded runtime/user logs: the level is the runtime's, the tags are the driver's.
     [LoggerMessage(EventId = 201, Message = "[{Job}/{Stage}] batch {Batch} {Category}: {Text}{Exception}")]
     public static partial void Forwarded(ILogger logger, LogLevel level, string job, string stage, string batch, string category, string text, string exception);

@@ -30,6 +30,7 @@ internal sealed class TransformDriver
     private readonly BatchLedger _ledger;
     private readonly TaskCompletionSource _fatal = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<Ready> _firstReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private const int SessionOpenAttempts = 3;
     private long _loggedErrors;
 
     public TransformDriver(IRuntimeLauncher launcher, ISessionConnector connector, DriverOptions options, ILogger logger)
@@ -200,8 +201,8 @@ internal sealed class TransformDriver
                         $"function '{_options.Session.Function}' is not in the runtime's user code; it has: {string.Join(", ", instance.Ready.Functions)}");
                 }
 
-                channel = await _connector.ConnectAsync(instance.Ready, cancellationToken).ConfigureAwait(false);
-                var ready = await SessionHandshake.OpenAsync(channel, _options.Session, launch.Token, ForwardLog, _options.ReadyTimeout, cancellationToken).ConfigureAwait(false);
+                Ready ready;
+                (channel, ready) = await OpenSessionAsync(instance, launch.Token, cancellationToken).ConfigureAwait(false);
                 LastReady = ready;
                 _firstReady.TrySetResult(ready);
                 Log.SessionOpen(_logger, Job, Stage, instance.Ready.Address, ready.Signature?.Name ?? _options.Session.Function,
@@ -246,6 +247,34 @@ internal sealed class TransformDriver
             finally
             {
                 await DisposeQuietlyAsync(channel, instance).ConfigureAwait(false);
+            }
+        }
+    }
+
+    // A runtime that has just printed its ready line can still drop the first connection (seen
+    // under heavy load: GOAWAY right after the HTTP/2 preface). Retrying on the same, live runtime
+    // is cheaper and truer than counting a restart.
+    private async Task<(ISessionChannel Channel, Ready Ready)> OpenSessionAsync(IRuntimeInstance instance, string token, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var channel = await _connector.ConnectAsync(instance.Ready, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var ready = await SessionHandshake.OpenAsync(channel, _options.Session, token, ForwardLog, _options.ReadyTimeout, cancellationToken).ConfigureAwait(false);
+                return (channel, ready);
+            }
+            catch (Exception ex) when (attempt < SessionOpenAttempts && IsRecoverable(ex) && ex is not TimeoutException
+                && !instance.Exited.IsCompleted && !cancellationToken.IsCancellationRequested)
+            {
+                Log.SessionOpenRetry(_logger, Job, Stage, ex.Message, attempt);
+                await DisposeQuietlyAsync(channel, null).ConfigureAwait(false);
+                await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                await DisposeQuietlyAsync(channel, null).ConfigureAwait(false);
+                throw;
             }
         }
     }

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Xunit;
 
 namespace Jex.FunctionalTests.Member;
 
@@ -26,7 +25,7 @@ public sealed partial class RunJobTests
             result.SummaryLine);
     }
 
-    public static TheoryData<string> SinkContentJobs => new() { "process-grpc", "process-grpc-unix-socket", "passthru-grpc" };
+    public static TheoryData<string> SinkContentJobs => new() { "process-grpc", "process-grpc-unix-socket", "passthru-grpc", "process-shmem" };
 
     [Theory]
     [MemberData(nameof(SinkContentJobs))]
@@ -44,6 +43,9 @@ public sealed partial class RunJobTests
         {
             case "process-grpc":
                 result = await JexCli.RunAsync(["run", JexCli.Job("dotnet-process-grpc.yml"), .. common], JobTimeout);
+                break;
+            case "process-shmem":
+                result = await JexCli.RunAsync(["run", JexCli.Job("dotnet-process-shmem.yml"), .. common], JobTimeout);
                 break;
             case "process-grpc-unix-socket":
             {
@@ -64,7 +66,7 @@ public sealed partial class RunJobTests
         }
 
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Contains(" in=2000 out=2000 errors=0 restarts=0 ", result.SummaryLine, StringComparison.Ordinal);
+        Assert.True(result.SummaryLine.Contains(" in=2000 out=2000 errors=0 restarts=0 ", StringComparison.Ordinal), result.ToString());
         // preserve-order is on in every shipped job: the put log is in journal order.
         Assert.Equal(expected, await File.ReadAllLinesAsync(output));
     }
@@ -108,7 +110,7 @@ public sealed partial class RunJobTests
         }
     }
 
-    public static TheoryData<string> KillTransports => new() { "grpc" };
+    public static TheoryData<string> KillTransports => new() { "grpc", "shared-memory" };
 
     [Theory]
     [MemberData(nameof(KillTransports))]

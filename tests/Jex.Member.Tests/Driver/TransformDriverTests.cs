@@ -7,7 +7,6 @@ using Jex.Member.Sessions;
 using Jex.Member.Transports;
 using Jex.Protocol.V1;
 using Microsoft.Extensions.Logging.Abstractions;
-using Xunit;
 
 namespace Jex.Member.Tests.Driver;
 
@@ -97,6 +96,23 @@ public sealed class TransformDriverTests
         Assert.Equal(1, runtime.Starts);
         Assert.Equal(7, Assert.IsType<SessionEndedException>(ex.InnerException).StatusCode);
         Assert.Contains("wrong token", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunAsync_WhenTheFirstConnectionToALiveRuntimeDrops_RetriesTheSessionWithoutARestart()
+    {
+        var inits = 0;
+        var runtime = new FakeRuntime(_ => null)
+        {
+            InitFailure = _ => ++inits == 1 ? new SessionEndedException(13, "Internal: The HTTP/2 server closed the connection.") : null,
+        };
+        var sink = new CollectingSink();
+        var driver = new TransformDriver(runtime, runtime, Options(), NullLogger.Instance);
+
+        await driver.RunAsync(Source(100), sink, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal((1, 0L, 2), (runtime.Starts, driver.Stats.Restarts, inits));
+        Assert.Equal(100, sink.Puts.Count);
     }
 
     [Fact]

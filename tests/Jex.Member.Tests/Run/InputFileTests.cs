@@ -1,7 +1,6 @@
 using Google.Protobuf;
 using Jex.Cli.Run;
 using Jex.Protocol.V1;
-using Xunit;
 
 namespace Jex.Member.Tests.Run;
 

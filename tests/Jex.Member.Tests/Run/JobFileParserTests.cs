@@ -1,5 +1,4 @@
 using Jex.Cli.Run;
-using Xunit;
 
 namespace Jex.Member.Tests.Run;
 
