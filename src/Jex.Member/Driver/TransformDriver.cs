@@ -246,8 +246,26 @@ internal sealed class TransformDriver
             }
             finally
             {
+                if (instance is not null && cancellationToken.IsCancellationRequested)
+                {
+                    // Cancelled (Ctrl+C): let the runtime drain and clean up (SIGTERM), SIGKILL only after the grace.
+                    await StopQuietlyAsync(instance).ConfigureAwait(false);
+                }
+
                 await DisposeQuietlyAsync(channel, instance).ConfigureAwait(false);
             }
+        }
+    }
+
+    private async Task StopQuietlyAsync(IRuntimeInstance instance)
+    {
+        try
+        {
+            await instance.StopAsync(_options.StopGrace, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is TimeoutException or InvalidOperationException or IOException)
+        {
+            // DisposeAsync kills it next.
         }
     }
 
