@@ -138,7 +138,9 @@ internal sealed class JobRunner
         {
             await cts.CancelAsync().ConfigureAwait(false);
             source.Complete();
-            await Task.WhenAll(feeder, progress).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+            // The driver stops its runtime (SIGTERM, then SIGKILL after the grace) before we exit.
+            await Task.WhenAll(run, feeder, progress).ContinueWith(static _ => { }, TaskScheduler.Default)
+                .WaitAsync(TimeSpan.FromSeconds(30), CancellationToken.None).ConfigureAwait(false);
         }
 
         if (sink.Puts > sink.Shown)

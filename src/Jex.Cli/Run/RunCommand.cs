@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using Serilog;
 using Serilog.Events;
 using Serilog.Extensions.Logging;
@@ -83,7 +84,19 @@ internal static class RunCommand
                     formatProvider: System.Globalization.CultureInfo.InvariantCulture)
                 .CreateLogger();
             using var loggers = new SerilogLoggerFactory(serilog);
-            return await new JobRunner(definition, options, Console.Out, Console.Error, loggers).RunAsync(cancellationToken).ConfigureAwait(false);
+
+            // Ctrl+C or SIGTERM: cancel the job so the runtime gets SIGTERM and the exit code says
+            // so, instead of the process dying with the runtime left to its parent watch.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            void OnSignal(PosixSignalContext context)
+            {
+                context.Cancel = true;
+                stop.Cancel();
+            }
+
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+            return await new JobRunner(definition, options, Console.Out, Console.Error, loggers).RunAsync(stop.Token).ConfigureAwait(false);
         });
         return command;
     }

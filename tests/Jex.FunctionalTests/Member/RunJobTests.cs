@@ -160,6 +160,30 @@ public sealed partial class RunJobTests
     }
 
     [Fact]
+    public async Task Run_WhenJexGetsSigterm_ItStopsTheRuntimeGracefullyAndExits130()
+    {
+        var signalled = 0;
+        var result = await JexCli.RunAsync(
+            ["run", JexCli.Job("dotnet-process-grpc.yml"), "--generate", "10000000", "--rate", "20000", "--show", "0"],
+            JobTimeout,
+            onStderr: (line, cli) =>
+            {
+                if (line.Contains("session open on", StringComparison.Ordinal) && Interlocked.Exchange(ref signalled, 1) == 0)
+                {
+                    using var kill = Process.Start("kill", ["-TERM", cli.Id.ToString(CultureInfo.InvariantCulture)]);
+                }
+            });
+
+        Assert.True(result.ExitCode == 130, result.ToString());
+        Assert.Contains("failed", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("cancelled", result.Stderr, StringComparison.Ordinal);
+        var pid = RuntimeReady().Match(result.Stderr).Groups[1].Value;
+        // SIGTERM, not SIGKILL: the runtime drained and exited cleanly before jex did.
+        Assert.Contains($"Runtime pid {pid} exited with code 0", result.Stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists($"/proc/{pid}"), $"runtime {pid} outlived jex");
+    }
+
+    [Fact]
     public async Task Run_WhenOrderIsPreservedWithFourInFlight_ResultsKeepJournalOrderDespiteVaryingLatency()
     {
         using var dir = new TempDir();
