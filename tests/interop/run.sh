@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Interop tier: Java (grpc-java 1.41, netty), Python (grpcio 1.51) and a JDK-only shared-memory
+# client each run full sessions against their own real jex-runtime.
+#
+# Prints one line per client, "interop <name>: ok (<n> items)" or "interop <name>: FAILED <reason>",
+# then "interop: N passed, N failed"; exits non-zero when any client failed.
+#
+# Environment (all optional):
+#   JEX_RUNTIME   runtime executable (default out/runtime/jex-runtime)
+#   JEX_SAMPLES   user code to load (default out/samples)
+#   JEX_INTEROP   space-separated clients to run (default "java-grpc python-grpc java-shm")
+#   JEX_INTEROP_LOGS  where runtime and client logs go (default out/interop)
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+RUNTIME=${JEX_RUNTIME:-$ROOT/out/runtime/jex-runtime}
+SAMPLES=${JEX_SAMPLES:-$ROOT/out/samples}
+CLIENTS=${JEX_INTEROP:-java-grpc python-grpc java-shm}
+LOGS=${JEX_INTEROP_LOGS:-$ROOT/out/interop}
+PY=/usr/bin/python3
+READY_TIMEOUT=30   # seconds for a runtime to print its ready line
+CLIENT_TIMEOUT=100 # seconds for one client's whole plan
+mkdir -p "$LOGS"
+
+PASSED=0 FAILED=0
+RT_PID="" # the one runtime running at a time; cleanup stops it
+
+note() { printf '[interop] %s\n' "$*" >&2; }
+result() { # name, "ok (...)" | "FAILED ..."
+  echo "interop $1: $2"
+  case $2 in ok*) PASSED=$((PASSED + 1)) ;; *) FAILED=$((FAILED + 1)) ;; esac
+}
+
+# Stops the current runtime: SIGTERM, 5 s to drain and clean up, then SIGKILL. Sets RT_EXIT.
+stop_runtime() {
+  local pid=$RT_PID i
+  RT_PID="" RT_EXIT=""
+  [ -n "$pid" ] || return 0
+  kill -TERM "$pid" 2>/dev/null
+  for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null; RT_EXIT=$?
+}
+trap stop_runtime EXIT
+trap 'exit 130' INT TERM
+
+# Installs what tests/apt-packages.txt lists and is missing (root only, as in CI).
+install_deps() {
+  local need=() pkg
+  for pkg in $(grep -v '^\s*#' "$ROOT/tests/apt-packages.txt"); do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+  done
+  [ ${#need[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" != 0 ]; then
+    echo "missing packages (not root, cannot install): ${need[*]}"; return 1
+  fi
+  note "installing: ${need[*]}"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      -o DPkg::Lock::Timeout=300 "${need[@]}"; } >"$LOGS/apt.log" 2>&1 \
+    || { echo "apt-get install failed (see $LOGS/apt.log)"; return 1; }
+}
+
+# Starts a runtime with its own token; sets RT_PID, RT_ADDRESS, RT_TOKEN or returns 1 with a reason
+# in RT_ERROR. Extra configuration switches are passed through.
+start_runtime() {
+  local name=$1; shift
+  local log="$LOGS/runtime-$name.log" i line
+  RT_TOKEN=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
+  RT_PID="" RT_ADDRESS="" RT_ERROR=""
+  if [ ! -x "$RUNTIME" ]; then RT_ERROR="no runtime at $RUNTIME (run ./demo.sh build)"; return 1; fi
+  UserCode__Token=$RT_TOKEN "$RUNTIME" --UserCode:Path="$SAMPLES" "$@" >"$log" 2>&1 &
+  RT_PID=$!
+  for i in $(seq $((READY_TIMEOUT * 10))); do
+    line=$(grep -m1 '^JEX-READY ' "$log" 2>/dev/null || true)
+    if [ -n "$line" ]; then
+      RT_ADDRESS=$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1][len("JEX-READY "):])["address"])' "$line" 2>/dev/null) \
+        || { RT_ERROR="unreadable ready line: $line"; return 1; }
+      return 0
+    fi
+    if ! kill -0 "$RT_PID" 2>/dev/null; then
+      wait "$RT_PID"; RT_ERROR="runtime exited ($?) before its ready line: $(tail -1 "$log")"; return 1
+    fi
+    sleep 0.1
+  done
+  RT_ERROR="no JEX-READY line within ${READY_TIMEOUT}s (see $log)"; return 1
+}
+
+# Runs one client command; its last stdout line is "ok (...)" or "FAILED ...".
+run_client() {
+  local name=$1; shift
+  local out="$LOGS/client-$name.out" err="$LOGS/client-$name.err" rc last
+  JEX_TOKEN=$RT_TOKEN timeout "$CLIENT_TIMEOUT" "$@" >"$out" 2>"$err"; rc=$?
+  last=$(tail -1 "$out")
+  if [ "$rc" -eq 0 ] && [[ $last == ok* ]]; then result "$name" "$last"
+  elif [ "$rc" -eq 124 ]; then result "$name" "FAILED timed out after ${CLIENT_TIMEOUT}s (see $err)"
+  elif [[ $last == FAILED* ]]; then result "$name" "$last"
+  else result "$name" "FAILED exit $rc: $(tail -1 "$err")"
+  fi
+}
+
+client_java_grpc() {
+  local cp
+  "$HERE/java-grpc/build.sh" >"$LOGS/build-java-grpc.log" 2>&1 \
+    || { result java-grpc "FAILED build: $(grep -m1 -E 'error|missing' "$LOGS/build-java-grpc.log")"; return; }
+  cp=$(cat "$HERE/java-grpc/build/classpath.txt")
+  start_runtime java-grpc --UserCode:Grpc:Port=0 || { result java-grpc "FAILED $RT_ERROR"; return; }
+  run_client java-grpc java -cp "$cp" io.jex.interop.GrpcInteropClient --address "$RT_ADDRESS"
+  stop_runtime
+}
+
+client_python_grpc() {
+  "$HERE/python-grpc/gen.sh" >"$LOGS/build-python-grpc.log" 2>&1 \
+    || { result python-grpc "FAILED codegen: $(tail -1 "$LOGS/build-python-grpc.log")"; return; }
+  start_runtime python-grpc --UserCode:Grpc:Port=0 || { result python-grpc "FAILED $RT_ERROR"; return; }
+  run_client python-grpc "$PY" "$HERE/python-grpc/client.py" --address "$RT_ADDRESS"
+  stop_runtime
+}
+
+client_java_shm() {
+  local uid dir
+  "$HERE/java-shm/build.sh" >"$LOGS/build-java-shm.log" 2>&1 \
+    || { result java-shm "FAILED build: $(grep -m1 -E 'error' "$LOGS/build-java-shm.log")"; return; }
+  uid="interop-$$-$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  start_runtime java-shm --UserCode:Transport=shared-memory --UserCode:Uid="$uid" \
+    || { result java-shm "FAILED $RT_ERROR"; return; }
+  run_client java-shm java -cp "$HERE/java-shm/build/classes" io.jex.interop.shm.ShmInteropClient \
+    --address "$RT_ADDRESS"
+  stop_runtime
+  # The runtime removes its ring file on SIGTERM; a file left behind is a failure to report.
+  if [ -e "$RT_ADDRESS" ]; then
+    note "java-shm: runtime left $RT_ADDRESS behind"; rm -f "$RT_ADDRESS"
+  fi
+}
+
+if ! why=$(install_deps); then
+  for c in $CLIENTS; do result "$c" "FAILED $why"; done
+else
+  for c in $CLIENTS; do
+    case $c in
+      java-grpc) client_java_grpc ;;
+      python-grpc) client_python_grpc ;;
+      java-shm) client_java_shm ;;
+      *) result "$c" "FAILED unknown client" ;;
+    esac
+  done
+fi
+echo "interop: $PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
