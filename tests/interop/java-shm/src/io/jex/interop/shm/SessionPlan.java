@@ -33,6 +33,8 @@ final class SessionPlan {
   }
 
   static final class CheckFailed extends Exception {
+    private static final long serialVersionUID = 1L;
+
     CheckFailed(String message) {
       super(message);
     }
