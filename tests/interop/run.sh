@@ -24,6 +24,7 @@ mkdir -p "$LOGS"
 
 PASSED=0 FAILED=0
 RT_PID="" # the one runtime running at a time; cleanup stops it
+MUST_BE_GONE=() # files the runtime must have removed once it has stopped
 
 note() { printf '[interop] %s\n' "$*" >&2; }
 result() { # name, "ok (...)" | "FAILED ..."
@@ -74,28 +75,42 @@ start_runtime() {
     line=$(grep -m1 '^JEX-READY ' "$log" 2>/dev/null || true)
     if [ -n "$line" ]; then
       RT_ADDRESS=$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1][len("JEX-READY "):])["address"])' "$line" 2>/dev/null) \
-        || { RT_ERROR="unreadable ready line: $line"; return 1; }
+        || { RT_ERROR="unreadable ready line: $line"; stop_runtime; return 1; }
       return 0
     fi
     if ! kill -0 "$RT_PID" 2>/dev/null; then
-      wait "$RT_PID"; RT_ERROR="runtime exited ($?) before its ready line: $(tail -1 "$log")"; return 1
+      wait "$RT_PID"; RT_ERROR="runtime exited ($?) before its ready line: $(tail -1 "$log")"
+      RT_PID=""; return 1
     fi
     sleep 0.1
   done
-  RT_ERROR="no JEX-READY line within ${READY_TIMEOUT}s (see $log)"; return 1
+  RT_ERROR="no JEX-READY line within ${READY_TIMEOUT}s (see $log)"; stop_runtime; return 1
 }
 
-# Runs one client command; its last stdout line is "ok (...)" or "FAILED ...".
+# Runs one client command against the current runtime, then stops the runtime. The client's last
+# stdout line is "ok (...)" or "FAILED ...". The runtime must then shut down cleanly on SIGTERM
+# (exit 0, design.md), or the client's line becomes a failure naming the exit code.
 run_client() {
   local name=$1; shift
-  local out="$LOGS/client-$name.out" err="$LOGS/client-$name.err" rc last
+  local out="$LOGS/client-$name.out" err="$LOGS/client-$name.err" rc last line
   JEX_TOKEN=$RT_TOKEN timeout "$CLIENT_TIMEOUT" "$@" >"$out" 2>"$err"; rc=$?
   last=$(tail -1 "$out")
-  if [ "$rc" -eq 0 ] && [[ $last == ok* ]]; then result "$name" "$last"
-  elif [ "$rc" -eq 124 ]; then result "$name" "FAILED timed out after ${CLIENT_TIMEOUT}s (see $err)"
-  elif [[ $last == FAILED* ]]; then result "$name" "$last"
-  else result "$name" "FAILED exit $rc: $(tail -1 "$err")"
+  if [ "$rc" -eq 0 ] && [[ $last == ok* ]]; then line=$last
+  elif [ "$rc" -eq 124 ]; then line="FAILED timed out after ${CLIENT_TIMEOUT}s (see $err)"
+  elif [[ $last == FAILED* ]]; then line=$last
+  else line="FAILED exit $rc: $(tail -1 "$err")"
   fi
+  stop_runtime
+  if [[ $line == ok* ]] && [ "$RT_EXIT" != 0 ]; then
+    line="FAILED runtime exited $RT_EXIT on SIGTERM after the client passed (see $LOGS/runtime-$name.log)"
+  fi
+  local f left=()
+  for f in "${MUST_BE_GONE[@]}"; do [ -e "$f" ] && left+=("$f") && rm -f "$f"; done
+  if [[ $line == ok* ]] && [ ${#left[@]} -gt 0 ]; then
+    line="FAILED runtime left ${left[*]} behind after SIGTERM"
+  fi
+  MUST_BE_GONE=()
+  result "$name" "$line"
 }
 
 client_java_grpc() {
@@ -105,7 +120,6 @@ client_java_grpc() {
   cp=$(cat "$HERE/java-grpc/build/classpath.txt")
   start_runtime java-grpc --UserCode:Grpc:Port=0 || { result java-grpc "FAILED $RT_ERROR"; return; }
   run_client java-grpc java -cp "$cp" io.jex.interop.GrpcInteropClient --address "$RT_ADDRESS"
-  stop_runtime
 }
 
 client_python_grpc() {
@@ -113,23 +127,18 @@ client_python_grpc() {
     || { result python-grpc "FAILED codegen: $(tail -1 "$LOGS/build-python-grpc.log")"; return; }
   start_runtime python-grpc --UserCode:Grpc:Port=0 || { result python-grpc "FAILED $RT_ERROR"; return; }
   run_client python-grpc "$PY" "$HERE/python-grpc/client.py" --address "$RT_ADDRESS"
-  stop_runtime
 }
 
 client_java_shm() {
-  local uid dir
+  local uid
   "$HERE/java-shm/build.sh" >"$LOGS/build-java-shm.log" 2>&1 \
     || { result java-shm "FAILED build: $(grep -m1 -E 'error' "$LOGS/build-java-shm.log")"; return; }
   uid="interop-$$-$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
   start_runtime java-shm --UserCode:Transport=shared-memory --UserCode:Uid="$uid" \
     || { result java-shm "FAILED $RT_ERROR"; return; }
+  MUST_BE_GONE=("$RT_ADDRESS" "$RT_ADDRESS".r{0,1}-{data,space})
   run_client java-shm java -cp "$HERE/java-shm/build/classes" io.jex.interop.shm.ShmInteropClient \
     --address "$RT_ADDRESS"
-  stop_runtime
-  # The runtime removes its ring file on SIGTERM; a file left behind is a failure to report.
-  if [ -e "$RT_ADDRESS" ]; then
-    note "java-shm: runtime left $RT_ADDRESS behind"; rm -f "$RT_ADDRESS"
-  fi
 }
 
 if ! why=$(install_deps); then
