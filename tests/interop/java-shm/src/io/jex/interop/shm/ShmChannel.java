@@ -10,6 +10,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
 import java.util.Arrays;
 
 /**
@@ -82,6 +83,8 @@ final class ShmChannel implements AutoCloseable {
   private long consumerReleased;
   private byte[] assembly = new byte[4096];
   private int assembled = -1; // -1: not inside a FIRST..LAST sequence
+  // Messages read from ring 1 while waiting for ring 0 space, handed out by receive() first.
+  private final ArrayDeque<byte[]> pending = new ArrayDeque<>();
 
   private volatile String lostReason;
   private volatile long blockedUntilNanos; // 0 when the session thread is not blocked
@@ -268,18 +271,32 @@ final class ShmChannel implements AutoCloseable {
     ring(RING0_CONTROL + CTL_CONSUMER_WAITING, r0Data);
   }
 
+  /**
+   * Waits for ring 0 space. Meanwhile it keeps consuming ring 1 into {@link #pending}: a runtime
+   * blocked writing a full ring 1 may not read ring 0, and a member that only waited for space
+   * would then wait forever. The FIFO block is cut every 100 ms (by the monitor) to look again.
+   */
   private void awaitSpace(long need) throws IOException {
     int flag = RING0_CONTROL + CTL_PRODUCER_WAITING;
     long start = System.nanoTime();
+    long deadline = start + 30_000_000_000L;
     while (freeSpace() < need) {
       checkLost();
-      long waited = System.nanoTime() - start;
+      for (byte[] m; (m = poll()) != null; ) {
+        pending.add(m);
+      }
+      release();
+      long now = System.nanoTime();
+      if (now - deadline >= 0) {
+        throw new ChannelException("no space in ring 0 for " + need + " bytes within 30 s");
+      }
+      long waited = now - start;
       if (waited < SPIN_NANOS) {
         Thread.onSpinWait();
       } else if (waited < SPIN_NANOS + YIELD_NANOS) {
         Thread.yield();
       } else {
-        block(flag, r0Space, () -> freeSpace() >= need, start + 30_000_000_000L, "space in ring 0");
+        block(flag, r0Space, () -> freeSpace() >= need, now + 100_000_000L);
       }
     }
   }
@@ -288,6 +305,9 @@ final class ShmChannel implements AutoCloseable {
 
   /** The next complete RuntimeMessage's bytes, waiting up to timeoutMillis. */
   byte[] receive(long timeoutMillis) throws IOException {
+    if (!pending.isEmpty()) {
+      return pending.poll();
+    }
     long start = System.nanoTime();
     long deadline = start + timeoutMillis * 1_000_000;
     while (true) {
@@ -316,7 +336,7 @@ final class ShmChannel implements AutoCloseable {
       } else if (waited < SPIN_NANOS + YIELD_NANOS) {
         Thread.yield();
       } else {
-        block(RING1_CONTROL + CTL_CONSUMER_WAITING, r1Data, this::hasFrame, deadline, "a message");
+        block(RING1_CONTROL + CTL_CONSUMER_WAITING, r1Data, this::hasFrame, deadline);
       }
     }
   }
@@ -432,7 +452,8 @@ final class ShmChannel implements AutoCloseable {
   }
 
   /** The waiter half: set the flag (full fence), re-check, then block reading the FIFO. */
-  private void block(int flagOffset, RandomAccessFile fifo, Condition ready, long deadlineNanos, String what)
+  /** Returns when woken: by the peer, by loss, or by the monitor once deadlineNanos passed. */
+  private void block(int flagOffset, RandomAccessFile fifo, Condition ready, long deadlineNanos)
       throws IOException {
     INT.getAndSet(header, flagOffset, 1);
     if (ready.holds()) {
@@ -447,10 +468,6 @@ final class ShmChannel implements AutoCloseable {
       blockedReads++;
     } finally {
       blockedUntilNanos = 0;
-    }
-    checkLost();
-    if (System.nanoTime() - deadlineNanos >= 0 && !ready.holds()) {
-      throw new ChannelException("waited past the deadline for " + what);
     }
   }
 

@@ -9,7 +9,8 @@ import java.util.Map;
  * {@code ok (<n> items)} with the identity throughput on stderr, or {@code FAILED <reason>}.
  *
  * <p>Usage: {@code ShmInteropClient --address /dev/shm/jex-UID [--token T] [--items N]
- * [--batch N] [--in-flight N] [--bench-batches N] [--only plan|bench]}
+ * [--batch N] [--in-flight N] [--bench-batches N] [--sessions wrong-token,throw,log,bench]};
+ * --address may list one path per session, comma-separated.
  */
 public final class ShmInteropClient {
   private ShmInteropClient() {}
@@ -59,24 +60,33 @@ public final class ShmInteropClient {
     int batch = Integer.parseInt(opts.getOrDefault("batch", "250"));
     int inFlight = Integer.parseInt(opts.getOrDefault("in-flight", "4"));
     int benchBatches = Integer.parseInt(opts.getOrDefault("bench-batches", "4000"));
-    String only = opts.getOrDefault("only", "all");
-    Path path = Path.of(address);
-    SessionPlan plan = new SessionPlan(name -> new ShmSession(path), token);
+    // Which sessions to run, in order; run.sh may give each its own runtime (and so address).
+    String[] sessions = opts.getOrDefault("sessions", "wrong-token,throw,log,bench").split(",");
+    String[] addresses = address.split(",");
+    if (addresses.length != 1 && addresses.length != sessions.length) {
+      System.out.println("FAILED --address: one path, or one per session (" + sessions.length + ")");
+      System.exit(2);
+    }
     int code = 1;
     try {
       long checked = 0;
-      if (!only.equals("bench")) {
-        plan.wrongTokenIsRefused();
-        checked += plan.throwOnDemandSession(items, batch, inFlight);
-        checked += plan.logSession();
-      }
-      if (!only.equals("plan")) {
-        long[] r = plan.identityThroughput(benchBatches, 8);
-        double seconds = r[1] / 1e9;
-        System.err.printf(
-            "java-shm identity 256x64 B: %d items in %.3f s = %.0f items/s (%.0f batches/s)%n",
-            r[0], seconds, r[0] / seconds, r[0] / 256 / seconds);
-        checked += benchBatches * 256L;
+      for (int i = 0; i < sessions.length; i++) {
+        Path path = Path.of(addresses[addresses.length == 1 ? 0 : i]);
+        SessionPlan plan = new SessionPlan(name -> new ShmSession(path), token);
+        switch (sessions[i]) {
+          case "wrong-token" -> plan.wrongTokenIsRefused();
+          case "throw" -> checked += plan.throwOnDemandSession(items, batch, inFlight);
+          case "log" -> checked += plan.logSession();
+          case "bench" -> {
+            long[] r = plan.identityThroughput(benchBatches, 8);
+            double seconds = r[1] / 1e9;
+            System.err.printf(
+                "java-shm identity 256x64 B: %d items in %.3f s = %.0f items/s (%.0f batches/s)%n",
+                r[0], seconds, r[0] / seconds, r[0] / 256 / seconds);
+            checked += benchBatches * 256L;
+          }
+          default -> throw new IllegalArgumentException("unknown session " + sessions[i]);
+        }
       }
       System.out.println("ok (" + checked + " items)");
       code = 0;
