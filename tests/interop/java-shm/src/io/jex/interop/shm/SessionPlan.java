@@ -24,6 +24,11 @@ final class SessionPlan {
     /** The next runtime message, or throws CheckFailed after the timeout. */
     Messages.RuntimeMessage receive(long timeoutMillis) throws Exception;
 
+    /** Transport counters for the benchmark line, e.g. how often the reader blocked. */
+    default String stats() {
+      return "";
+    }
+
     @Override
     void close();
   }
@@ -259,6 +264,13 @@ final class SessionPlan {
     }
   }
 
+  private static long cpuNanos() {
+    return ProcessHandle.current().info().totalCpuDuration().map(d -> d.toNanos()).orElse(0L);
+  }
+
+  /** Transport counters of the last identityThroughput session. */
+  String lastStats = "";
+
   /** identity over 64-byte values, 256 per batch: the throughput figure for the report. */
   long[] identityThroughput(int batches, int inFlight) throws Exception {
     String fn = "identity";
@@ -280,6 +292,7 @@ final class SessionPlan {
       int done = 0;
       int outstanding = 0;
       long start = 0;
+      long cpuStart = 0;
       int warmup = Math.min(200, batches / 5);
       while (done < batches) {
         while (outstanding < inFlight && sent < batches) {
@@ -304,12 +317,15 @@ final class SessionPlan {
           done++;
           if (done == warmup) {
             start = System.nanoTime();
+            cpuStart = cpuNanos();
           }
         } else {
           check(m.kind() == Messages.Kind.LOG, fn + ": unexpected " + m);
         }
       }
       long elapsed = System.nanoTime() - start;
+      long measured = (long) (batches - warmup) * perBatch;
+      lastStats = s.stats() + String.format(", client CPU incl. spinning %.0f ns/item", (cpuNanos() - cpuStart) / (double) measured);
       drain(s, fn, batches, (long) batches * perBatch);
       return new long[] {(long) (batches - warmup) * perBatch, elapsed};
     }

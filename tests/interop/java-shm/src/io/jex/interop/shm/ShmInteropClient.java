@@ -40,6 +40,11 @@ public final class ShmInteropClient {
     }
 
     @Override
+    public String stats() {
+      return channel.blockedReads + " blocking FIFO reads";
+    }
+
+    @Override
     public void close() {
       channel.close();
     }
@@ -81,8 +86,9 @@ public final class ShmInteropClient {
             long[] r = plan.identityThroughput(benchBatches, 8);
             double seconds = r[1] / 1e9;
             System.err.printf(
-                "java-shm identity 256x64 B: %d items in %.3f s = %.0f items/s (%.0f batches/s)%n",
-                r[0], seconds, r[0] / seconds, r[0] / 256 / seconds);
+                "java-shm identity 256x64 B: %d items in %.3f s = %.0f items/s (%.0f batches/s, "
+                    + "8 in flight, %s)%n",
+                r[0], seconds, r[0] / seconds, r[0] / 256 / seconds, plan.lastStats);
             checked += benchBatches * 256L;
           }
           default -> throw new IllegalArgumentException("unknown session " + sessions[i]);
