@@ -418,7 +418,7 @@ internal sealed class TransformDriver
                 case RuntimeMessage.KindOneofCase.Error:
                     throw new ProtocolViolationException(
                         $"the runtime refused a message: {message.Error.Code}: {message.Error.Message}" +
-                        (message.Error.HasBatchId ? $" (batch {message.Error.BatchId})" : ""));
+                        (message.Error.BatchId != 0 ? $" (batch {message.Error.BatchId})" : ""));
                 case RuntimeMessage.KindOneofCase.Closed:
                     throw new SessionEndedException(message.Closed.Code, message.Closed.Message);
                 default:
@@ -441,7 +441,7 @@ internal sealed class TransformDriver
         };
         // Tag with the driver's batch sequence (stable across restarts, as in item-error logs);
         // the wire id only means something within one session.
-        var batch = !log.HasBatchId ? "-"
+        var batch = log.BatchId == 0 ? "-"
             : _ledger.SequenceOf(log.BatchId) is { } sequence ? sequence.ToString(CultureInfo.InvariantCulture)
             : "wire-" + log.BatchId.ToString(CultureInfo.InvariantCulture);
         Log.Forwarded(_logger, level, Job, Stage, batch, log.Category, log.Message,
