@@ -1,6 +1,191 @@
+using System.Net;
+using System.Runtime.InteropServices;
+using Jex.Runtime.Configuration;
+using Jex.Runtime.Dispatch;
+using Jex.Runtime.Hosting;
+using Jex.Runtime.Transports.Grpc;
+using Jex.Runtime.UserCode;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+using Serilog;
+using Serilog.Events;
+using Serilog.Extensions.Logging;
+using Serilog.Formatting.Compact;
+using Log = Jex.Runtime.Diagnostics.Log;
+
 namespace Jex.Runtime;
 
-internal static class Program
+internal static partial class Program
 {
-    public static int Main() => 0;
+    /// <summary>Exit codes: 0 stopped cleanly, 2 configuration error, 3 user code failed to load, 1 anything else.</summary>
+    public static int Main(string[] args)
+    {
+        // Files the runtime creates (socket, shared memory) are the owner's only.
+        _ = umask(0x3F);
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args });
+        var options = builder.Configuration.GetSection(UserCodeOptions.Section).Get<UserCodeOptions>() ?? new UserCodeOptions();
+        var errors = UserCodeOptionsValidator.Validate(options);
+        if (errors.Count > 0)
+        {
+            Console.Error.WriteLine("jex-runtime: configuration error: " + string.Join("; ", errors));
+            return 2;
+        }
+
+        if (!string.Equals(options.Transport, "grpc", StringComparison.OrdinalIgnoreCase)
+            && !TransportRegistry.IsAvailable(options.Transport))
+        {
+            Console.Error.WriteLine($"jex-runtime: configuration error: UserCode:Transport '{options.Transport}' is not available in this build");
+            return 2;
+        }
+
+        var serilog = CreateLogger(options, builder.Configuration);
+        try
+        {
+            return Run(builder, options, serilog);
+        }
+        catch (UserCodeLoadException e)
+        {
+            serilog.Fatal("{Reason}", e.Message);
+            Console.Error.WriteLine("jex-runtime: " + e.Message);
+            return 3;
+        }
+        catch (OptionsValidationException e)
+        {
+            Console.Error.WriteLine("jex-runtime: configuration error: " + string.Join("; ", e.Failures));
+            return 2;
+        }
+        finally
+        {
+            serilog.Dispose();
+        }
+    }
+
+    private static int Run(WebApplicationBuilder builder, UserCodeOptions options, Serilog.Core.Logger serilog)
+    {
+        var codecs = new PayloadCodecs();
+        TransportRegistry.ConfigureCodecs(codecs);
+        FunctionCatalog catalog;
+        using (var loadLoggers = new SerilogLoggerFactory(serilog))
+        {
+            catalog = UserCodeLoader.Load(options.Path!, loadLoggers, codecs);
+            var loadLog = loadLoggers.CreateLogger("Jex.Runtime.UserCode");
+            foreach (var f in catalog.All)
+            {
+                Log.FunctionLoaded(loadLog, f.Name, f.MethodDisplayName, f.Invoker.Signature.Input, f.Invoker.Signature.Output, f.AssemblyPath);
+            }
+        }
+
+        builder.Logging.ClearProviders();
+        builder.Services.AddSerilog(serilog, dispose: false);
+        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(options.DrainTimeoutSeconds));
+        builder.Services.AddJexRuntime(builder.Configuration, catalog);
+
+        var isGrpc = string.Equals(options.Transport, "grpc", StringComparison.OrdinalIgnoreCase);
+        string? socketPath = options.Grpc.Socket is { } s ? Path.GetFullPath(s) : null;
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = null;
+            // Large windows keep a stream of batches flowing without waiting for WINDOW_UPDATEs.
+            kestrel.Limits.Http2.InitialConnectionWindowSize = 16 * 1024 * 1024;
+            kestrel.Limits.Http2.InitialStreamWindowSize = 8 * 1024 * 1024;
+            kestrel.Limits.Http2.MaxStreamsPerConnection = 1024;
+            kestrel.Limits.KeepAliveTimeout = Timeout.InfiniteTimeSpan;
+            if (!isGrpc)
+            {
+                TransportRegistry.ConfigureKestrel(kestrel, options);
+                return;
+            }
+
+            // HTTP/2 only: plaintext HTTP/1.1+2 makes Java and Python gRPC clients fail.
+            if (socketPath is not null)
+            {
+                if (File.Exists(socketPath))
+                {
+                    File.Delete(socketPath);
+                }
+
+                kestrel.ListenUnixSocket(socketPath, l => l.Protocols = HttpProtocols.Http2);
+            }
+            else
+            {
+                var address = options.Grpc.Address == "localhost" ? IPAddress.Loopback : IPAddress.Parse(options.Grpc.Address);
+                kestrel.Listen(address, options.Grpc.Port, l => l.Protocols = HttpProtocols.Http2);
+            }
+        });
+
+        var app = builder.Build();
+        app.MapGrpcService<UserCodeService>();
+        app.MapGrpcHealthChecksService();
+        TransportRegistry.MapEndpoints(app, options);
+
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Jex.Runtime");
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            if (!isGrpc)
+            {
+                return;
+            }
+
+            string address;
+            if (socketPath is not null)
+            {
+                File.SetUnixFileMode(socketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                address = "unix:" + socketPath;
+            }
+            else
+            {
+                var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
+                address = addresses.Addresses.First();
+            }
+
+            Log.Ready(logger, RuntimeInfo.Version, "grpc", address, string.Join(", ", catalog.Names));
+            ReadyLine.Write("grpc", address, catalog.Names);
+        });
+
+        app.Run();
+
+        if (socketPath is not null && File.Exists(socketPath))
+        {
+            File.Delete(socketPath);
+            Log.RemovedFile(logger, socketPath);
+        }
+
+        return 0;
+    }
+
+    private static Serilog.Core.Logger CreateLogger(UserCodeOptions options, IConfiguration configuration)
+    {
+        var level = Enum.TryParse<LogEventLevel>(options.LogLevel, ignoreCase: true, out var parsed) ? parsed : LogEventLevel.Information;
+        var config = new LoggerConfiguration()
+            .MinimumLevel.Is(level)
+            .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
+            .MinimumLevel.Override("Grpc", LogEventLevel.Warning)
+            .Enrich.FromLogContext();
+        if (configuration.GetSection("Serilog").Exists())
+        {
+            config.ReadFrom.Configuration(configuration);
+        }
+
+        var json = options.LogFormat == "json" || (options.LogFormat == "auto" && Console.IsErrorRedirected);
+        // Logs go to stderr so that stdout carries only the ready line.
+        if (json)
+        {
+            config.WriteTo.Console(new CompactJsonFormatter(), standardErrorFromLevel: LogEventLevel.Verbose);
+        }
+        else
+        {
+            config.WriteTo.Console(
+                outputTemplate: "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}",
+                standardErrorFromLevel: LogEventLevel.Verbose);
+        }
+
+        return config.CreateLogger();
+    }
+
+    [LibraryImport("libc")]
+    private static partial uint umask(uint mask);
 }

@@ -1,0 +1,57 @@
+namespace Jex.Runtime.Configuration;
+
+/// <summary>The runtime's settings, bound from the <c>UserCode</c> configuration section.</summary>
+internal sealed class UserCodeOptions
+{
+    public const string Section = "UserCode";
+
+    /// <summary><c>grpc</c> or <c>shared-memory</c>.</summary>
+    public string Transport { get; set; } = "grpc";
+
+    public GrpcEndpointOptions Grpc { get; set; } = new();
+
+    /// <summary>Names the shared-memory channel.</summary>
+    public string? Uid { get; set; }
+
+    /// <summary>A user assembly (.dll) or a directory of them.</summary>
+    public string? Path { get; set; }
+
+    /// <summary>Expected auth token. When unset, any token is accepted (and a warning is logged).</summary>
+    public string? Token { get; set; }
+
+    /// <summary>Exit when this process is gone.</summary>
+    public int? ParentPid { get; set; }
+
+    /// <summary>Batches processed concurrently per session, unless Init asks for fewer.</summary>
+    public int MaxInFlight { get; set; } = 16;
+
+    /// <summary>Largest accepted batch, in encoded bytes.</summary>
+    public int MaxBatchBytes { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>Largest accepted batch, in items.</summary>
+    public int MaxBatchItems { get; set; } = 65_536;
+
+    /// <summary>Largest protocol message either way (gRPC message size limit).</summary>
+    public int MaxMessageBytes { get; set; } = 64 * 1024 * 1024;
+
+    /// <summary>How long SIGTERM waits for in-flight batches.</summary>
+    public int DrainTimeoutSeconds { get; set; } = 30;
+
+    /// <summary><c>auto</c> (text on a terminal, compact JSON otherwise), <c>text</c> or <c>json</c>.</summary>
+    public string LogFormat { get; set; } = "auto";
+
+    /// <summary>Minimum level of the runtime's own log: Verbose, Debug, Information, Warning, Error.</summary>
+    public string LogLevel { get; set; } = "Information";
+
+    public static readonly string[] Transports = ["grpc", "shared-memory"];
+}
+
+internal sealed class GrpcEndpointOptions
+{
+    public string Address { get; set; } = "127.0.0.1";
+
+    public int Port { get; set; }
+
+    /// <summary>A Unix domain socket path, used instead of TCP.</summary>
+    public string? Socket { get; set; }
+}

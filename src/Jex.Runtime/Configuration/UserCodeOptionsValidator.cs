@@ -1,0 +1,70 @@
+using System.Net;
+
+namespace Jex.Runtime.Configuration;
+
+/// <summary>
+/// Checks the settings before anything starts. Each problem names the configuration key, so an
+/// operator can fix the job's arguments without reading code.
+/// </summary>
+internal static class UserCodeOptionsValidator
+{
+    public static IReadOnlyList<string> Validate(UserCodeOptions o)
+    {
+        var errors = new List<string>();
+        if (!UserCodeOptions.Transports.Contains(o.Transport, StringComparer.OrdinalIgnoreCase))
+        {
+            errors.Add($"UserCode:Transport '{o.Transport}' is not supported; use one of: {string.Join(", ", UserCodeOptions.Transports)}");
+        }
+
+        if (string.IsNullOrWhiteSpace(o.Path))
+        {
+            errors.Add("UserCode:Path is required: a user assembly (.dll) or a directory of them");
+        }
+        else if (!File.Exists(o.Path) && !Directory.Exists(o.Path))
+        {
+            errors.Add($"UserCode:Path '{o.Path}' does not exist");
+        }
+
+        if (o.Grpc.Port is < 0 or > 65535)
+        {
+            errors.Add($"UserCode:Grpc:Port {o.Grpc.Port} is out of range 0..65535");
+        }
+
+        if (o.Grpc.Socket is null && !IPAddress.TryParse(o.Grpc.Address, out _) && o.Grpc.Address != "localhost")
+        {
+            errors.Add($"UserCode:Grpc:Address '{o.Grpc.Address}' is not an IP address");
+        }
+
+        if (o.Grpc.Socket is { } socket && System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(socket)) is { } dir && !Directory.Exists(dir))
+        {
+            errors.Add($"UserCode:Grpc:Socket '{socket}': directory '{dir}' does not exist");
+        }
+
+        if (string.Equals(o.Transport, "shared-memory", StringComparison.OrdinalIgnoreCase) && string.IsNullOrWhiteSpace(o.Uid))
+        {
+            errors.Add("UserCode:Uid is required with UserCode:Transport=shared-memory");
+        }
+
+        if (o.MaxInFlight is < 1 or > 1024)
+        {
+            errors.Add($"UserCode:MaxInFlight {o.MaxInFlight} is out of range 1..1024");
+        }
+
+        if (o.MaxBatchBytes < 1024 || o.MaxBatchBytes > o.MaxMessageBytes)
+        {
+            errors.Add($"UserCode:MaxBatchBytes {o.MaxBatchBytes} must be between 1024 and UserCode:MaxMessageBytes ({o.MaxMessageBytes})");
+        }
+
+        if (o.ParentPid is <= 0)
+        {
+            errors.Add($"UserCode:ParentPid {o.ParentPid} is not a process id");
+        }
+
+        if (o.LogFormat is not ("auto" or "text" or "json"))
+        {
+            errors.Add($"UserCode:LogFormat '{o.LogFormat}' is not one of auto, text, json");
+        }
+
+        return errors;
+    }
+}

@@ -1,0 +1,50 @@
+namespace Jex.Runtime.Diagnostics;
+
+/// <summary>
+/// Every log record the runtime writes. Event ids are stable and grouped by area:
+/// 1xx hosting, 2xx user code, 3xx sessions and dispatch, 4xx transports.
+/// </summary>
+internal static partial class Log
+{
+    [LoggerMessage(100, LogLevel.Information, "jex-runtime {Version} ready: transport={Transport} address={Address} functions=[{Functions}]")]
+    public static partial void Ready(ILogger logger, string version, string transport, string address, string functions);
+
+    [LoggerMessage(101, LogLevel.Warning, "UserCode:Token is not set: every session is accepted without authentication")]
+    public static partial void NoToken(ILogger logger);
+
+    [LoggerMessage(102, LogLevel.Warning, "Parent process {ParentPid} is gone; shutting down")]
+    public static partial void ParentGone(ILogger logger, int parentPid);
+
+    [LoggerMessage(103, LogLevel.Information, "Shutting down: draining {Sessions} session(s)")]
+    public static partial void Draining(ILogger logger, int sessions);
+
+    [LoggerMessage(104, LogLevel.Information, "Stopped; removed {Path}")]
+    public static partial void RemovedFile(ILogger logger, string path);
+
+    [LoggerMessage(200, LogLevel.Information, "Loaded function {Function} = {Method} ({Input} -> {Output}) from {Assembly}")]
+    public static partial void FunctionLoaded(ILogger logger, string function, string method, string input, string output, string assembly);
+
+    [LoggerMessage(300, LogLevel.Information, "Session {SessionId} started: job={JobName} stage={Stage} function={Function} inflight={MaxInFlight}")]
+    public static partial void SessionStarted(ILogger logger, long sessionId, string jobName, string stage, string function, int maxInFlight);
+
+    [LoggerMessage(301, LogLevel.Warning, "Session {SessionId} refused: {Status}: {Reason}")]
+    public static partial void SessionRejected(ILogger logger, long sessionId, string status, string reason);
+
+    [LoggerMessage(302, LogLevel.Information, "Session {SessionId} ended: {Batches} batches, {Items} items, {Errors} item errors")]
+    public static partial void SessionEnded(ILogger logger, long sessionId, long batches, long items, long errors);
+
+    [LoggerMessage(303, LogLevel.Warning, "Session {SessionId}: protocol error {Code}: {Reason}")]
+    public static partial void ProtocolError(ILogger logger, long sessionId, string code, string reason);
+
+    [LoggerMessage(304, LogLevel.Debug, "Session {SessionId}: peer went away: {Reason}")]
+    public static partial void PeerGone(ILogger logger, long sessionId, string reason);
+
+    [LoggerMessage(305, LogLevel.Warning, "Session {SessionId}: batch {BatchId} stopped ({Code}) with {Remaining} item(s) unfinished")]
+    public static partial void BatchStopped(ILogger logger, long sessionId, ulong batchId, string code, int remaining);
+
+    [LoggerMessage(306, LogLevel.Warning, "Session {SessionId}: an abandoned call of {Function} (batch {BatchId}) finally failed")]
+    public static partial void AbandonedCallFailed(ILogger logger, Exception exception, long sessionId, string function, ulong batchId);
+
+    [LoggerMessage(307, LogLevel.Debug, "Session {SessionId}: item {Index} of batch {BatchId} failed")]
+    public static partial void ItemFailed(ILogger logger, Exception exception, long sessionId, int index, ulong batchId);
+}

@@ -1,0 +1,394 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Threading.Channels;
+using Jex.Protocol.V1;
+using Jex.Runtime.UserCode;
+using Log = Jex.Runtime.Diagnostics.Log;
+using StatusCode = Grpc.Core.StatusCode;
+
+namespace Jex.Runtime.Dispatch;
+
+/// <summary>
+/// One session's state. One reader loop handles member messages in order; batches run
+/// concurrently, at most <c>max_in_flight</c> at once; every runtime message goes through one
+/// bounded channel drained by one writer, whose bound is the back-pressure on user code.
+/// </summary>
+internal sealed class Session
+{
+    private const int OutputCapacity = 256;
+
+    private readonly SessionProcessor _processor;
+    private readonly long _id;
+    private readonly ISessionOutput _output;
+    private readonly CancellationToken _runtimeStopping;
+    private readonly CancellationTokenSource _sessionCts;
+    private readonly Channel<RuntimeMessage> _channel = Channel.CreateBounded<RuntimeMessage>(
+        new BoundedChannelOptions(OutputCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    private readonly ConcurrentDictionary<ulong, BatchRun> _running = new();
+    private readonly object _gate = new();
+    private readonly TaskCompletionSource _drainRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private SemaphoreSlim _slots = null!;
+    private FunctionDescriptor _function = null!;
+    private SessionInfo _info = null!;
+    private Microsoft.Extensions.Logging.LogLevel _forwardLevel;
+    private ulong? _lastBatchId;
+    private bool _draining;
+    private long _batches;
+    private long _items;
+    private long _errors;
+
+    public Session(SessionProcessor processor, long id, ISessionOutput output, CancellationToken transportToken, CancellationToken runtimeStopping)
+    {
+        _processor = processor;
+        _id = id;
+        _output = output;
+        _runtimeStopping = runtimeStopping;
+        _sessionCts = CancellationTokenSource.CreateLinkedTokenSource(transportToken);
+    }
+
+    internal long Id => _id;
+
+    internal SessionInfo Info => _info;
+
+    internal FunctionDescriptor Function => _function;
+
+    internal CancellationToken Token => _sessionCts.Token;
+
+    internal ILogger Logger => _processor.Logger;
+
+    internal Microsoft.Extensions.Logging.LogLevel ForwardLevel => _forwardLevel;
+
+    internal ChannelWriter<RuntimeMessage> Writer => _channel.Writer;
+
+    internal ILogger UserLogger { get; private set; } = null!;
+
+    public async Task RunAsync(IAsyncEnumerable<MemberMessage> incoming)
+    {
+        var enumerator = incoming.GetAsyncEnumerator(_sessionCts.Token);
+        Task? readTask = null;
+        Task? writerTask = null;
+        try
+        {
+            if (!await enumerator.MoveNextAsync().ConfigureAwait(false))
+            {
+                return;
+            }
+
+            var first = enumerator.Current;
+            if (first.KindCase != MemberMessage.KindOneofCase.Init)
+            {
+                Log.SessionRejected(Logger, _id, nameof(StatusCode.FailedPrecondition), $"first message was {first.KindCase}, not Init");
+                throw new SessionRejectedException(StatusCode.FailedPrecondition,
+                    $"the first message of a session must be Init, not {first.KindCase}");
+            }
+
+            Start(first.Init);
+            await _output.WriteAsync(new RuntimeMessage { Ready = BuildReady() }, _sessionCts.Token).ConfigureAwait(false);
+
+            writerTask = WriteLoopAsync();
+            readTask = ReadLoopAsync(enumerator);
+            using (_runtimeStopping.Register(() => RequestDrain()))
+            {
+                await Task.WhenAny(readTask, _drainRequested.Task, writerTask).ConfigureAwait(false);
+            }
+
+            // The member ended its stream, asked to drain, or the runtime is stopping: let the
+            // batches we accepted finish, then say so.
+            BatchRun[] inFlight;
+            lock (_gate)
+            {
+                _draining = true;
+                inFlight = [.. _running.Values];
+            }
+
+            await Task.WhenAll(inFlight.Select(b => b.Completion)).ConfigureAwait(false);
+            if (_drainRequested.Task.IsCompleted)
+            {
+                await Writer.WriteAsync(new RuntimeMessage
+                {
+                    Drained = new Drained { Batches = (ulong)Interlocked.Read(ref _batches), Items = (ulong)Interlocked.Read(ref _items) },
+                }).ConfigureAwait(false);
+            }
+
+            Writer.TryComplete();
+            await writerTask.ConfigureAwait(false);
+            if (readTask.IsFaulted)
+            {
+                await readTask.ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (IsPeerGone(e))
+        {
+            Log.PeerGone(Logger, _id, e.Message);
+        }
+        finally
+        {
+            await _sessionCts.CancelAsync().ConfigureAwait(false);
+            Writer.TryComplete();
+            await ObserveAsync(readTask).ConfigureAwait(false);
+            await ObserveAsync(writerTask).ConfigureAwait(false);
+            foreach (var run in _running.Values)
+            {
+                await ObserveAsync(run.Completion).ConfigureAwait(false);
+            }
+
+            await enumerator.DisposeAsync().ConfigureAwait(false);
+            _slots?.Dispose();
+            _sessionCts.Dispose();
+            if (_info is not null)
+            {
+                Log.SessionEnded(Logger, _id, Interlocked.Read(ref _batches), Interlocked.Read(ref _items), Interlocked.Read(ref _errors));
+            }
+        }
+    }
+
+    private bool IsPeerGone(Exception e) =>
+        e is OperationCanceledException or ChannelClosedException or IOException
+        || (e is InvalidOperationException && _sessionCts.IsCancellationRequested);
+
+    private static async Task ObserveAsync(Task? task)
+    {
+        if (task is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await task.WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (ExceptionFilter.IsRecoverable(e))
+        {
+            // The session is over; its parts' failures were already reported or are the peer leaving.
+        }
+    }
+
+    private void Start(Init init)
+    {
+        _function = _processor.Accept(init, _id);
+        var options = _processor.Options;
+        var maxInFlight = init.MaxInFlight == 0 ? options.MaxInFlight : (int)Math.Min(init.MaxInFlight, (uint)options.MaxInFlight);
+        _slots = new SemaphoreSlim(maxInFlight, maxInFlight);
+        _forwardLevel = ForwardingLogger.FromProto(init.LogLevel, Microsoft.Extensions.Logging.LogLevel.Information);
+        _info = new SessionInfo
+        {
+            JobId = init.JobId,
+            JobName = init.JobName,
+            StageName = init.StageName,
+            FunctionName = init.Function,
+            KeyFormat = init.KeyFormat == Format.Unspecified ? Format.Bytes : init.KeyFormat,
+            ValueFormat = init.ValueFormat == Format.Unspecified ? Format.Bytes : init.ValueFormat,
+            Settings = new Dictionary<string, string>(init.Settings, StringComparer.Ordinal),
+        };
+        UserLogger = _processor.LoggerFactory.CreateLogger($"UserCode.{_function.Name}");
+        Log.SessionStarted(Logger, _id, init.JobName, init.StageName, init.Function, maxInFlight);
+    }
+
+    private Ready BuildReady()
+    {
+        var options = _processor.Options;
+        return new Ready
+        {
+            RuntimeVersion = RuntimeInfo.Version,
+            Pid = Environment.ProcessId,
+            Signature = _function.Invoker.Signature,
+            Capabilities = { "cancel", "deadline", "filter", "flat-map", "logs", "stats" },
+            Limits = new Limits
+            {
+                MaxBatchBytes = (uint)options.MaxBatchBytes,
+                MaxBatchItems = (uint)options.MaxBatchItems,
+                MaxInFlight = (uint)_slots.CurrentCount,
+                MaxMessageBytes = (uint)options.MaxMessageBytes,
+            },
+        };
+    }
+
+    private async Task ReadLoopAsync(IAsyncEnumerator<MemberMessage> enumerator)
+    {
+        // Yield first so RunAsync gets to wait on this task before the loop blocks on a read.
+        await Task.Yield();
+        while (await enumerator.MoveNextAsync().ConfigureAwait(false))
+        {
+            var message = enumerator.Current;
+            switch (message.KindCase)
+            {
+                case MemberMessage.KindOneofCase.Batch:
+                    await OnBatchAsync(message.Batch).ConfigureAwait(false);
+                    break;
+                case MemberMessage.KindOneofCase.Cancel:
+                    if (_running.TryGetValue(message.Cancel.BatchId, out var run))
+                    {
+                        run.CancelByMember();
+                    }
+
+                    break;
+                case MemberMessage.KindOneofCase.Ping:
+                    await Writer.WriteAsync(new RuntimeMessage
+                    {
+                        Pong = new Pong { Nonce = message.Ping.Nonce, Stats = _processor.Counters.Snapshot() },
+                    }, _sessionCts.Token).ConfigureAwait(false);
+                    break;
+                case MemberMessage.KindOneofCase.Schemas:
+                    await OnSchemasAsync(message.Schemas).ConfigureAwait(false);
+                    break;
+                case MemberMessage.KindOneofCase.Drain:
+                    RequestDrain();
+                    return;
+                case MemberMessage.KindOneofCase.Init:
+                    await ProtocolErrorAsync(ProtocolError.Types.Code.DuplicateInit, "Init was already received; a session has exactly one", null).ConfigureAwait(false);
+                    break;
+                default:
+                    await ProtocolErrorAsync(ProtocolError.Types.Code.EmptyMessage, "a MemberMessage with no field set was received", null).ConfigureAwait(false);
+                    break;
+            }
+        }
+    }
+
+    private void RequestDrain() => _drainRequested.TrySetResult();
+
+    private async Task OnBatchAsync(Batch batch)
+    {
+        lock (_gate)
+        {
+            if (_draining || _drainRequested.Task.IsCompleted)
+            {
+                goto refused;
+            }
+        }
+
+        if (_lastBatchId is { } last && batch.Id <= last)
+        {
+            await ProtocolErrorAsync(ProtocolError.Types.Code.DuplicateBatchId,
+                $"batch id {batch.Id} is not above the previous id {last}; its {batch.Items.Count} item(s) were not processed", batch.Id).ConfigureAwait(false);
+            return;
+        }
+
+        _lastBatchId = batch.Id;
+        var options = _processor.Options;
+        if (batch.Items.Count > options.MaxBatchItems || batch.CalculateSize() > options.MaxBatchBytes)
+        {
+            await RefuseOversizedAsync(batch, options).ConfigureAwait(false);
+            return;
+        }
+
+        // Back-pressure: a member with more batches in flight than agreed waits here.
+        await _slots.WaitAsync(_sessionCts.Token).ConfigureAwait(false);
+        var run = new BatchRun(this, batch);
+        lock (_gate)
+        {
+            _running[batch.Id] = run;
+        }
+
+        _processor.Counters.BatchStarted();
+        run.Start();
+        return;
+
+    refused:
+        await ProtocolErrorAsync(ProtocolError.Types.Code.BatchAfterDrain,
+            $"batch {batch.Id} arrived after Drain (or runtime shutdown); its {batch.Items.Count} item(s) were not processed", batch.Id).ConfigureAwait(false);
+    }
+
+    private async Task RefuseOversizedAsync(Batch batch, Configuration.UserCodeOptions options)
+    {
+        var reason = $"batch {batch.Id} has {batch.Items.Count} items and {batch.CalculateSize()} bytes; the limits are {options.MaxBatchItems} items and {options.MaxBatchBytes} bytes";
+        var result = new BatchResult { BatchId = batch.Id };
+        for (var i = 0; i < batch.Items.Count; i++)
+        {
+            result.Results.Add(new ItemResult
+            {
+                Error = new ItemError { Code = ItemError.Types.Code.BatchTooLarge, Type = "Jex.BatchTooLarge", Message = reason },
+            });
+        }
+
+        Interlocked.Add(ref _errors, batch.Items.Count);
+        await Writer.WriteAsync(new RuntimeMessage { Result = result }, _sessionCts.Token).ConfigureAwait(false);
+        Log.ProtocolError(Logger, _id, "BatchTooLarge", reason);
+    }
+
+    private async Task OnSchemasAsync(Schemas schemas)
+    {
+        var binding = _processor.Catalog.Codecs.Hazelcast;
+        if (binding is null)
+        {
+            await ProtocolErrorAsync(ProtocolError.Types.Code.BadSchema, "this runtime has no Hazelcast codec; Schemas cannot be used", null).ConfigureAwait(false);
+            return;
+        }
+
+        if (binding is ISchemaRegistry registry)
+        {
+            try
+            {
+                registry.Register(_info, schemas);
+            }
+            catch (PayloadBindingException e)
+            {
+                await ProtocolErrorAsync(ProtocolError.Types.Code.BadSchema, e.Message, null).ConfigureAwait(false);
+            }
+        }
+    }
+
+    internal async Task ProtocolErrorAsync(ProtocolError.Types.Code code, string reason, ulong? batchId)
+    {
+        Log.ProtocolError(Logger, _id, code.ToString(), reason);
+        var error = new ProtocolError { Code = code, Message = reason };
+        if (batchId is { } b)
+        {
+            error.BatchId = b;
+        }
+
+        await Writer.WriteAsync(new RuntimeMessage { Error = error }, _sessionCts.Token).ConfigureAwait(false);
+    }
+
+    internal void OnBatchDone(BatchRun run, int items, int errors)
+    {
+        lock (_gate)
+        {
+            _running.TryRemove(run.Id, out _);
+        }
+
+        Interlocked.Increment(ref _batches);
+        Interlocked.Add(ref _items, items);
+        Interlocked.Add(ref _errors, errors);
+        _processor.Counters.BatchFinished(items, errors);
+        _slots.Release();
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        await Task.Yield();
+        try
+        {
+            var reader = _channel.Reader;
+            while (await reader.WaitToReadAsync(_sessionCts.Token).ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var message))
+                {
+                    await _output.WriteAsync(message, _sessionCts.Token).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception e) when (ExceptionFilter.IsRecoverable(e))
+        {
+            // The transport failed: nobody can receive results any more. Stop everything that
+            // would produce them, and unblock writers waiting on the full channel.
+            _channel.Writer.TryComplete(e);
+            await _sessionCts.CancelAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+}
+
+internal static class RuntimeInfo
+{
+    public static readonly string Version =
+        typeof(RuntimeInfo).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    public static readonly Stopwatch Uptime = Stopwatch.StartNew();
+}
+
+/// <summary>Implemented by the Hazelcast binding to accept the member's in-band schemas.</summary>
+internal interface ISchemaRegistry
+{
+    /// <summary>Registers schemas for the session; throws <see cref="PayloadBindingException"/> naming a bad one.</summary>
+    void Register(SessionInfo session, Schemas schemas);
+}

@@ -1,0 +1,64 @@
+using System.Runtime.InteropServices;
+using Jex.Runtime.Configuration;
+using Microsoft.Extensions.Options;
+using Log = Jex.Runtime.Diagnostics.Log;
+
+namespace Jex.Runtime.Hosting;
+
+/// <summary>
+/// Exits the runtime when the process named by <c>UserCode:ParentPid</c> is gone, so a member that
+/// dies (even by SIGKILL) never leaves an orphan runtime behind. Polls with kill(pid, 0), which
+/// costs one system call, every 200 ms: well inside the 1 s the design allows.
+/// </summary>
+internal sealed partial class ParentWatcher : BackgroundService
+{
+    private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(200);
+    private readonly int? _parentPid;
+    private readonly IHostApplicationLifetime _lifetime;
+    private readonly ILogger<ParentWatcher> _logger;
+
+    public ParentWatcher(IOptions<UserCodeOptions> options, IHostApplicationLifetime lifetime, ILogger<ParentWatcher> logger)
+    {
+        _parentPid = options.Value.ParentPid;
+        _lifetime = lifetime;
+        _logger = logger;
+    }
+
+    /// <summary>Set when the runtime stops because its parent died.</summary>
+    public static bool ParentDied { get; private set; }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (_parentPid is not { } pid)
+        {
+            return;
+        }
+
+        using var timer = new PeriodicTimer(Interval);
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+        {
+            if (!IsAlive(pid))
+            {
+                Log.ParentGone(_logger, pid);
+                ParentDied = true;
+                _lifetime.StopApplication();
+                return;
+            }
+        }
+    }
+
+    internal static bool IsAlive(int pid)
+    {
+        if (kill(pid, 0) == 0)
+        {
+            return true;
+        }
+
+        // EPERM: it exists but belongs to someone else; only ESRCH means gone.
+        const int EPERM = 1;
+        return Marshal.GetLastPInvokeError() == EPERM;
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int kill(int pid, int signal);
+}

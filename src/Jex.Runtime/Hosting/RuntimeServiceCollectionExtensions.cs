@@ -1,0 +1,36 @@
+using Jex.Runtime.Configuration;
+using Jex.Runtime.Dispatch;
+using Jex.Runtime.Hosting;
+using Jex.Runtime.UserCode;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+internal static class RuntimeServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the Jex runtime: options from the <c>UserCode</c> section (validated at start), the
+    /// loaded functions, the session processor both transports share, the gRPC service with health
+    /// checks, and the parent-process watcher.
+    /// </summary>
+    public static IServiceCollection AddJexRuntime(this IServiceCollection services, IConfiguration configuration, FunctionCatalog catalog)
+    {
+        services.AddOptions<UserCodeOptions>()
+            .Bind(configuration.GetSection(UserCodeOptions.Section))
+            .Validate(o => UserCodeOptionsValidator.Validate(o).Count == 0, "invalid UserCode settings")
+            .ValidateOnStart();
+        services.TryAddSingleton(catalog);
+        services.TryAddSingleton<RuntimeCounters>();
+        services.TryAddSingleton<SessionProcessor>();
+        services.AddHostedService<ParentWatcher>();
+        services.AddGrpc(o =>
+        {
+            var limits = configuration.GetSection(UserCodeOptions.Section).Get<UserCodeOptions>() ?? new UserCodeOptions();
+            o.MaxReceiveMessageSize = limits.MaxMessageBytes;
+            o.MaxSendMessageSize = limits.MaxMessageBytes;
+            o.EnableDetailedErrors = false;
+        });
+        services.AddGrpcHealthChecks();
+        return services;
+    }
+}

@@ -1,0 +1,218 @@
+using System.Reflection;
+using System.Reflection.Metadata;
+using System.Reflection.PortableExecutable;
+using Jex.UserCode;
+
+namespace Jex.Runtime.UserCode;
+
+/// <summary>
+/// Finds user assemblies under <c>UserCode:Path</c>, loads each in its own
+/// <see cref="UserCodeLoadContext"/>, runs their <see cref="IJexStartup"/> hooks and collects
+/// their <see cref="JexFunctionAttribute"/> methods.
+/// </summary>
+internal static class UserCodeLoader
+{
+    private static readonly string ContractName = typeof(JexFunctionAttribute).Assembly.GetName().Name!;
+
+    public static FunctionCatalog Load(string path, ILoggerFactory loggerFactory, PayloadCodecs codecs)
+    {
+        var roots = FindUserAssemblies(path);
+        if (roots.Count == 0)
+        {
+            throw new UserCodeLoadException($"UserCode:Path '{path}': no assembly referencing {ContractName} was found");
+        }
+
+        var shared = UserCodeLoadContext.DefaultContextAssemblyNames();
+        var functions = new Dictionary<string, FunctionDescriptor>(StringComparer.Ordinal);
+        foreach (var file in roots)
+        {
+            Assembly assembly;
+            try
+            {
+                var context = new UserCodeLoadContext(file, shared);
+                assembly = context.LoadFromAssemblyPath(file);
+            }
+            catch (Exception e) when (e is BadImageFormatException or FileLoadException or FileNotFoundException)
+            {
+                throw new UserCodeLoadException($"failed to load user assembly '{file}': {e.Message}", e);
+            }
+
+            var services = BuildServices(assembly, file, loggerFactory);
+            foreach (var descriptor in FindFunctions(assembly, file, services, codecs))
+            {
+                if (functions.TryGetValue(descriptor.Name, out var existing))
+                {
+                    throw new UserCodeLoadException(
+                        $"function '{descriptor.Name}' is defined twice: {existing.MethodDisplayName} in '{existing.AssemblyPath}' and {descriptor.MethodDisplayName} in '{file}'");
+                }
+
+                functions.Add(descriptor.Name, descriptor);
+            }
+        }
+
+        return new FunctionCatalog(functions, codecs);
+    }
+
+    /// <summary>
+    /// A .dll path is loaded as it is. In a directory, the user assemblies are the .dll files that
+    /// reference Jex.UserCode, found up to two levels deep (so <c>out/samples/X/X.dll</c> works);
+    /// their dependencies sit beside them and are not roots.
+    /// </summary>
+    internal static IReadOnlyList<string> FindUserAssemblies(string path)
+    {
+        var full = Path.GetFullPath(path);
+        if (File.Exists(full))
+        {
+            if (!full.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new UserCodeLoadException($"UserCode:Path '{path}' is not a .dll file");
+            }
+
+            return [full];
+        }
+
+        var options = new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 2, IgnoreInaccessible = true };
+        return Directory.EnumerateFiles(full, "*.dll", options)
+            .Where(f => !string.Equals(Path.GetFileNameWithoutExtension(f), ContractName, StringComparison.OrdinalIgnoreCase))
+            .Where(ReferencesContract)
+            .Order(StringComparer.Ordinal)
+            .ToList();
+    }
+
+    private static bool ReferencesContract(string file)
+    {
+        try
+        {
+            using var stream = File.OpenRead(file);
+            using var pe = new PEReader(stream);
+            if (!pe.HasMetadata)
+            {
+                return false;
+            }
+
+            var md = pe.GetMetadataReader();
+            foreach (var handle in md.AssemblyReferences)
+            {
+                if (md.StringComparer.Equals(md.GetAssemblyReference(handle).Name, ContractName))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+        catch (BadImageFormatException)
+        {
+            return false;
+        }
+    }
+
+    private static ServiceProvider BuildServices(Assembly assembly, string file, ILoggerFactory loggerFactory)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton(loggerFactory);
+        services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
+        foreach (var type in ExportedTypes(assembly, file))
+        {
+            if (type is { IsClass: true, IsAbstract: false } && typeof(IJexStartup).IsAssignableFrom(type))
+            {
+                try
+                {
+                    var startup = (IJexStartup)Activator.CreateInstance(type)!;
+                    startup.ConfigureServices(services);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    var inner = e is TargetInvocationException { InnerException: { } ie } ? ie : e;
+                    throw new UserCodeLoadException($"'{file}': startup {type.FullName} failed: {inner.GetType().Name}: {inner.Message}", inner);
+                }
+            }
+        }
+
+        return services.BuildServiceProvider();
+    }
+
+    private static IEnumerable<FunctionDescriptor> FindFunctions(Assembly assembly, string file, IServiceProvider services, PayloadCodecs codecs)
+    {
+        foreach (var type in ExportedTypes(assembly, file))
+        {
+            foreach (var method in type.GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.Instance | BindingFlags.DeclaredOnly))
+            {
+                var attribute = method.GetCustomAttribute<JexFunctionAttribute>();
+                if (attribute is null)
+                {
+                    continue;
+                }
+
+                object? target = null;
+                if (!method.IsStatic)
+                {
+                    if (type.IsAbstract)
+                    {
+                        throw new UserCodeLoadException($"'{file}': function '{attribute.Name}' ({type.FullName}.{method.Name}) is an instance method of an abstract type");
+                    }
+
+                    try
+                    {
+                        target = ActivatorUtilities.GetServiceOrCreateInstance(services, type);
+                    }
+                    catch (Exception e) when (e is not OutOfMemoryException)
+                    {
+                        var inner = e is TargetInvocationException { InnerException: { } ie } ? ie : e;
+                        throw new UserCodeLoadException($"'{file}': cannot create {type.FullName} for function '{attribute.Name}': {inner.Message}", inner);
+                    }
+                }
+
+                FunctionInvoker invoker;
+                try
+                {
+                    invoker = FunctionInvokerFactory.Create(method, target, codecs);
+                }
+                catch (NotSupportedException e)
+                {
+                    throw new UserCodeLoadException($"'{file}': function '{attribute.Name}' ({type.FullName}.{method.Name}): {e.Message}", e);
+                }
+
+                yield return new FunctionDescriptor(attribute.Name, $"{type.FullName}.{method.Name}", file, invoker);
+            }
+        }
+    }
+
+    private static Type[] ExportedTypes(Assembly assembly, string file)
+    {
+        try
+        {
+            return assembly.GetExportedTypes();
+        }
+        catch (Exception e) when (e is ReflectionTypeLoadException or FileNotFoundException or FileLoadException)
+        {
+            var detail = e is ReflectionTypeLoadException rtle && rtle.LoaderExceptions.FirstOrDefault(x => x is not null) is { } first
+                ? first.Message
+                : e.Message;
+            throw new UserCodeLoadException($"failed to load user assembly '{file}': {detail}", e);
+        }
+    }
+}
+
+/// <summary>A loaded function.</summary>
+internal sealed record FunctionDescriptor(string Name, string MethodDisplayName, string AssemblyPath, FunctionInvoker Invoker);
+
+/// <summary>Every function the runtime loaded, by name.</summary>
+internal sealed class FunctionCatalog
+{
+    private readonly Dictionary<string, FunctionDescriptor> _functions;
+
+    public FunctionCatalog(Dictionary<string, FunctionDescriptor> functions, PayloadCodecs codecs)
+    {
+        _functions = functions;
+        Codecs = codecs;
+    }
+
+    public PayloadCodecs Codecs { get; }
+
+    public IEnumerable<FunctionDescriptor> All => _functions.Values;
+
+    public IReadOnlyList<string> Names => [.. _functions.Keys.Order(StringComparer.Ordinal)];
+
+    public bool TryGet(string name, out FunctionDescriptor descriptor) => _functions.TryGetValue(name, out descriptor!);
+}
