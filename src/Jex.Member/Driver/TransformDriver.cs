@@ -29,6 +29,7 @@ internal sealed class TransformDriver
     private readonly ILogger _logger;
     private readonly BatchLedger _ledger;
     private readonly TaskCompletionSource _fatal = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<Ready> _firstReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _loggedErrors;
 
     public TransformDriver(IRuntimeLauncher launcher, ISessionConnector connector, DriverOptions options, ILogger logger)
@@ -41,6 +42,9 @@ internal sealed class TransformDriver
     }
 
     public DriverStats Stats { get; } = new();
+
+    /// <summary>Completes with the first session's Ready: the job is running (its source may start).</summary>
+    public Task<Ready> FirstReady => _firstReady.Task;
 
     /// <summary>The Ready of the current session (null before the first one).</summary>
     public Ready? LastReady { get; private set; }
@@ -199,6 +203,7 @@ internal sealed class TransformDriver
                 channel = await _connector.ConnectAsync(instance.Ready, cancellationToken).ConfigureAwait(false);
                 var ready = await SessionHandshake.OpenAsync(channel, _options.Session, launch.Token, ForwardLog, _options.ReadyTimeout, cancellationToken).ConfigureAwait(false);
                 LastReady = ready;
+                _firstReady.TrySetResult(ready);
                 Log.SessionOpen(_logger, Job, Stage, instance.Ready.Address, ready.Signature?.Name ?? _options.Session.Function,
                     ready.Signature?.Input ?? "?", ready.Signature?.Output ?? "?", ready.Pid);
 
@@ -232,6 +237,11 @@ internal sealed class TransformDriver
                 channel = null;
                 instance = null;
                 await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is SessionEndedException or ProtocolViolationException)
+            {
+                // Permanent: a restart would be refused the same way.
+                throw new JobFailedException($"the runtime refused the session: {ex.Message}", ex);
             }
             finally
             {
