@@ -9,7 +9,7 @@ internal sealed record ContainerLauncherOptions
     /// <summary>Where the job's user code is mounted, read-only, inside the container.</summary>
     public const string DefaultUserCodeMountPoint = "/usercode";
 
-    /// <summary>The runtime image, e.g. <c>localhost/jex-runtime:local</c> (built by tests/containers/run.sh).</summary>
+    /// <summary>The runtime image, e.g. <c>localhost/jex-runtime:latest</c> (built by tests/containers/run.sh).</summary>
     public required string Image { get; init; }
 
     /// <summary>

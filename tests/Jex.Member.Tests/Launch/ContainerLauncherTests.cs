@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Jex.Member.Launch;
 using Xunit;
 
-namespace Jex.FunctionalTests.Launch;
+namespace Jex.Member.Tests.Launch;
 
 // ContainerLauncher's control flow against a stand-in CLI: a shell script that answers `run`,
 // `port`, `stop` and `kill` as docker does and records every call. It isolates the launcher from an

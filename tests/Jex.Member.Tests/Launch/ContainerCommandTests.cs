@@ -1,7 +1,7 @@
 using Jex.Member.Launch;
 using Xunit;
 
-namespace Jex.FunctionalTests.Launch;
+namespace Jex.Member.Tests.Launch;
 
 // The pure parts of container mode. The same paths run for real under podman in
 // tests/containers/run.sh; these pin the command line and the address mapping.
