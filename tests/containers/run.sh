@@ -7,7 +7,8 @@
 #      sink with jobs/dotnet-process-grpc.yml's, on the demo data and on generated data;
 #   4. kills the runtime's container mid-job: the job still ends with every key exactly once;
 #   5. a missing image fails the job with the engine's error;
-#   6. leaves no container behind.
+#   6. the sidecar of docker/compose.yml: a driver container and a runtime container in one pod;
+#   7. leaves no container behind.
 # Last line: "containers: N passed, N failed". Needs root (debootstrap) the first time, podman + runc.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,12 +21,15 @@ JEX=$ROOT/out/cli/jex
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/jex-containers.XXXXXX")
 PASSED=0 FAILED=0
 STANDALONE=jex-tier-standalone-$$
+POD=jex-tier-pod-$$
+DRIVER_IMAGE=${JEX_DRIVER_IMAGE:-localhost/jex-driver:latest}
 
 log() { printf '[containers] %s\n' "$*" >&2; }
 pass() { PASSED=$((PASSED + 1)); echo "PASS $1"; }
 fail() { FAILED=$((FAILED + 1)); echo "FAIL $1${2:+: $2}"; }
 finish() {
   "$CLI" rm -f "$STANDALONE" >/dev/null 2>&1 || true
+  "$CLI" pod rm -f "$POD" >/dev/null 2>&1 || true
   rm -rf "$WORK"
   echo "containers: $PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]
@@ -50,6 +54,13 @@ if "$CLI" build -q -f docker/Dockerfile --target prebuilt --build-arg RUNTIME_IM
   pass "runtime image $IMAGE from out/ ($((SECONDS - start))s)"
 else
   cat "$WORK/build.log"; fail "runtime image" "podman build failed"; exit 1
+fi
+
+start=$SECONDS
+if "$CLI" build -q -f docker/Dockerfile --target driver-prebuilt --build-arg RUNTIME_IMAGE="$ASPNET_IMAGE" -t "$DRIVER_IMAGE" . >"$WORK/build-driver.log" 2>&1; then
+  pass "driver image $DRIVER_IMAGE from out/ ($((SECONDS - start))s)"
+else
+  cat "$WORK/build-driver.log"; fail "driver image" "podman build failed"
 fi
 
 # --- 2. the image on its own ----------------------------------------------------------------------
@@ -98,7 +109,7 @@ compare() {
 
 demo_entries=$(grep -c '^{' jobs/data/streamed-map.jsonl)
 if run_job process-demo jobs/dotnet-process-grpc.yml && run_job container-demo jobs/dotnet-container-grpc.yml JEX_IMAGE="$IMAGE"; then
-  [[ "$(summary container-demo)" == *"errors=0 restarts=0 transport=grpc service=container"* ]] \
+  [[ "$(summary container-demo)" == *"in=$demo_entries out=$demo_entries errors=0 "*"transport=grpc service=container"* ]] \
     && pass "container job completes: $(summary container-demo)" \
     || fail "container job summary" "$(summary container-demo)"
   compare "demo data, container vs process" container-demo process-demo "$demo_entries"
@@ -149,7 +160,26 @@ else
   fail "missing image" "exit $rc after $((SECONDS - start))s: $(tail -3 "$WORK/missing.log" | tr '\n' ' ')"
 fi
 
-# --- 6. nothing left behind -----------------------------------------------------------------------
+# --- 6. sidecar: docker/compose.yml's topology with podman alone ---------------------------------
+# A pod is one network namespace, as `network_mode: service:runtime` makes in compose.
+if [ "$CLI" = podman ]; then
+  token=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  "$CLI" pod create --name "$POD" >/dev/null
+  UserCode__Token=$token "$CLI" run -d --pod "$POD" -e UserCode__Token "$IMAGE" >/dev/null
+  rc=0
+  UserCode__Token=$token timeout 120 "$CLI" run --rm --pod "$POD" -e UserCode__Token "$DRIVER_IMAGE" \
+    run jobs/dotnet-passthru-grpc.yml --show 0 >"$WORK/sidecar.log" 2>&1 || rc=$?
+  s=$(grep '^job .* completed: ' "$WORK/sidecar.log" | tail -1)
+  if [ "$rc" -eq 0 ] && [[ "$s" == *"in=$demo_entries out=$demo_entries errors=0"*"service=passthru"* ]]; then
+    pass "sidecar: driver container -> runtime container in one pod ($s)"
+  else
+    fail "sidecar" "exit $rc: $(tail -3 "$WORK/sidecar.log" | tr '\n' ' ')"
+  fi
+  "$CLI" pod rm -f "$POD" >/dev/null 2>&1
+fi
+
+# --- 7. nothing left behind -----------------------------------------------------------------------
 left=$("$CLI" ps -a -q --filter label=jex.runtime=1 --filter "label=jex.owner-pid=$jex_pid")
 left+=$("$CLI" ps -a -q --filter name="$STANDALONE")
+left+=$("$CLI" pod ps -q --filter name="$POD" 2>/dev/null)
 [ -z "$left" ] && pass "no container left behind" || fail "containers left behind" "$left"
