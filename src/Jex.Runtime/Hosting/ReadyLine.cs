@@ -30,11 +30,6 @@ internal static class ReadyLine
             }
 
             json.WriteEndArray();
-            using (var self = System.Diagnostics.Process.GetCurrentProcess())
-            {
-                // From process start (fork/exec), not from when managed code began running.
-                json.WriteNumber("startup_ms", (long)(DateTime.Now - self.StartTime).TotalMilliseconds);
-            }
             json.WriteEndObject();
         }
 

@@ -1,0 +1,36 @@
+using Jex.Member.Transports;
+
+namespace Jex.FunctionalTests.Infrastructure;
+
+/// <summary>The ways a member reaches a runtime. Scenario tests run once per transport.</summary>
+public enum TransportKind
+{
+    GrpcTcp,
+    GrpcUnixSocket,
+}
+
+internal static class Transports
+{
+    public static TheoryData<TransportKind> All => [.. Enum.GetValues<TransportKind>()];
+
+    /// <summary>Starts a runtime serving <paramref name="kind"/>; files go in <paramref name="scratch"/>.</summary>
+    public static Task<RuntimeProcess> StartRuntimeAsync(TransportKind kind, string scratch, params string[] extra) => kind switch
+    {
+        TransportKind.GrpcTcp => RuntimeProcess.StartAsync(["--UserCode:Grpc:Port=0", .. extra]),
+        TransportKind.GrpcUnixSocket => RuntimeProcess.StartAsync([$"--UserCode:Grpc:Socket={Path.Combine(scratch, "jex.sock")}", .. extra]),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
+    public static ISessionChannel Open(TransportKind kind, RuntimeProcess runtime) => kind switch
+    {
+        TransportKind.GrpcTcp or TransportKind.GrpcUnixSocket => GrpcTestChannel.Open(runtime.Address),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
+    /// <summary>The file the transport leaves while running (socket, ring), or null.</summary>
+    public static string? EndpointFile(TransportKind kind, RuntimeProcess runtime) => kind switch
+    {
+        TransportKind.GrpcUnixSocket => runtime.Address["unix:".Length..],
+        _ => null,
+    };
+}
