@@ -34,8 +34,8 @@ public sealed partial class RunJobTests
     {
         using var dir = new TempDir();
         var input = dir.File("in.jsonl");
-        await File.WriteAllLinesAsync(input, Enumerable.Range(0, 2000).Select(i => $$"""{"key":"k-{{i}}","value":{"value":{{i}}}}"""));
-        var expected = Enumerable.Range(0, 2000).Select(i => $$"""{"key":"k-{{i}}","value":{"value":"__{{i}}__"}}""").ToList();
+        await File.WriteAllLinesAsync(input, Enumerable.Range(0, 2000).Select(i => $$$"""{"key":"k-{{{i}}}","value":{"value":{{{i}}}}}"""));
+        var expected = Enumerable.Range(0, 2000).Select(i => $$$"""{"key":"k-{{{i}}}","value":{"value":"__{{{i}}}__"}}""").ToList();
         var output = dir.File("out.jsonl");
         string[] common = ["--input", input, "--output", output, "--show", "0"];
 
@@ -123,18 +123,18 @@ public sealed partial class RunJobTests
         var result = await JexCli.RunAsync(
             ["run", JexCli.Job(job), "--generate", "200000", "--rate", "50000", "--output", output],
             JobTimeout,
-            onStderr: (line, _) =>
+            onStderr: (line, cli) =>
             {
                 // The driver logs the runtime's pid when it is ready; kill it once results flow.
                 var ready = RuntimeReady().Match(line);
                 if (ready.Success && Interlocked.CompareExchange(ref firstPid, int.Parse(ready.Groups[1].Value, CultureInfo.InvariantCulture), 0) == 0)
                 {
-                    _ = Task.Run(async () =>
+                    Task.Run(async () =>
                     {
                         await Task.Delay(1500);
                         Process.GetProcessById(firstPid).Kill();
                         killed.TrySetResult(firstPid);
-                    });
+                    }).ContinueWith(t => killed.TrySetException(t.Exception!), TaskContinuationOptions.OnlyOnFaulted);
                 }
             });
 

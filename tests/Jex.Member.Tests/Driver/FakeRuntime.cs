@@ -20,6 +20,7 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
     private FakeInstance? _current;
 
     /// <param name="dieAfterBatches">For the n-th start (1-based): die after receiving this many batches, or null to live.</param>
+    /// <param name="maxDelayMs">Longest random delay before a batch result.</param>
     public FakeRuntime(Func<int, int?> dieAfterBatches, int maxDelayMs = 3)
     {
         _dieAfterBatches = dieAfterBatches;

@@ -31,6 +31,7 @@ public sealed class ReadyLineTests
     }
 }
 
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class ProcessLauncherTests
 {
     [Fact]

@@ -199,12 +199,13 @@ public sealed class JobFileParserTests
     }
 
     [Theory]
-    [InlineData("dotnet-process-grpc.yml", ServiceKind.Process, "grpc")]
-    [InlineData("dotnet-process-shmem.yml", ServiceKind.Process, "shared-memory")]
-    [InlineData("dotnet-passthru-grpc.yml", ServiceKind.Passthru, "grpc")]
-    [InlineData("dotnet-container-grpc.yml", ServiceKind.Container, "grpc")]
-    public void ParseFile_WhenTheShippedJobsRunWithNoArguments_TheyRunDoThingDotnetFromOut(string name, ServiceKind service, string transport)
+    [InlineData("dotnet-process-grpc.yml", "Process", "grpc")]
+    [InlineData("dotnet-process-shmem.yml", "Process", "shared-memory")]
+    [InlineData("dotnet-passthru-grpc.yml", "Passthru", "grpc")]
+    [InlineData("dotnet-container-grpc.yml", "Container", "grpc")]
+    public void ParseFile_WhenTheShippedJobsRunWithNoArguments_TheyRunDoThingDotnetFromOut(string name, string serviceName, string transport)
     {
+        var service = Enum.Parse<ServiceKind>(serviceName);
         var job = JobFileParser.ParseFile(Path.Combine(TestPaths.RepoRoot, "jobs", name), new Dictionary<string, string>());
 
         Assert.Equal("doThingDotnet", job.Transform.Function);
