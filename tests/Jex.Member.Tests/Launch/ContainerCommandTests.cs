@@ -1,5 +1,4 @@
 using Jex.Member.Launch;
-using Xunit;
 
 namespace Jex.Member.Tests.Launch;
 

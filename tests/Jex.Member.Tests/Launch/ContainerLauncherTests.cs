@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Jex.Member.Launch;
-using Xunit;
 
 namespace Jex.Member.Tests.Launch;
 
