@@ -15,7 +15,8 @@
 #   export CONTAINERS_CONF="$PWD/docker/containers.conf"
 # (the script exports it for itself when it is unset).
 #
-# Environment: JEX_DEBIAN_MIRROR (default http://deb.debian.org/debian), DOTNET_ROOT (default: the
+# Environment: JEX_DEBIAN_MIRROR (default http://deb.debian.org/debian), JEX_BASE_EXTRA_PACKAGES
+# (more Debian packages, comma-separated), DOTNET_ROOT (default: the
 # directory of the `dotnet` on PATH), JEX_BASE_IMAGE / JEX_ASPNET_IMAGE (image names).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -24,9 +25,11 @@ BASE_IMAGE=${JEX_BASE_IMAGE:-localhost/jex-base:bookworm}
 ASPNET_IMAGE=${JEX_ASPNET_IMAGE:-localhost/jex-aspnet:10.0}
 MIRROR=${JEX_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SUITE=bookworm
-# libicu72: globalization (so user code is not forced into invariant mode); libssl3: TLS for user
-# code that calls out; ca-certificates: its roots. Everything else .NET needs is in minbase.
-EXTRA_PACKAGES=libicu72,libssl3,ca-certificates,tzdata
+# libssl3 + ca-certificates: TLS for user code that calls out; tzdata: time zones for user code.
+# Everything else .NET needs (libc, libstdc++, libgcc) is in minbase. No libicu: jex-runtime and jex
+# run with InvariantGlobalization (Directory.Build.props), and ICU is the largest package by far.
+# Add it with JEX_BASE_EXTRA_PACKAGES=libicu72 for an image whose apps need cultures.
+EXTRA_PACKAGES=libssl3,ca-certificates,tzdata${JEX_BASE_EXTRA_PACKAGES:+,$JEX_BASE_EXTRA_PACKAGES}
 FORCE=0
 [ "${1:-}" = "--force" ] && FORCE=1
 

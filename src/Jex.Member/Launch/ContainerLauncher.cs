@@ -132,10 +132,11 @@ internal sealed class ContainerLauncher : IRuntimeLauncher
         }
     }
 
-    // Exit code 125 is the engine's own failure, before the runtime ran. Under podman the usual
-    // cause on a host like this one is the OCI runtime or ulimit settings.
+    // 125 and 126 are the engine's own failures, before the runtime ran. Under podman on a host
+    // like this project's, the cause is the OCI runtime's default rlimits ("error setting rlimit"),
+    // which docker/containers.conf sets.
     private static string Hint(ContainerCli cli, int? exitCode) =>
-        exitCode == 125 && cli.IsPodman && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CONTAINERS_CONF"))
+        exitCode is 125 or 126 && cli.IsPodman && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CONTAINERS_CONF"))
             ? " (podman may need docker/containers.conf: export CONTAINERS_CONF=$PWD/docker/containers.conf)"
             : "";
 }
