@@ -7,8 +7,8 @@ internal static class Program
     public static int Main(string[] args)
     {
         var root = new RootCommand("jex: run Jex jobs, benchmark transports, decode Hazelcast data.");
-        root.Subcommands.Add(Run.RunCommand.Create());
         root.Subcommands.Add(Data.DataCommand.Create());
+        root.Subcommands.Add(Run.RunCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

@@ -14,8 +14,8 @@ internal static class RuntimeServices
     {
         ServiceKind.Process => new ProcessLauncher(transform.Service.Executable!, logger),
         ServiceKind.Passthru => new PassthruLauncher(PassthruAddress(transform), transform.Transport.Kind),
-        // The container launcher (src/Jex.Member/Launch/Container*.cs) plugs in here.
-        _ => throw new NotSupportedException("runtime.service 'container' is not available in this build of jex yet"),
+        ServiceKind.Container => new ContainerLauncher(new ContainerLauncherOptions { Image = transform.Service.Image! }, logger),
+        _ => throw new NotSupportedException($"runtime.service '{transform.Service.Name}' is not supported"),
     };
 
     public static ISessionConnector CreateConnector(string transport) => transport switch
