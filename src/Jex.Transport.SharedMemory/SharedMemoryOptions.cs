@@ -12,6 +12,12 @@ internal sealed class SharedMemoryOptions
     /// <summary>Largest message either side sends; larger ones are fragmented up to this limit. Default 64 MiB.</summary>
     public int MaxMessageBytes { get; init; } = 64 << 20;
 
+    /// <summary>
+    /// Session slots in the file: how many members can hold a session at once. A slot freed by a member
+    /// that closed is recycled by the creator for the next one. 1 to 64. Default 1.
+    /// </summary>
+    public int Sessions { get; init; } = 1;
+
     /// <summary>Where the file goes; null picks /dev/shm, then $XDG_RUNTIME_DIR, then the temp directory.</summary>
     public string? Directory { get; init; }
 

@@ -121,8 +121,11 @@ internal sealed class SharedMemorySessionChannel : ISessionChannel
         if (!_stop.IsCancellationRequested)
         {
             _stop.Cancel();
-            _channel.Dispose();
+            // Stop our reader before unmapping (it reads ring memory) and before telling the runtime,
+            // which recycles the slot as soon as it sees the close.
+            _channel.Close();
             _reader.Join();
+            _channel.Dispose();
             _stop.Dispose();
         }
 
