@@ -247,6 +247,9 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
         Volatile.Write(ref *(int*)(side + L.SideStateOffset), L.SideStateAttached);
     }
 
+    /// <summary>Test hook (member side): the claimed slot names another process (e.g. a plain `sleep`) as its member, for the runtime to watch it die.</summary>
+    internal void ImpersonateForTest(int pid) => Volatile.Write(ref *(int*)(Slot.MemberSide + L.SidePidOffset), pid);
+
     /// <summary>Test hook: the raw mapping, to inspect or damage frames.</summary>
     internal byte* BasePointer => _base;
 
@@ -370,7 +373,9 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
     {
         var interval = _options.HeartbeatInterval;
         var own = IsCreator ? _base + L.CreatorSideOffset : _own!.MemberSide;
-        while (!_stop.Wait(interval))
+        // The kernel wait, not ManualResetEventSlim.Wait: that spins before each sleep, which at 10 wake-ups a second is most of the runtime's CPU at rest.
+        var stop = _stop.WaitHandle;
+        while (!stop.WaitOne(interval))
         {
             var now = MonotonicMilliseconds();
             Volatile.Write(ref *(long*)(own + L.SideHeartbeatOffset), now);
@@ -442,24 +447,35 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
         return null;
     }
 
-    /// <summary>kill(pid, 0) plus a zombie check: an unreaped child still answers kill but is dead.</summary>
-    internal static bool IsProcessAlive(int pid)
+    /// <summary>
+    /// kill(pid, 0) plus a zombie check: an unreaped child still answers kill but is dead. Runs 10 times a
+    /// second on the monitor thread, so it reads /proc with raw calls into stack buffers: no allocation,
+    /// and few methods for the JIT to keep tiering up while the runtime is otherwise at rest.
+    /// </summary>
+    internal static unsafe bool IsProcessAlive(int pid)
     {
         if (LibC.Kill(pid, 0) != 0)
         {
             return Marshal.GetLastPInvokeError() == LibC.EPerm;
         }
 
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var end = stat.LastIndexOf(')');
-            return end < 0 || end + 2 >= stat.Length || stat[end + 2] is not ('Z' or 'X');
-        }
-        catch (IOException)
+        var path = stackalloc byte[32];
+        var span = new Span<byte>(path, 32);
+        "/proc/"u8.CopyTo(span);
+        _ = pid.TryFormat(span[6..], out var digits, default, System.Globalization.CultureInfo.InvariantCulture);
+        "/stat\0"u8.CopyTo(span[(6 + digits)..]);
+        var fd = LibC.OpenRaw(path, LibC.ORdOnly | LibC.OCloExec);
+        if (fd < 0)
         {
             return false;
         }
+
+        var buffer = stackalloc byte[512];
+        var n = (int)LibC.Read(fd, buffer, 512);
+        _ = LibC.Close(fd);
+        var stat = new ReadOnlySpan<byte>(buffer, Math.Max(n, 0));
+        var end = stat.LastIndexOf((byte)')');
+        return end < 0 || end + 2 >= stat.Length || stat[end + 2] is not ((byte)'Z' or (byte)'X');
     }
 
     private static void ValidateCapacity(int capacity, string name)

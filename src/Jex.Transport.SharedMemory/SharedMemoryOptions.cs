@@ -23,8 +23,12 @@ internal sealed class SharedMemoryOptions
 
     public IdleStrategy Idle { get; init; } = IdleStrategy.Default;
 
-    /// <summary>How often each side writes its heartbeat and checks the peer's process. Default 100 ms.</summary>
-    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+    /// <summary>
+    /// How often each side writes its heartbeat and checks the peer's process. Default 250 ms: a dead peer
+    /// is noticed well within a second, and the 4 wake-ups a second cost ~0.1% of a core on this
+    /// (loaded, virtualised) 2-core machine, where 10 a second measured ~0.4%.
+    /// </summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>
     /// A peer whose process lives but whose heartbeat is older than this is declared lost (it is frozen).

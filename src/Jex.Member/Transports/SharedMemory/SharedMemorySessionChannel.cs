@@ -38,6 +38,9 @@ internal sealed class SharedMemorySessionChannel : ISessionChannel
     /// <summary>Largest message the rings carry (the runtime's limit, from the file header).</summary>
     public int MaxMessageBytes => _channel.MaxMessageBytes;
 
+    /// <summary>Test hook: the runtime judges the liveness of process <paramref name="pid"/> instead of this one.</summary>
+    internal void ImpersonateForTest(int pid) => _channel.ImpersonateForTest(pid);
+
     /// <summary>Attaches to the file the runtime named in its ready line.</summary>
     public static SharedMemorySessionChannel Open(string path, SharedMemoryOptions? options = null) =>
         new(SharedMemoryChannel.Open(path, options ?? new SharedMemoryOptions()));
