@@ -44,9 +44,18 @@ internal static class ShmLeftovers
 }
 
 /// <summary>
-/// xunit's own framework plus one assembly-level check: when every test has run, no shared-memory
-/// file created by this run may remain. A leftover is reported as an assembly cleanup failure, which
-/// fails the run.
+/// The suite-level check: runs after every other test of the run (see <see cref="NoLeftoversTestFramework"/>)
+/// and fails naming any shared-memory file the run created and left behind.
+/// </summary>
+public sealed class NoLeftoverSharedMemoryFiles
+{
+    [Fact]
+    public void AfterTheWholeSuite_NoSharedMemoryFileCreatedByTheTestsRemains() => ShmLeftovers.AssertNone();
+}
+
+/// <summary>
+/// xunit's own framework, except that <see cref="NoLeftoverSharedMemoryFiles"/> runs last, after every
+/// other collection has finished (collections otherwise run in parallel and in no set order).
 /// </summary>
 public sealed class NoLeftoversTestFramework(IMessageSink messageSink) : XunitTestFramework(messageSink)
 {
@@ -59,23 +68,31 @@ public sealed class NoLeftoversTestFramework(IMessageSink messageSink) : XunitTe
         // xunit's executor has the same async void shape: the runner reports completion through the sink.
         protected override async void RunTestCases(IEnumerable<IXunitTestCase> testCases, IMessageSink executionMessageSink, ITestFrameworkExecutionOptions executionOptions)
         {
-            using var runner = new Runner(TestAssembly, testCases, DiagnosticMessageSink, executionMessageSink, executionOptions);
+            var all = testCases.ToList();
+            static bool IsLast(IXunitTestCase c) => c.TestMethod.TestClass.Class.Name == typeof(NoLeftoverSharedMemoryFiles).FullName;
+            using var runner = new Runner(TestAssembly, [.. all.Where(c => !IsLast(c))], [.. all.Where(IsLast)], DiagnosticMessageSink, executionMessageSink, executionOptions);
             await runner.RunAsync();
         }
     }
 
     private sealed class Runner(
         ITestAssembly testAssembly,
-        IEnumerable<IXunitTestCase> testCases,
+        List<IXunitTestCase> first,
+        List<IXunitTestCase> last,
         IMessageSink diagnosticMessageSink,
         IMessageSink executionMessageSink,
         ITestFrameworkExecutionOptions executionOptions)
-        : XunitTestAssemblyRunner(testAssembly, testCases, diagnosticMessageSink, executionMessageSink, executionOptions)
+        : XunitTestAssemblyRunner(testAssembly, first, diagnosticMessageSink, executionMessageSink, executionOptions)
     {
-        protected override Task BeforeTestAssemblyFinishedAsync()
+        protected override async Task<RunSummary> RunTestCollectionsAsync(IMessageBus messageBus, CancellationTokenSource cancellationTokenSource)
         {
-            Aggregator.Run(ShmLeftovers.AssertNone);
-            return base.BeforeTestAssemblyFinishedAsync();
+            var summary = await base.RunTestCollectionsAsync(messageBus, cancellationTokenSource);
+            foreach (var group in last.GroupBy(c => c.TestMethod.TestClass.TestCollection))
+            {
+                summary.Aggregate(await RunTestCollectionAsync(messageBus, group.Key, group, cancellationTokenSource));
+            }
+
+            return summary;
         }
     }
 }
