@@ -399,17 +399,21 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
                     PeerLost?.Invoke(reason);
                 }
             }
-            else if (!_own!.Peer.IsLost && Judge(_base + L.CreatorSideOffset, now, out var died) is { } reason && _own.Peer.MarkLost(reason))
+            else if (!_own!.Peer.IsLost && Judge(_base + L.CreatorSideOffset, now, out var died) is { } reason)
             {
-                _own.WakeOwnWaiters();
                 if (died)
                 {
-                    // The survivor cleans up: the runtime cannot any more.
+                    // The survivor cleans up (the runtime cannot any more), before the waiters hear of it,
+                    // so whoever reports the loss also finds the files gone.
                     _runtimeDied = true;
                     RemoveFiles(Path);
                 }
 
-                PeerLost?.Invoke(reason);
+                if (_own.Peer.MarkLost(reason))
+                {
+                    _own.WakeOwnWaiters();
+                    PeerLost?.Invoke(reason);
+                }
             }
         }
     }
