@@ -22,7 +22,8 @@ internal static class Transports
         TransportKind.GrpcTcp => RuntimeProcess.StartAsync(["--UserCode:Grpc:Port=0", .. extra]),
         TransportKind.GrpcUnixSocket => RuntimeProcess.StartAsync([$"--UserCode:Grpc:Socket={Path.Combine(scratch, "jex.sock")}", .. extra]),
         // A unique uid per runtime; the suite checks at the end that none of its files is left (ShmLeftovers).
-        TransportKind.SharedMemory => RuntimeProcess.StartAsync(["--UserCode:Transport=shared-memory", $"--UserCode:Uid={ShmLeftovers.NewUid()}", .. extra]),
+        TransportKind.SharedMemory => ShmLeftovers.RemoveFilesWhenDead(
+            RuntimeProcess.StartAsync(["--UserCode:Transport=shared-memory", $"--UserCode:Uid={ShmLeftovers.NewUid()}", .. extra])),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 

@@ -17,7 +17,7 @@ namespace Jex.FunctionalTests.SharedMemory;
 public sealed class SharedMemoryTransportTests(ITestOutputHelper output)
 {
     private static Task<RuntimeProcess> StartAsync(params string[] extra) =>
-        RuntimeProcess.StartAsync(["--UserCode:Transport=shared-memory", $"--UserCode:Uid={ShmLeftovers.NewUid()}", .. extra]);
+        ShmLeftovers.RemoveFilesWhenDead(RuntimeProcess.StartAsync(["--UserCode:Transport=shared-memory", $"--UserCode:Uid={ShmLeftovers.NewUid()}", .. extra]));
 
     private static string UidOf(RuntimeProcess runtime) => Path.GetFileName(runtime.Address)["jex-".Length..];
 

@@ -13,7 +13,31 @@ namespace Jex.FunctionalTests.SharedMemory;
 /// </summary>
 internal static class ShmLeftovers
 {
+    private static readonly System.Collections.Concurrent.ConcurrentBag<Task> Watchers = [];
     private static int _next;
+
+    /// <summary>
+    /// The test host is the member that started the runtime, so it is the survivor that removes the files
+    /// of a runtime that died without cleaning up (RuntimeProcess.DisposeAsync SIGKILLs a runtime still
+    /// running at the end of a test, and a killed process cannot clean up). It waits 2 s after the death
+    /// first, so tests that assert a graceful exit removed the files are not masked.
+    /// </summary>
+    public static async Task<Infrastructure.RuntimeProcess> RemoveFilesWhenDead(Task<Infrastructure.RuntimeProcess> starting)
+    {
+        var runtime = await starting;
+        var (pid, path) = (runtime.Pid, runtime.Address);
+        Watchers.Add(Task.Run(async () =>
+        {
+            while (SharedMemoryChannel.IsProcessAlive(pid))
+            {
+                await Task.Delay(100);
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            SharedMemoryChannel.RemoveFiles(path);
+        }));
+        return runtime;
+    }
 
     /// <summary>Unique to this test run: the process id plus a random suffix.</summary>
     public static string RunPrefix { get; } = $"ft{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}";
@@ -29,6 +53,7 @@ internal static class ShmLeftovers
     /// <summary>Fails naming every file this run left behind, after removing them so the next run starts clean.</summary>
     public static void AssertNone()
     {
+        _ = Task.WaitAll([.. Watchers], TimeSpan.FromSeconds(15));
         var left = Find();
         foreach (var file in left)
         {
