@@ -65,6 +65,9 @@ internal sealed unsafe class Doorbell : IDisposable
         return true;
     }
 
+    /// <summary>Discards pending wake bytes (a recycled slot must not start with a stale wake-up).</summary>
+    public void Drain() => _ = Wait(0);
+
     public void Dispose()
     {
         var fd = Interlocked.Exchange(ref _fd, -1);

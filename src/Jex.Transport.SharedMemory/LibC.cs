@@ -10,6 +10,7 @@ internal static unsafe partial class LibC
 {
     private const string Lib = "libc";
 
+    public const int ORdOnly = 0x0;
     public const int ORdWr = 0x2;
     public const int ONonBlock = 0x800;
     public const int OCloExec = 0x80000;
@@ -33,6 +34,10 @@ internal static unsafe partial class LibC
 
     [LibraryImport(Lib, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Open(string path, int flags);
+
+    /// <summary>open(2) with a NUL-terminated path already in native memory (no marshalling, no allocation).</summary>
+    [LibraryImport(Lib, EntryPoint = "open", SetLastError = true)]
+    public static partial int OpenRaw(byte* path, int flags);
 
     [LibraryImport(Lib, EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);

@@ -7,38 +7,34 @@ using L = Jex.Transport.SharedMemory.ShmLayout;
 namespace Jex.Transport.SharedMemory;
 
 /// <summary>
-/// One mapped file with two rings, four doorbell FIFOs and two heartbeating side blocks
-/// (docs/shared-memory.md). The runtime creates it; the member opens it. Each side writes to its
-/// <see cref="Outbound"/> ring and reads its <see cref="Inbound"/> ring. A monitor thread beats this
-/// side's heartbeat and declares the peer lost when its process is gone, it closed, or its heartbeat
-/// went stale; blocked waiters then wake and throw <see cref="SharedMemoryPeerLostException"/>, and
-/// the survivor removes the files.
+/// One mapped file holding N session slots, each with two rings and four doorbell FIFOs, plus
+/// heartbeating side blocks (docs/shared-memory.md). The runtime creates it; a member opens it and
+/// claims a free slot. Each side writes to its slot's <see cref="SharedMemorySlot.Outbound"/> ring and
+/// reads its <see cref="SharedMemorySlot.Inbound"/> ring. A monitor thread beats this side's heartbeat
+/// and judges the peers: the runtime judges each slot's member, a member judges the runtime. A lost
+/// peer marks the slot's <see cref="PeerWatch"/>, blocked waiters wake and throw
+/// <see cref="SharedMemoryPeerLostException"/>. A member that survives a dead runtime removes the files;
+/// the runtime decides itself what a member's death means (<see cref="MemberLost"/>).
 /// </summary>
 internal sealed unsafe class SharedMemoryChannel : IDisposable
 {
     private readonly MemoryMappedFile _file;
     private readonly MemoryMappedViewAccessor _view;
     private readonly byte* _base;
-    private Doorbell[] _bells = [];
-    private Doorbell? _inboundDataBell;
-    private Doorbell? _inboundSpaceBell;
-    private Doorbell? _outboundDataBell;
-    private Doorbell? _outboundSpaceBell;
     private readonly SharedMemoryOptions _options;
-    private readonly int _ownSide;
-    private readonly int _peerSide;
     private readonly ManualResetEventSlim _stop = new();
+    private SharedMemorySlot[] _slots = [];
+    private SharedMemorySlot? _own;
     private Thread? _monitor;
+    private int _closed;
     private int _disposed;
-    private volatile bool _peerLost;
+    private volatile bool _runtimeDied;
 
     private SharedMemoryChannel(string path, bool isCreator, FileStream stream, SharedMemoryOptions options)
     {
         Path = path;
         IsCreator = isCreator;
         _options = options;
-        _ownSide = isCreator ? L.CreatorSideOffset : L.AttacherSideOffset;
-        _peerSide = isCreator ? L.AttacherSideOffset : L.CreatorSideOffset;
         _file = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: false);
         _view = _file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.ReadWrite);
         byte* pointer = null;
@@ -50,20 +46,34 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
 
     public bool IsCreator { get; }
 
-    public RingProducer Outbound { get; private set; } = null!;
+    /// <summary>Every slot (creator), or just the claimed one (member).</summary>
+    public IReadOnlyList<SharedMemorySlot> Slots => _slots;
 
-    public RingConsumer Inbound { get; private set; } = null!;
+    /// <summary>The member's claimed slot; on the creator, slot 0 (convenient for one-session uses and tests).</summary>
+    public SharedMemorySlot Slot => _own ?? _slots[0];
 
-    /// <summary>Set once the peer is lost or this side closed; waiters throw with its reason.</summary>
-    public PeerWatch Peer { get; } = new();
+    public RingProducer Outbound => Slot.Outbound;
 
-    /// <summary>The peer's pid, 0 until a member attaches.</summary>
-    public int PeerPid => Volatile.Read(ref *(int*)(_base + _peerSide + L.SidePidOffset));
+    public RingConsumer Inbound => Slot.Inbound;
+
+    /// <summary>Liveness of <see cref="Slot"/>'s current occupancy.</summary>
+    public PeerWatch Peer => Slot.Peer;
+
+    /// <summary>The peer's pid: the member of slot 0 (creator) or the runtime (member); 0 until it announced itself.</summary>
+    public int PeerPid => IsCreator ? Slot.MemberPid : Volatile.Read(ref *(int*)(_base + L.CreatorSideOffset + L.SidePidOffset));
 
     public int MaxMessageBytes => BinaryPrimitives.ReadInt32LittleEndian(new ReadOnlySpan<byte>(_base + L.MaxMessageOffset, 4));
 
-    /// <summary>Raised once, on the monitor thread, when the peer is lost (not when this side closes).</summary>
+    public int SlotCount => BinaryPrimitives.ReadInt32LittleEndian(new ReadOnlySpan<byte>(_base + L.SlotCountOffset, 4));
+
+    /// <summary>Raised once per lost peer, on the monitor thread (not when this side closes).</summary>
     public event Action<string>? PeerLost;
+
+    /// <summary>
+    /// Creator only: a slot's member closed (<c>died</c> false) or its process died or froze (true).
+    /// Raised on the monitor thread, after the slot's waiters were woken.
+    /// </summary>
+    public event Action<SharedMemorySlot, string, bool>? MemberLost;
 
     /// <summary>The path the runtime creates for a uid, without creating it.</summary>
     public static string PathFor(string uid, string? directory = null)
@@ -99,9 +109,14 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxMessageBytes, "MaxMessageBytes must be positive.");
         }
 
+        if (options.Sessions is < 1 or > L.MaxSlots)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.Sessions, $"Sessions must be from 1 to {L.MaxSlots}.");
+        }
+
         var path = PathFor(uid, options.Directory);
         RemoveStale(path);
-        var size = L.FileSize(options.MemberToRuntimeCapacity, options.RuntimeToMemberCapacity);
+        var size = L.FileSize(options.MemberToRuntimeCapacity, options.RuntimeToMemberCapacity, options.Sessions);
         var fileOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, Share = FileShare.ReadWrite };
         if (!OperatingSystem.IsWindows())
         {
@@ -119,10 +134,13 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
             }
 
             stream.SetLength(size);
-            for (var ring = 0; ring < 2; ring++)
+            for (var slot = 0; slot < options.Sessions; slot++)
             {
-                Doorbell.Create(L.DataFifo(path, ring));
-                Doorbell.Create(L.SpaceFifo(path, ring));
+                for (var ring = 0; ring < 2; ring++)
+                {
+                    Doorbell.Create(L.DataFifo(path, slot, ring));
+                    Doorbell.Create(L.SpaceFifo(path, slot, ring));
+                }
             }
 
             channel = new SharedMemoryChannel(path, isCreator: true, stream, options);
@@ -134,9 +152,12 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
             BinaryPrimitives.WriteInt32LittleEndian(header[L.Ring1CapacityOffset..], options.RuntimeToMemberCapacity);
             BinaryPrimitives.WriteInt32LittleEndian(header[L.MaxMessageOffset..], options.MaxMessageBytes);
             BinaryPrimitives.WriteInt64LittleEndian(header[L.FileSizeOffset..], size);
-            channel.AnnounceSelf();
+            BinaryPrimitives.WriteInt32LittleEndian(header[L.SlotCountOffset..], options.Sessions);
+            BinaryPrimitives.WriteInt64LittleEndian(header[L.SlotSizeOffset..], L.SlotSize(options.MemberToRuntimeCapacity, options.RuntimeToMemberCapacity));
+            channel._slots = [.. Enumerable.Range(0, options.Sessions).Select(channel.NewSlot)];
+            Announce(channel._base + L.CreatorSideOffset);
             Volatile.Write(ref *(int*)(channel._base + L.StateOffset), L.StateReady);
-            channel.Start();
+            channel.StartMonitor();
             return channel;
         }
         catch
@@ -155,7 +176,7 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
         }
     }
 
-    /// <summary>Opens a file the runtime created and attaches this process as the member side.</summary>
+    /// <summary>Opens a file the runtime created and claims a free session slot for this process.</summary>
     public static SharedMemoryChannel Open(string path, SharedMemoryOptions options)
     {
         FileStream stream;
@@ -179,15 +200,32 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
         {
             channel.ValidateHeader();
             var pid = Environment.ProcessId;
-            var slot = (int*)(channel._base + L.AttacherSideOffset + L.SidePidOffset);
-            var previous = Interlocked.CompareExchange(ref *slot, pid, 0);
-            if (previous != 0)
+            var slots = channel.SlotCount;
+            var holders = new List<int>();
+            for (var k = 0; k < slots && channel._own is null; k++)
             {
-                throw new IOException($"The shared-memory file '{path}' already has a member attached (pid {previous}).");
+                var slotBase = channel.SlotBase(k);
+                var previous = Interlocked.CompareExchange(ref *(int*)(slotBase + L.SlotMemberSideOffset + L.SidePidOffset), pid, 0);
+                if (previous == 0)
+                {
+                    // Claimed: announce before anything else so the runtime's monitor never sees a stale heartbeat.
+                    Announce(slotBase + L.SlotMemberSideOffset);
+                    channel._own = channel.NewSlot(k);
+                    channel._slots = [channel._own];
+                }
+                else
+                {
+                    holders.Add(previous);
+                }
             }
 
-            channel.AnnounceSelf();
-            channel.Start();
+            if (channel._own is null)
+            {
+                throw new IOException(
+                    $"All {slots} session slot(s) of the shared-memory file '{path}' are taken (member pid {string.Join(", pid ", holders)}); start the runtime with more UserCode:SharedMemory:Sessions.");
+            }
+
+            channel.StartMonitor();
             return channel;
         }
         catch
@@ -200,17 +238,42 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
     /// <summary>CLOCK_MONOTONIC in milliseconds: the heartbeat clock, the same in every process on the host.</summary>
     public static long MonotonicMilliseconds() => Stopwatch.GetTimestamp() / (Stopwatch.Frequency / 1000);
 
-    /// <summary>Test hook: claims the member slot for another process (e.g. a plain `sleep`) to watch it die.</summary>
+    /// <summary>Test hook: points the peer's side block at another process (e.g. a plain `sleep`) to watch it die.</summary>
     internal void RegisterPeerForTest(int pid)
     {
-        var side = _base + _peerSide;
+        var side = IsCreator ? Slot.MemberSide : _base + L.CreatorSideOffset;
         Volatile.Write(ref *(long*)(side + L.SideHeartbeatOffset), MonotonicMilliseconds());
         Volatile.Write(ref *(int*)(side + L.SidePidOffset), pid);
         Volatile.Write(ref *(int*)(side + L.SideStateOffset), L.SideStateAttached);
     }
 
+    /// <summary>Test hook (member side): the claimed slot names another process (e.g. a plain `sleep`) as its member, for the runtime to watch it die.</summary>
+    internal void ImpersonateForTest(int pid) => Volatile.Write(ref *(int*)(Slot.MemberSide + L.SidePidOffset), pid);
+
     /// <summary>Test hook: the raw mapping, to inspect or damage frames.</summary>
     internal byte* BasePointer => _base;
+
+    /// <summary>
+    /// Marks every slot closed by this side and wakes this side's blocked waiters, without unmapping:
+    /// the owner joins its threads, then calls <see cref="Dispose"/>, so nothing touches the mapping
+    /// after it is gone and the peer learns of the close only once this side stopped using the rings.
+    /// </summary>
+    public void Close()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            return;
+        }
+
+        foreach (var slot in _slots)
+        {
+            _ = slot.Peer.MarkLost($"The shared-memory channel '{Path}' was closed by this process.");
+            slot.WakeOwnWaiters();
+        }
+    }
+
+    /// <summary>Unlinks the file and its FIFOs now (the mapping and open FIFOs keep working); no new member can attach.</summary>
+    public void RemoveFiles() => RemoveFiles(Path);
 
     public void Dispose()
     {
@@ -219,37 +282,46 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
             return;
         }
 
-        if (_monitor is not null)
-        {
-            Volatile.Write(ref *(int*)(_base + _ownSide + L.SideStateOffset), L.SideStateClosed);
-            // Wake the peer's waiters so it notices the close now rather than at its next heartbeat.
-            _outboundDataBell?.Ring();
-            _inboundSpaceBell?.Ring();
-        }
-
-        _ = Peer.MarkLost($"The shared-memory channel '{Path}' was closed by this process.");
-        WakeOwnWaiters();
+        Close();
         _stop.Set();
         if (_monitor is not null && _monitor.IsAlive && Thread.CurrentThread != _monitor)
         {
             _monitor.Join();
         }
 
-        foreach (var bell in _bells)
+        if (IsCreator ? _slots.Length > 0 : _own is not null)
         {
-            bell.Dispose();
+            var own = IsCreator ? _base + L.CreatorSideOffset : _own!.MemberSide;
+            Volatile.Write(ref *(int*)(own + L.SideStateOffset), L.SideStateClosed);
+            // Wake the peer's waiters so it notices the close now rather than at its next heartbeat.
+            foreach (var slot in _slots)
+            {
+                slot.WakePeer();
+            }
+        }
+
+        foreach (var slot in _slots)
+        {
+            slot.Dispose();
         }
 
         _view.SafeMemoryMappedViewHandle.ReleasePointer();
         _view.Dispose();
         _file.Dispose();
-        if (IsCreator || _peerLost)
+        if (IsCreator || _runtimeDied)
         {
             RemoveFiles(Path);
         }
 
         _stop.Dispose();
     }
+
+    private byte* SlotBase(int slot) =>
+        _base + L.SlotOffset(slot, *(int*)(_base + L.Ring0CapacityOffset), *(int*)(_base + L.Ring1CapacityOffset));
+
+    private SharedMemorySlot NewSlot(int index) => new(
+        index, SlotBase(index), IsCreator, Path,
+        *(int*)(_base + L.Ring0CapacityOffset), *(int*)(_base + L.Ring1CapacityOffset), MaxMessageBytes, _options.Idle);
 
     private void ValidateHeader()
     {
@@ -274,53 +346,25 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
         var ring0 = BinaryPrimitives.ReadInt32LittleEndian(header[L.Ring0CapacityOffset..]);
         var ring1 = BinaryPrimitives.ReadInt32LittleEndian(header[L.Ring1CapacityOffset..]);
         var fileSize = BinaryPrimitives.ReadInt64LittleEndian(header[L.FileSizeOffset..]);
-        if (headerSize != L.HeaderSize || !IsValidCapacity(ring0) || !IsValidCapacity(ring1)
-            || fileSize != L.FileSize(ring0, ring1) || _view.Capacity < fileSize)
+        var slots = BinaryPrimitives.ReadInt32LittleEndian(header[L.SlotCountOffset..]);
+        var slotSize = BinaryPrimitives.ReadInt64LittleEndian(header[L.SlotSizeOffset..]);
+        if (headerSize != L.HeaderSize || !IsValidCapacity(ring0) || !IsValidCapacity(ring1) || slots is < 1 or > L.MaxSlots
+            || slotSize != L.SlotSize(ring0, ring1) || fileSize != L.FileSize(ring0, ring1, slots) || _view.Capacity < fileSize)
         {
             throw new SharedMemoryFormatException(
-                $"'{Path}' has an inconsistent header: header size {headerSize}, capacities {ring0}/{ring1}, file size {fileSize} (mapped {_view.Capacity}).");
+                $"'{Path}' has an inconsistent header: header size {headerSize}, capacities {ring0}/{ring1}, {slots} slot(s) of {slotSize} bytes, file size {fileSize} (mapped {_view.Capacity}).");
         }
     }
 
-    private void AnnounceSelf()
+    private static void Announce(byte* side)
     {
-        var side = _base + _ownSide;
         Volatile.Write(ref *(long*)(side + L.SideHeartbeatOffset), MonotonicMilliseconds());
         Volatile.Write(ref *(int*)(side + L.SidePidOffset), Environment.ProcessId);
         Volatile.Write(ref *(int*)(side + L.SideStateOffset), L.SideStateAttached);
     }
 
-    /// <summary>Second phase, once the header is valid: doorbells, rings and the monitor thread.</summary>
-    private void Start()
+    private void StartMonitor()
     {
-        var inRing = IsCreator ? 0 : 1;
-        var outRing = 1 - inRing;
-        _bells = new Doorbell[4];
-        _bells[0] = _inboundDataBell = new Doorbell(L.DataFifo(Path, inRing));
-        _bells[1] = _inboundSpaceBell = new Doorbell(L.SpaceFifo(Path, inRing));
-        _bells[2] = _outboundDataBell = new Doorbell(L.DataFifo(Path, outRing));
-        _bells[3] = _outboundSpaceBell = new Doorbell(L.SpaceFifo(Path, outRing));
-
-        var ring0 = *(int*)(_base + L.Ring0CapacityOffset);
-        var ring1 = *(int*)(_base + L.Ring1CapacityOffset);
-        var data0 = _base + L.DataOffset;
-        var data1 = data0 + ring0;
-        var maxMessage = MaxMessageBytes;
-        var control0 = _base + L.Ring0ControlOffset;
-        var control1 = _base + L.Ring1ControlOffset;
-        var name0 = $"member-to-runtime ({Path})";
-        var name1 = $"runtime-to-member ({Path})";
-        if (IsCreator)
-        {
-            Inbound = new RingConsumer(name0, data0, control0, ring0, maxMessage, _inboundDataBell, _inboundSpaceBell, Peer, _options.Idle);
-            Outbound = new RingProducer(name1, data1, control1, ring1, maxMessage, _outboundDataBell, _outboundSpaceBell, Peer, _options.Idle);
-        }
-        else
-        {
-            Inbound = new RingConsumer(name1, data1, control1, ring1, maxMessage, _inboundDataBell, _inboundSpaceBell, Peer, _options.Idle);
-            Outbound = new RingProducer(name0, data0, control0, ring0, maxMessage, _outboundDataBell, _outboundSpaceBell, Peer, _options.Idle);
-        }
-
         _monitor = new Thread(Monitor) { IsBackground = true, Name = "jex-shm-monitor" };
         _monitor.Start();
     }
@@ -328,75 +372,114 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
     private void Monitor()
     {
         var interval = _options.HeartbeatInterval;
-        var timeoutMs = (long)_options.HeartbeatTimeout.TotalMilliseconds;
-        var own = _base + _ownSide;
-        var peer = _base + _peerSide;
-        while (!_stop.Wait(interval))
+        var own = IsCreator ? _base + L.CreatorSideOffset : _own!.MemberSide;
+        // The kernel wait, not ManualResetEventSlim.Wait: that spins before each sleep, which at 10 wake-ups a second is most of the runtime's CPU at rest.
+        var stop = _stop.WaitHandle;
+        while (!stop.WaitOne(interval))
         {
             var now = MonotonicMilliseconds();
             Volatile.Write(ref *(long*)(own + L.SideHeartbeatOffset), now);
-            if (Peer.IsLost)
+            if (IsCreator)
             {
-                continue;
-            }
+                foreach (var slot in _slots)
+                {
+                    string? reason;
+                    bool died;
+                    lock (slot.Gate)
+                    {
+                        if (slot.Peer.IsLost || (reason = Judge(slot.MemberSide, now, out died)) is null || !slot.Peer.MarkLost(reason))
+                        {
+                            continue;
+                        }
 
-            var pid = Volatile.Read(ref *(int*)(peer + L.SidePidOffset));
-            if (pid == 0)
-            {
-                continue;
-            }
+                        slot.WakeOwnWaiters();
+                    }
 
-            var state = Volatile.Read(ref *(int*)(peer + L.SideStateOffset));
-            var beat = Volatile.Read(ref *(long*)(peer + L.SideHeartbeatOffset));
-            string? reason = null;
-            if (state == L.SideStateClosed)
-            {
-                reason = $"The shared-memory peer (pid {pid}) closed the channel '{Path}'.";
+                    MemberLost?.Invoke(slot, reason, died);
+                    PeerLost?.Invoke(reason);
+                }
             }
-            else if (!IsProcessAlive(pid))
+            else if (!_own!.Peer.IsLost && Judge(_base + L.CreatorSideOffset, now, out var died) is { } reason)
             {
-                reason = $"The shared-memory peer (pid {pid}) of '{Path}' exited.";
-            }
-            else if (now - beat > timeoutMs)
-            {
-                reason = $"The shared-memory peer (pid {pid}) of '{Path}' has not updated its heartbeat for {now - beat} ms.";
-            }
+                if (died)
+                {
+                    // The survivor cleans up (the runtime cannot any more), before the waiters hear of it,
+                    // so whoever reports the loss also finds the files gone.
+                    _runtimeDied = true;
+                    RemoveFiles(Path);
+                }
 
-            if (reason is not null && Peer.MarkLost(reason))
-            {
-                _peerLost = true;
-                WakeOwnWaiters();
-                // The survivor cleans up: the peer cannot any more.
-                RemoveFiles(Path);
-                PeerLost?.Invoke(reason);
+                if (_own.Peer.MarkLost(reason))
+                {
+                    _own.WakeOwnWaiters();
+                    PeerLost?.Invoke(reason);
+                }
             }
         }
     }
 
-    private void WakeOwnWaiters()
+    /// <summary>Why the side block's owner is lost (closed, exited, frozen), or null while it lives.</summary>
+    private string? Judge(byte* side, long now, out bool died)
     {
-        _inboundDataBell?.Ring();
-        _outboundSpaceBell?.Ring();
+        died = false;
+        var pid = Volatile.Read(ref *(int*)(side + L.SidePidOffset));
+        if (pid == 0)
+        {
+            return null;
+        }
+
+        var state = Volatile.Read(ref *(int*)(side + L.SideStateOffset));
+        var beat = Volatile.Read(ref *(long*)(side + L.SideHeartbeatOffset));
+        if (state == L.SideStateClosed)
+        {
+            return $"The shared-memory peer (pid {pid}) closed the channel '{Path}'.";
+        }
+
+        died = true;
+        if (!IsProcessAlive(pid))
+        {
+            return $"The shared-memory peer (pid {pid}) of '{Path}' exited.";
+        }
+
+        // A member between its claim and its first heartbeat (state still empty) is judged by its process only.
+        if (state == L.SideStateAttached && now - beat > (long)_options.HeartbeatTimeout.TotalMilliseconds)
+        {
+            return $"The shared-memory peer (pid {pid}) of '{Path}' has not updated its heartbeat for {now - beat} ms.";
+        }
+
+        died = false;
+        return null;
     }
 
-    /// <summary>kill(pid, 0) plus a zombie check: an unreaped child still answers kill but is dead.</summary>
-    internal static bool IsProcessAlive(int pid)
+    /// <summary>
+    /// kill(pid, 0) plus a zombie check: an unreaped child still answers kill but is dead. Runs 10 times a
+    /// second on the monitor thread, so it reads /proc with raw calls into stack buffers: no allocation,
+    /// and few methods for the JIT to keep tiering up while the runtime is otherwise at rest.
+    /// </summary>
+    internal static unsafe bool IsProcessAlive(int pid)
     {
         if (LibC.Kill(pid, 0) != 0)
         {
             return Marshal.GetLastPInvokeError() == LibC.EPerm;
         }
 
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var end = stat.LastIndexOf(')');
-            return end < 0 || end + 2 >= stat.Length || stat[end + 2] is not ('Z' or 'X');
-        }
-        catch (IOException)
+        var path = stackalloc byte[32];
+        var span = new Span<byte>(path, 32);
+        "/proc/"u8.CopyTo(span);
+        _ = pid.TryFormat(span[6..], out var digits, default, System.Globalization.CultureInfo.InvariantCulture);
+        "/stat\0"u8.CopyTo(span[(6 + digits)..]);
+        var fd = LibC.OpenRaw(path, LibC.ORdOnly | LibC.OCloExec);
+        if (fd < 0)
         {
             return false;
         }
+
+        var buffer = stackalloc byte[512];
+        var n = (int)LibC.Read(fd, buffer, 512);
+        _ = LibC.Close(fd);
+        var stat = new ReadOnlySpan<byte>(buffer, Math.Max(n, 0));
+        var end = stat.LastIndexOf((byte)')');
+        return end < 0 || end + 2 >= stat.Length || stat[end + 2] is not ((byte)'Z' or (byte)'X');
     }
 
     private static void ValidateCapacity(int capacity, string name)
@@ -441,10 +524,26 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
         RemoveFiles(path);
     }
 
-    /// <summary>Unlinks the file and its FIFOs; missing ones are fine (the peer may have cleaned up first).</summary>
+    /// <summary>Unlinks the file and every slot's FIFOs; missing ones are fine (the peer may have cleaned up first).</summary>
     internal static void RemoveFiles(string path)
     {
-        foreach (var file in (ReadOnlySpan<string>)[path, L.DataFifo(path, 0), L.SpaceFifo(path, 0), L.DataFifo(path, 1), L.SpaceFifo(path, 1)])
+        var files = new List<string> { path };
+        var dir = System.IO.Path.GetDirectoryName(path);
+        var prefix = System.IO.Path.GetFileName(path) + ".";
+        if (dir is not null && System.IO.Directory.Exists(dir))
+        {
+            // Only "<name>.<slot>.r<ring>-data|space": a uid may contain dots, so "jex-a.*" alone could match "jex-a.b".
+            foreach (var file in System.IO.Directory.EnumerateFiles(dir, prefix + "*"))
+            {
+                var name = System.IO.Path.GetFileName(file);
+                if (name.Length > prefix.Length && name.StartsWith(prefix, StringComparison.Ordinal) && IsFifoName(name.AsSpan(prefix.Length)))
+                {
+                    files.Add(file);
+                }
+            }
+        }
+
+        foreach (var file in files)
         {
             try
             {
@@ -457,5 +556,16 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
             {
             }
         }
+    }
+
+    private static bool IsFifoName(ReadOnlySpan<char> rest)
+    {
+        var dot = rest.IndexOf('.');
+        if (dot <= 0 || !int.TryParse(rest[..dot], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _))
+        {
+            return false;
+        }
+
+        return rest[(dot + 1)..] is "r0-data" or "r0-space" or "r1-data" or "r1-space";
     }
 }

@@ -12,13 +12,23 @@ internal sealed class SharedMemoryOptions
     /// <summary>Largest message either side sends; larger ones are fragmented up to this limit. Default 64 MiB.</summary>
     public int MaxMessageBytes { get; init; } = 64 << 20;
 
+    /// <summary>
+    /// Session slots in the file: how many members can hold a session at once. A slot freed by a member
+    /// that closed is recycled by the creator for the next one. 1 to 64. Default 1.
+    /// </summary>
+    public int Sessions { get; init; } = 1;
+
     /// <summary>Where the file goes; null picks /dev/shm, then $XDG_RUNTIME_DIR, then the temp directory.</summary>
     public string? Directory { get; init; }
 
     public IdleStrategy Idle { get; init; } = IdleStrategy.Default;
 
-    /// <summary>How often each side writes its heartbeat and checks the peer's process. Default 100 ms.</summary>
-    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+    /// <summary>
+    /// How often each side writes its heartbeat and checks the peer's process. Default 250 ms: a dead peer
+    /// is noticed well within a second, and the 4 wake-ups a second cost ~0.1% of a core on this
+    /// (loaded, virtualised) 2-core machine, where 10 a second measured ~0.4%.
+    /// </summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>
     /// A peer whose process lives but whose heartbeat is older than this is declared lost (it is frozen).

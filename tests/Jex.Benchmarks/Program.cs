@@ -12,6 +12,12 @@ internal static class Program
             Environment.Exit(SharedMemory.RingHarness.Run());
         }
 
+        // End to end through a real jex-runtime: shared memory against gRPC TCP.
+        if (args is ["shm-e2e", ..])
+        {
+            Environment.Exit(SharedMemory.EndToEndHarness.Run(args));
+        }
+
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
     }
 }

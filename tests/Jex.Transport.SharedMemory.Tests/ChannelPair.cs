@@ -18,6 +18,7 @@ internal sealed class ChannelPair : IDisposable
             Idle = o.Idle,
             HeartbeatInterval = o.HeartbeatInterval,
             HeartbeatTimeout = o.HeartbeatTimeout,
+            Sessions = o.Sessions,
         };
         Runtime = SharedMemoryChannel.Create(Uid, Options);
         Member = SharedMemoryChannel.Open(Runtime.Path, Options);
@@ -38,8 +39,7 @@ internal sealed class ChannelPair : IDisposable
 
     public RingConsumer Consumer => Runtime.Inbound;
 
-    public static string[] FilesOf(string path) =>
-        [path, ShmLayout.DataFifo(path, 0), ShmLayout.SpaceFifo(path, 0), ShmLayout.DataFifo(path, 1), ShmLayout.SpaceFifo(path, 1)];
+    public static string[] FilesOf(string path, int slots = 1) => [.. ShmLayout.AllFiles(path, slots)];
 
     public void Dispose()
     {

@@ -22,7 +22,7 @@ public sealed partial class ChannelTests
                 Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
             }
 
-            Assert.Equal(4096 + 4096 + 4096, new FileInfo(path).Length);
+            Assert.Equal(4096 + 4096 + 4096 + 4096, new FileInfo(path).Length);
             Assert.Equal(Environment.ProcessId, pair.Runtime.PeerPid);
         }
 
@@ -73,7 +73,7 @@ public sealed partial class ChannelTests
     }
 
     [Fact]
-    public async Task Runtime_WhenThePeerProcessIsKilled_NoticesWithinOneSecondWakesItsReaderAndRemovesTheFiles()
+    public async Task Runtime_WhenThePeerProcessIsKilled_NoticesWithinOneSecondWakesItsReaderAndReportsADeath()
     {
         var uid = "test-" + Guid.NewGuid().ToString("N")[..12];
         using var runtime = SharedMemoryChannel.Create(uid, FastHeartbeat);
@@ -82,7 +82,12 @@ public sealed partial class ChannelTests
         {
             runtime.RegisterPeerForTest(sleeper.Id);
             var lost = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-            runtime.PeerLost += reason => lost.TrySetResult(reason);
+            var died = false;
+            runtime.MemberLost += (_, reason, d) =>
+            {
+                died = d;
+                lost.TrySetResult(reason);
+            };
             var reader = Task.Factory.StartNew(
                 () => runtime.Inbound.WaitForData(CancellationToken.None),
                 CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -98,6 +103,9 @@ public sealed partial class ChannelTests
             Assert.True(noticed < TimeSpan.FromSeconds(1), $"noticed after {noticed.TotalMilliseconds} ms");
             Assert.Contains($"pid {sleeper.Id}", reason, StringComparison.Ordinal);
             Assert.Contains("exited", error.Message, StringComparison.Ordinal);
+            Assert.True(died);
+            // The runtime decides what a member's death means (the listener exits); the files stay until it disposes.
+            runtime.Dispose();
             Assert.All(ChannelPair.FilesOf(runtime.Path), f => Assert.False(File.Exists(f), f));
         }
         finally

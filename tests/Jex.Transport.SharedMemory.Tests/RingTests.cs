@@ -145,7 +145,7 @@ public sealed class RingTests
     {
         using var pair = new ChannelPair(capacity: 4096);
         // A producer that died mid-frame: type and payload written, length (the publish) never.
-        var data = pair.Member.BasePointer + L.DataOffset;
+        var data = pair.Member.Slot.DataPointer(0);
         *(int*)(data + L.FrameTypeOffset) = L.FrameWhole;
         new Span<byte>(data + L.FrameHeaderSize, 64).Fill(0xAB);
         Assert.False(pair.Consumer.HasData);
@@ -161,7 +161,7 @@ public sealed class RingTests
     public unsafe void Drain_WhenAFrameHeaderIsDamaged_ThrowsNamingTheRingAndTheFault(int length, int type, string expected)
     {
         using var pair = new ChannelPair(capacity: 4096);
-        var data = pair.Member.BasePointer + L.DataOffset;
+        var data = pair.Member.Slot.DataPointer(0);
         *(int*)(data + L.FrameTypeOffset) = type;
         Volatile.Write(ref *(int*)data, length);
         var error = Assert.Throws<SharedMemoryFormatException>(() => pair.Consumer.Drain(_ => { }));

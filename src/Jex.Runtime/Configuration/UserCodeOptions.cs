@@ -13,6 +13,8 @@ internal sealed class UserCodeOptions
     /// <summary>Names the shared-memory channel.</summary>
     public string? Uid { get; set; }
 
+    public SharedMemoryEndpointOptions SharedMemory { get; set; } = new();
+
     /// <summary>A user assembly (.dll) or a directory of them.</summary>
     public string? Path { get; set; }
 
@@ -54,4 +56,13 @@ internal sealed class GrpcEndpointOptions
 
     /// <summary>A Unix domain socket path, used instead of TCP.</summary>
     public string? Socket { get; set; }
+}
+
+internal sealed class SharedMemoryEndpointOptions
+{
+    /// <summary>Session slots in the file: members served at once. Default 4.</summary>
+    public int Sessions { get; set; } = 4;
+
+    /// <summary>Bytes of each ring (power of two, 4096..1 GiB). Default 1 MiB.</summary>
+    public int RingBytes { get; set; } = 1 << 20;
 }

@@ -45,6 +45,16 @@ internal static class UserCodeOptionsValidator
             errors.Add("UserCode:Uid is required with UserCode:Transport=shared-memory");
         }
 
+        if (o.SharedMemory.Sessions is < 1 or > 64)
+        {
+            errors.Add($"UserCode:SharedMemory:Sessions {o.SharedMemory.Sessions} is out of range 1..64");
+        }
+
+        if (o.SharedMemory.RingBytes is < 4096 or > (1 << 30) || (o.SharedMemory.RingBytes & (o.SharedMemory.RingBytes - 1)) != 0)
+        {
+            errors.Add($"UserCode:SharedMemory:RingBytes {o.SharedMemory.RingBytes} must be a power of two from 4096 to 1073741824");
+        }
+
         if (o.MaxInFlight is < 1 or > 1024)
         {
             errors.Add($"UserCode:MaxInFlight {o.MaxInFlight} is out of range 1..1024");

@@ -1,4 +1,6 @@
+using Jex.FunctionalTests.SharedMemory;
 using Jex.Member.Transports;
+using Jex.Member.Transports.SharedMemory;
 
 namespace Jex.FunctionalTests.Infrastructure;
 
@@ -7,6 +9,7 @@ public enum TransportKind
 {
     GrpcTcp,
     GrpcUnixSocket,
+    SharedMemory,
 }
 
 internal static class Transports
@@ -18,12 +21,16 @@ internal static class Transports
     {
         TransportKind.GrpcTcp => RuntimeProcess.StartAsync(["--UserCode:Grpc:Port=0", .. extra]),
         TransportKind.GrpcUnixSocket => RuntimeProcess.StartAsync([$"--UserCode:Grpc:Socket={Path.Combine(scratch, "jex.sock")}", .. extra]),
+        // A unique uid per runtime; the suite checks at the end that none of its files is left (ShmLeftovers).
+        TransportKind.SharedMemory => ShmLeftovers.RemoveFilesWhenDead(
+            RuntimeProcess.StartAsync(["--UserCode:Transport=shared-memory", $"--UserCode:Uid={ShmLeftovers.NewUid()}", .. extra])),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
     public static ISessionChannel Open(TransportKind kind, RuntimeProcess runtime) => kind switch
     {
         TransportKind.GrpcTcp or TransportKind.GrpcUnixSocket => GrpcTestChannel.Open(runtime.Address),
+        TransportKind.SharedMemory => SharedMemorySessionChannel.Open(runtime.Address),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
@@ -31,6 +38,7 @@ internal static class Transports
     public static string? EndpointFile(TransportKind kind, RuntimeProcess runtime) => kind switch
     {
         TransportKind.GrpcUnixSocket => runtime.Address["unix:".Length..],
+        TransportKind.SharedMemory => runtime.Address,
         _ => null,
     };
 }

@@ -38,6 +38,9 @@ internal sealed class SharedMemorySessionChannel : ISessionChannel
     /// <summary>Largest message the rings carry (the runtime's limit, from the file header).</summary>
     public int MaxMessageBytes => _channel.MaxMessageBytes;
 
+    /// <summary>Test hook: the runtime judges the liveness of process <paramref name="pid"/> instead of this one.</summary>
+    internal void ImpersonateForTest(int pid) => _channel.ImpersonateForTest(pid);
+
     /// <summary>Attaches to the file the runtime named in its ready line.</summary>
     public static SharedMemorySessionChannel Open(string path, SharedMemoryOptions? options = null) =>
         new(SharedMemoryChannel.Open(path, options ?? new SharedMemoryOptions()));
@@ -121,8 +124,11 @@ internal sealed class SharedMemorySessionChannel : ISessionChannel
         if (!_stop.IsCancellationRequested)
         {
             _stop.Cancel();
-            _channel.Dispose();
+            // Stop our reader before unmapping (it reads ring memory) and before telling the runtime,
+            // which recycles the slot as soon as it sees the close.
+            _channel.Close();
             _reader.Join();
+            _channel.Dispose();
             _stop.Dispose();
         }
 

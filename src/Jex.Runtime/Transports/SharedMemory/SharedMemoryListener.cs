@@ -8,17 +8,21 @@ using Jex.Runtime.Dispatch;
 using Jex.Runtime.Hosting;
 using Jex.Transport.SharedMemory;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using StatusCode = Grpc.Core.StatusCode;
 using Log = Jex.Runtime.Diagnostics.Log;
 
 namespace Jex.Runtime.Transports.SharedMemory;
 
 /// <summary>
-/// The shared-memory face of the session processor. The runtime creates the file for
-/// UserCode:Uid, announces it in the ready line and serves one session over the rings: a reader
-/// thread turns frames into MemberMessages, <see cref="RingOutput"/> writes RuntimeMessages, and a
-/// rejection or the end of the session becomes a SessionClosed message (rings have no status).
-/// One file serves one member: when the session ends or the member dies, the runtime removes the
-/// files and stops. SIGTERM drains through the processor, then removes the files.
+/// The shared-memory face of the session processor. The runtime creates the file for UserCode:Uid
+/// with UserCode:SharedMemory:Sessions slots and announces it in the ready line. One dedicated thread
+/// per slot waits (blocked on the slot's doorbell, no CPU) for a member to claim the slot and speak,
+/// then reads its frames into the processor, while <see cref="RingOutput"/> writes RuntimeMessages
+/// straight into the slot's outbound ring. A rejection or the end of the session becomes a
+/// SessionClosed message (rings have no status). When that member closes the slot, the thread
+/// recycles it for the next member. A member that dies (kill -9) takes the runtime with it: the
+/// runtime removes its files and stops, as a forked runtime must not outlive its member.
+/// SIGTERM drains every session through the processor, then removes the files.
 /// </summary>
 internal sealed class SharedMemoryListener
 {
@@ -28,11 +32,9 @@ internal sealed class SharedMemoryListener
     private readonly SessionProcessor _processor;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger _logger;
-    private readonly Channel<MemberMessage> _incoming = Channel.CreateBounded<MemberMessage>(
-        new BoundedChannelOptions(IncomingCapacity) { SingleReader = true, SingleWriter = true });
-    private readonly CancellationTokenSource _transport = new();
-    private Task _session = Task.CompletedTask;
-    private int _received;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task[] _sessions;
+    private readonly Thread[] _threads;
 
     private SharedMemoryListener(SharedMemoryChannel channel, SessionProcessor processor, IHostApplicationLifetime lifetime, ILogger logger)
     {
@@ -40,6 +42,9 @@ internal sealed class SharedMemoryListener
         _processor = processor;
         _lifetime = lifetime;
         _logger = logger;
+        _sessions = [.. channel.Slots.Select(_ => Task.CompletedTask)];
+        _threads = [.. channel.Slots.Select(slot => new Thread(() => ServeSlot(slot)) { IsBackground = true, Name = $"jex-shm-slot-{slot.Index}" })];
+        channel.MemberLost += OnMemberLost;
     }
 
     public static bool IsSharedMemory(UserCodeOptions options) =>
@@ -53,68 +58,198 @@ internal sealed class SharedMemoryListener
     public static void Attach(WebApplication app, UserCodeOptions options)
     {
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Jex.Runtime.SharedMemory");
-        var channel = SharedMemoryChannel.Create(options.Uid!, new SharedMemoryOptions { MaxMessageBytes = options.MaxMessageBytes });
-        var ring0 = new SharedMemoryOptions();
-        Log.SharedMemoryCreated(logger, channel.Path, ring0.MemberToRuntimeCapacity, ring0.RuntimeToMemberCapacity);
+        var shm = options.SharedMemory;
+        var channel = SharedMemoryChannel.Create(options.Uid!, new SharedMemoryOptions
+        {
+            MemberToRuntimeCapacity = shm.RingBytes,
+            RuntimeToMemberCapacity = shm.RingBytes,
+            MaxMessageBytes = options.MaxMessageBytes,
+            Sessions = shm.Sessions,
+        });
+        Log.SharedMemoryCreated(logger, channel.Path, shm.Sessions, shm.RingBytes);
         var listener = new SharedMemoryListener(channel, app.Services.GetRequiredService<SessionProcessor>(), app.Lifetime, logger);
         var catalog = listener._processor.Catalog;
         app.Lifetime.ApplicationStarted.Register(() =>
         {
-            listener._session = listener.ServeAsync();
+            foreach (var thread in listener._threads)
+            {
+                thread.Start();
+            }
+
             Log.Ready(logger, RuntimeInfo.Version, "shared-memory", channel.Path, string.Join(", ", catalog.Names));
             ReadyLine.Write("shared-memory", channel.Path, catalog.Names);
         });
-        // Stopping waits (within the host's drain timeout) for the session, which the processor
-        // drains on ApplicationStopping; then the files go.
+        // Stopping: the processor drains every session (Drained, then SessionClosed), bounded by the
+        // drain timeout; then the slot threads stop and the files go.
         app.Lifetime.ApplicationStopping.Register(() =>
         {
-            if (Volatile.Read(ref listener._received) == 0)
-            {
-                // No member ever spoke: there is nothing to drain.
-                listener._transport.Cancel();
-            }
-
-            _ = listener._session.Wait(TimeSpan.FromSeconds(options.DrainTimeoutSeconds));
-            listener._transport.Cancel();
+            _ = Task.WaitAll(listener._sessions, TimeSpan.FromSeconds(options.DrainTimeoutSeconds));
+            listener._stop.Cancel();
         });
         app.Lifetime.ApplicationStopped.Register(() =>
         {
-            listener._transport.Cancel();
+            listener._stop.Cancel();
+            channel.Close();
+            foreach (var thread in listener._threads)
+            {
+                if (thread.IsAlive && !thread.Join(TimeSpan.FromSeconds(5)))
+                {
+                    // A thread stuck in user code must not keep the mapping alive forever; leave it mapped.
+                    channel.RemoveFiles();
+                    return;
+                }
+            }
+
             channel.Dispose();
             Log.RemovedFile(logger, channel.Path);
         });
     }
 
-    private async Task ServeAsync()
+    private void OnMemberLost(SharedMemorySlot slot, string reason, bool died)
     {
-        _channel.PeerLost += reason =>
+        Log.SharedMemoryPeerLost(_logger, reason);
+        if (!died)
         {
-            Log.SharedMemoryPeerLost(_logger, reason);
-            _transport.Cancel();
+            return;
+        }
+
+        // The member that forked us is gone: nobody can reach this runtime any more.
+        Log.SharedMemoryMemberDied(_logger, reason);
+        _channel.RemoveFiles();
+        // Queued, not called: the host's stop takes locks that a monitor-thread caller must not hold up.
+        ThreadPool.UnsafeQueueUserWorkItem(static lifetime => lifetime.StopApplication(), _lifetime, preferLocal: false);
+    }
+
+    /// <summary>The life of one slot: wait for a member, serve its session, recycle the slot, repeat.</summary>
+    private void ServeSlot(SharedMemorySlot slot)
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                slot.Inbound.WaitForData(_stop.Token);
+                ServeOccupancy(slot);
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (SharedMemoryPeerLostException)
+            {
+                // A member claimed the slot and left (or died) before it said anything.
+            }
+
+            if (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+
+            slot.Recycle();
+            Log.SharedMemorySlotRecycled(_logger, slot.Index);
+        }
+    }
+
+    /// <summary>Serves the member holding the slot until it closes or dies (or the runtime stops).</summary>
+    private void ServeOccupancy(SharedMemorySlot slot)
+    {
+        var incoming = Channel.CreateBounded<MemberMessage>(new BoundedChannelOptions(IncomingCapacity) { SingleReader = true, SingleWriter = true });
+        using var transport = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, slot.Peer.LostToken);
+        var output = new RingOutput(slot.Outbound);
+        var session = RunSessionAsync(slot, incoming, output, transport.Token);
+        _sessions[slot.Index] = session;
+        var writer = incoming.Writer;
+        var inbound = slot.Inbound;
+        MessageHandler deliver = span =>
+        {
+            if (session.IsCompleted)
+            {
+                return; // The session is over: what the member still sends has no one to go to.
+            }
+
+            MemberMessage message;
+            try
+            {
+                message = MemberMessage.Parser.ParseFrom(span);
+            }
+            catch (InvalidProtocolBufferException e)
+            {
+                writer.TryComplete(new SessionRejectedException(StatusCode.InvalidArgument,
+                    $"a {span.Length}-byte frame on {inbound} is not a MemberMessage: {e.Message}"));
+                return;
+            }
+
+            try
+            {
+                if (!writer.TryWrite(message))
+                {
+                    // The processor is behind: block this thread, which leaves frames in the ring and so
+                    // pushes back on the member.
+                    writer.WriteAsync(message, transport.Token).AsTask().GetAwaiter().GetResult();
+                }
+            }
+            catch (ChannelClosedException)
+            {
+            }
         };
-        var reader = new Thread(ReadLoop) { IsBackground = true, Name = "jex-shm-runtime-reader" };
-        reader.Start();
-        var output = new RingOutput(_channel.Outbound);
+
+        try
+        {
+            while (true)
+            {
+                inbound.WaitForData(transport.Token);
+                _ = inbound.Drain(deliver);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or SharedMemoryPeerLostException)
+        {
+            // The member left or died, or the runtime stops: the incoming stream ends.
+            writer.TryComplete();
+        }
+        catch (SharedMemoryFormatException e)
+        {
+            // The ring itself is broken: nothing more can be read from this occupancy.
+            Log.SharedMemorySessionFailed(_logger, e);
+            writer.TryComplete(new SessionRejectedException(StatusCode.Internal, e.Message));
+            WaitHandle.WaitAny([slot.Peer.LostToken.WaitHandle, _stop.Token.WaitHandle]);
+        }
+
+        // The member is gone, so the session's remaining writes can reach no one: bounded wait.
+        if (!session.Wait(TimeSpan.FromSeconds(10)))
+        {
+            Log.SharedMemorySessionFailed(_logger, new TimeoutException($"slot {slot.Index}: the session did not end within 10 s of its member leaving"));
+        }
+
+        // Fence off a straggling writer before the slot is recycled under it.
+        output.Close();
+    }
+
+    private async Task RunSessionAsync(SharedMemorySlot slot, Channel<MemberMessage> incoming, RingOutput output, CancellationToken transport)
+    {
+        // Off the slot thread, which goes on to read the ring.
+        await Task.Yield();
         var closed = new SessionClosed { Code = 0, Message = "session ended" };
         try
         {
-            await _processor.RunAsync(_incoming.Reader.ReadAllAsync(_transport.Token), output, _transport.Token).ConfigureAwait(false);
+            await _processor.RunAsync(incoming.Reader.ReadAllAsync(transport), output, transport).ConfigureAwait(false);
         }
         catch (SessionRejectedException e)
         {
             closed = new SessionClosed { Code = (int)e.StatusCode, Message = e.Message };
         }
-        catch (OperationCanceledException) when (_transport.IsCancellationRequested)
+        catch (OperationCanceledException) when (transport.IsCancellationRequested)
         {
-            closed = new SessionClosed { Code = 14, Message = _channel.Peer.Reason ?? "the transport closed" };
+            closed = new SessionClosed { Code = (int)StatusCode.Unavailable, Message = slot.Peer.Reason ?? "the runtime is stopping" };
         }
         catch (Exception e) when (e is SharedMemoryPeerLostException or SharedMemoryFormatException)
         {
-            Log.SharedMemorySessionFailed(_logger, e);
-            closed = new SessionClosed { Code = 14, Message = e.Message };
+            closed = new SessionClosed { Code = (int)StatusCode.Unavailable, Message = e.Message };
+        }
+        finally
+        {
+            incoming.Writer.TryComplete();
         }
 
-        if (!_channel.Peer.IsLost)
+        if (!slot.Peer.IsLost)
         {
             try
             {
@@ -125,81 +260,60 @@ internal sealed class SharedMemoryListener
             }
         }
 
-        Log.SharedMemorySessionEnded(_logger, closed.Code, closed.Message);
-        // Queued, not called: during shutdown the host holds its stopping lock while our stopping
-        // callback waits for this task, so a direct call here would deadlock.
-        if (!_lifetime.ApplicationStopping.IsCancellationRequested)
-        {
-            ThreadPool.UnsafeQueueUserWorkItem(static lifetime => lifetime.StopApplication(), _lifetime, preferLocal: false);
-        }
+        Log.SharedMemorySessionEnded(_logger, slot.Index, closed.Code, closed.Message);
     }
 
-    private void ReadLoop()
-    {
-        var inbound = _channel.Inbound;
-        var writer = _incoming.Writer;
-        Exception? failure = null;
-        MessageHandler deliver = span =>
-        {
-            var message = MemberMessage.Parser.ParseFrom(span);
-            Volatile.Write(ref _received, 1);
-            if (!writer.TryWrite(message))
-            {
-                // The processor is behind: block this thread, which leaves frames in the ring and so
-                // pushes back on the member.
-                writer.WriteAsync(message, _transport.Token).AsTask().GetAwaiter().GetResult();
-            }
-        };
-
-        try
-        {
-            while (true)
-            {
-                inbound.WaitForData(_transport.Token);
-                inbound.Drain(deliver);
-            }
-        }
-        catch (Exception e) when (e is OperationCanceledException or SharedMemoryPeerLostException)
-        {
-            // The member left or died: the incoming stream ends; the session processor finishes.
-        }
-        catch (Exception e) when (e is SharedMemoryFormatException or InvalidProtocolBufferException)
-        {
-            failure = e;
-            Log.SharedMemorySessionFailed(_logger, e);
-            _transport.Cancel();
-        }
-
-        writer.TryComplete(failure);
-    }
-
-    /// <summary>Serializes each message straight into the runtime-to-member ring and wakes the member if it sleeps.</summary>
+    /// <summary>
+    /// Serializes each message straight into the runtime-to-member ring (no intermediate buffer for a
+    /// message that fits one frame) and wakes the member only if it sleeps. One writer at a time (the
+    /// session's write loop); the lock is uncontended and only fences off a write racing the recycle.
+    /// </summary>
     private sealed class RingOutput(RingProducer ring) : ISessionOutput
     {
+        private readonly Lock _gate = new();
+        private bool _closed;
+
         public ValueTask WriteAsync(RuntimeMessage message, CancellationToken cancellationToken)
         {
-            var size = message.CalculateSize();
-            if (size <= ring.MaxFramePayload)
+            lock (_gate)
             {
-                message.WriteTo(ring.Claim(size, cancellationToken));
-                ring.Commit();
-            }
-            else
-            {
-                var buffer = ArrayPool<byte>.Shared.Rent(size);
-                try
+                if (_closed)
                 {
-                    message.WriteTo(buffer.AsSpan(0, size));
-                    ring.Write(buffer.AsSpan(0, size), cancellationToken);
+                    throw new SharedMemoryPeerLostException($"{ring}: the session's member has left.");
                 }
-                finally
+
+                var size = message.CalculateSize();
+                if (size <= ring.MaxFramePayload)
                 {
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    message.WriteTo(ring.Claim(size, cancellationToken));
+                    ring.Commit();
                 }
+                else
+                {
+                    var buffer = ArrayPool<byte>.Shared.Rent(size);
+                    try
+                    {
+                        message.WriteTo(buffer.AsSpan(0, size));
+                        ring.Write(buffer.AsSpan(0, size), cancellationToken);
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                    }
+                }
+
+                ring.Flush();
             }
 
-            ring.Flush();
             return ValueTask.CompletedTask;
+        }
+
+        public void Close()
+        {
+            lock (_gate)
+            {
+                _closed = true;
+            }
         }
     }
 }
