@@ -67,8 +67,8 @@ tier() {
     FAILED=$((FAILED + 1)); return
   fi
   local p f
-  p=$(sed -E 's/.*[^0-9]?([0-9]+) passed.*/\1/' <<<"${line#*: }")
-  f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
+  p=$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+')
+  f=$(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+')
   PASSED=$((PASSED + p)); FAILED=$((FAILED + f))
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
     log "tier $name exited $rc with no failed test: counted as 1 failure"
@@ -76,17 +76,29 @@ tier() {
   fi
 }
 
-# dotnet test over every test project; prints "xunit: N passed, N failed".
+# dotnet test over every test project; counts come from each run's TRX file (console summaries
+# change shape with loggers and --blame). Prints "xunit: N passed, N failed".
 xunit_tier() {
-  local p=0 f=0 rc=0 out
+  local p=0 f=0 rc=0 results="$OUT/test-results"
+  rm -rf "$results"; mkdir -p "$results"
   for proj in $(find tests -name '*Tests.csproj' | sort); do
-    out=$(dotnet test "$proj" -c Release --no-build -nologo --logger "console;verbosity=normal" --blame-hang-timeout 5m 2>&1) || rc=1
-    printf '%s\n' "$out" | grep -E '^\s*(Failed|Passed|Skipped) |Error Message|Stack Trace|^\s+at |Passed!|Failed!|error' | grep -v '^\s*Passed ' || true
-    local sum
-    sum=$(printf '%s\n' "$out" | grep -E '(Passed|Failed)! +- +Failed: +[0-9]+, +Passed: +[0-9]+' | tail -1 || true)
-    if [ -z "$sum" ]; then echo "xunit: $proj did not report a summary"; f=$((f + 1)); continue; fi
-    f=$((f + $(sed -E 's/.*Failed: +([0-9]+),.*/\1/' <<<"$sum")))
-    p=$((p + $(sed -E 's/.*Passed: +([0-9]+),.*/\1/' <<<"$sum")))
+    local name; name=$(basename "$proj" .csproj)
+    dotnet test "$proj" -c Release --no-build -nologo --blame-hang-timeout 5m \
+      --logger "console;verbosity=normal" --logger "trx;LogFileName=$name.trx" --results-directory "$results" \
+      > "$results/$name.log" 2>&1 || rc=1
+    grep -E '^\s+Failed |Error Message|^\s+at |Assert\.|Test Run|Total tests|^\s+(Passed|Failed|Skipped):' "$results/$name.log" \
+      | grep -vE '^\s+Passed ' | head -200 || true
+    local trx="$results/$name.trx" counters
+    counters=$(grep -o '<Counters [^>]*>' "$trx" 2>/dev/null | head -1 || true)
+    if [ -z "$counters" ]; then
+      echo "xunit: $name produced no TRX report (see $results/$name.log)"; tail -20 "$results/$name.log"; f=$((f + 1)); continue
+    fi
+    local cp cf ce
+    cp=$(sed -E 's/.* passed="([0-9]+)".*/\1/' <<<"$counters")
+    cf=$(sed -E 's/.* failed="([0-9]+)".*/\1/' <<<"$counters")
+    ce=$(sed -E 's/.* error="([0-9]+)".*/\1/' <<<"$counters")
+    echo "xunit: $name: $cp passed, $cf failed"
+    p=$((p + cp)); f=$((f + cf + ce))
   done
   echo "xunit: $p passed, $f failed"
   return $rc
