@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Runtime.ExceptionServices;
 using System.Text;
 using System.Text.Json;
 using Google.Protobuf;
@@ -51,7 +52,16 @@ internal sealed class PayloadCodecs
             throw new NotSupportedException($"type {type} cannot be bound to a payload");
         }
 
-        return Activator.CreateInstance(typeof(ObjectBinder<>).MakeGenericType(type), this)!;
+        try
+        {
+            return Activator.CreateInstance(typeof(ObjectBinder<>).MakeGenericType(type), this)!;
+        }
+        catch (TargetInvocationException e) when (e.InnerException is NotSupportedException inner)
+        {
+            // The Hazelcast binding refuses a type it cannot map; the loader reports NotSupportedException.
+            ExceptionDispatchInfo.Throw(inner);
+            throw;
+        }
     }
 
     public string Describe(Type type)

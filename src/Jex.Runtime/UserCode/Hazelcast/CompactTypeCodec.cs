@@ -91,8 +91,10 @@ internal sealed class PocoCompactCodec<T> : CompactTypeCodec<T>
             throw new NotSupportedException($"[CompactType(\"{TypeName}\")] {typeof(T).Name}: {e.Message}", e);
         }
 
-        _properties = [.. properties];
-        _writeFields = [.. properties.Select(p => schema.Find(p.FieldName)!)];
+        // Variable-size data is laid out in write order: schema (name) order, as the Hazelcast
+        // clients write generic records, so equal values give equal bytes.
+        _properties = [.. properties.OrderBy(p => schema.Find(p.FieldName)!.Ordinal)];
+        _writeFields = [.. _properties.Select(p => schema.Find(p.FieldName)!)];
         _schema = schema;
     }
 
