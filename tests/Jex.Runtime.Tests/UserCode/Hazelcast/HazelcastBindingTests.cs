@@ -125,11 +125,11 @@ public sealed class HazelcastBindingTests
     public async Task Write_FromManyThreadsAtOnce_QueuesTheSchemaExactlyOnce()
     {
         var session = NewSession();
-        using var start = new Barrier(8);
-        var writers = Enumerable.Range(0, 8).Select(i => Task.Run(() =>
+        using var start = new Barrier(4);
+        var writers = Enumerable.Range(0, 4).Select(i => Task.Run(() =>
         {
             start.SignalAndWait(TimeSpan.FromSeconds(10));
-            for (int j = 0; j < 200; j++)
+            for (int j = 0; j < 50; j++)
             {
                 Write(new OtherThing { Value = $"{i}-{j}" }, NewContext(session));
             }
