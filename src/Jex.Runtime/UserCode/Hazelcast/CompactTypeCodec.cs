@@ -189,10 +189,15 @@ internal sealed class PropertyBinding<TOwner, TProperty> : PropertyBinding<TOwne
     private readonly FieldConverter<TProperty> _converter;
     private readonly Func<TOwner, TProperty> _get;
     private readonly Action<TOwner, TProperty> _set;
+    private readonly bool _rejectsNull;
 
     public PropertyBinding(PropertyInfo property, object converter)
     {
         _converter = (FieldConverter<TProperty>)converter;
+        // A reference property declared without '?' (string, Address) in a nullable-enabled
+        // assembly fails the item on a null field, as the attribute documents; value types
+        // already refuse null in their converters.
+        _rejectsNull = !typeof(TProperty).IsValueType && new NullabilityInfoContext().Create(property).WriteState == NullabilityState.NotNull;
         PropertyName = property.Name;
         PropertyTypeName = property.PropertyType.Name;
         FieldName = char.ToLowerInvariant(property.Name[0]) + property.Name[1..];
@@ -213,7 +218,17 @@ internal sealed class PropertyBinding<TOwner, TProperty> : PropertyBinding<TOwne
 
     public override bool CanRead(FieldKind kind) => _converter.CanRead(kind);
 
-    public override void Read(CompactReader reader, FieldDescriptor field, TOwner owner) => _set(owner, _converter.Read(reader, field));
+    public override void Read(CompactReader reader, FieldDescriptor field, TOwner owner)
+    {
+        var value = _converter.Read(reader, field);
+        if (value is null && _rejectsNull)
+        {
+            throw new HazelcastCodecException(
+                $"field '{field.Name}' of '{reader.Schema.TypeName}' is null, but {typeof(TOwner).Name}.{PropertyName} is not nullable; declare it {PropertyTypeName}?");
+        }
+
+        _set(owner, value);
+    }
 
     public override void Write(CompactWriter writer, FieldDescriptor field, TOwner owner) => _converter.Write(writer, field, _get(owner));
 }

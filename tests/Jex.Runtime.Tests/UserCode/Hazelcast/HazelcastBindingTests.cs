@@ -204,6 +204,22 @@ public sealed class HazelcastBindingTests
     }
 
     [Fact]
+    public void Read_NullIntoANonNullableReferenceProperty_FailsNamingTheField()
+    {
+        var schema = new Schema("strict", [new FieldDescriptor("name", FieldKind.STRING), new FieldDescriptor("nick", FieldKind.STRING)]);
+        var context = NewContext();
+        Binding.Register(context.Session, SchemasOf(schema));
+
+        var ok = Read<Strict>(Data(new CompactRecord(schema, ["n", null])), context);
+        Assert.Equal(("n", (string?)null), (ok.Name, ok.Nick));
+
+        var e = Assert.Throws<PayloadBindingException>(() => Read<Strict>(Data(new CompactRecord(schema, [null, "x"])), context));
+        Assert.Equal(ItemError.Types.Code.Decode, e.Code);
+        Assert.Contains("field 'name'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("not nullable", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Read_CompactOfAnotherTypeName_FailsNamingBothNames()
     {
         var context = NewContext();

@@ -139,3 +139,11 @@ public sealed class Node
 
     public Node? Next { get; set; }
 }
+
+[CompactType("strict")]
+public sealed class Strict
+{
+    public string Name { get; set; } = "";
+
+    public string? Nick { get; set; }
+}
