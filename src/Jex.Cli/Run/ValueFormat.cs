@@ -40,7 +40,7 @@ internal static class ValueFormats
         _ => throw new ArgumentException($"unsupported format '{name}'", nameof(name)),
     };
 
-    /// <summary>"json:Jex.Samples.SomeThing" -> "SomeThing"; null when the kind names no type.</summary>
+    /// <summary>"json:Jex.Samples.SomeThing" or "compact:some-thing" -> "SomeThing"; null when the kind names no type.</summary>
     public static string? TypeNameOf(string? kind)
     {
         if (string.IsNullOrEmpty(kind))
@@ -55,6 +55,13 @@ internal static class ValueFormats
         }
 
         var type = kind[(colon + 1)..];
+        if (kind.StartsWith("compact:", StringComparison.Ordinal))
+        {
+            // A Compact type name ("other-thing") is shown like the class it maps ("OtherThing").
+            return string.Concat(type.Split(['-', '_'], StringSplitOptions.RemoveEmptyEntries)
+                .Select(part => char.ToUpperInvariant(part[0]) + part[1..]));
+        }
+
         var dot = type.LastIndexOfAny(['.', '+']);
         return dot >= 0 ? type[(dot + 1)..] : type;
     }

@@ -138,55 +138,77 @@ internal sealed class CompactReader
         return position;
     }
 
-    public bool ReadBoolean(string name)
-    {
-        var f = GetField(name, FieldKind.BOOLEAN, FieldKind.NULLABLE_BOOLEAN);
-        return f.Kind == FieldKind.BOOLEAN ? ReadBooleanBit(f) : BigEndian.ReadByte(_data.Span, NonNullPosition(f)) != 0;
-    }
+    public bool ReadBoolean(string name) => ReadBoolean(GetField(name, FieldKind.BOOLEAN, FieldKind.NULLABLE_BOOLEAN));
+
+    public sbyte ReadInt8(string name) => ReadInt8(GetField(name, FieldKind.INT8, FieldKind.NULLABLE_INT8));
+
+    public short ReadInt16(string name) => ReadInt16(GetField(name, FieldKind.INT16, FieldKind.NULLABLE_INT16));
+
+    public int ReadInt32(string name) => ReadInt32(GetField(name, FieldKind.INT32, FieldKind.NULLABLE_INT32));
+
+    public long ReadInt64(string name) => ReadInt64(GetField(name, FieldKind.INT64, FieldKind.NULLABLE_INT64));
+
+    public float ReadFloat32(string name) => ReadFloat32(GetField(name, FieldKind.FLOAT32, FieldKind.NULLABLE_FLOAT32));
+
+    public double ReadFloat64(string name) => ReadFloat64(GetField(name, FieldKind.FLOAT64, FieldKind.NULLABLE_FLOAT64));
+
+    public string? ReadString(string name) => ReadString(GetField(name, FieldKind.STRING, FieldKind.STRING));
+
+    // The descriptor overloads below are for typed bindings that resolved (and kind-checked) the
+    // field once per schema: no name lookup per value. The field must be of this schema and of
+    // the named kind or its NULLABLE_ form; a null nullable field is an error naming it.
+    public bool ReadBoolean(FieldDescriptor f) =>
+        f.Kind == FieldKind.BOOLEAN ? ReadBooleanBit(f) : BigEndian.ReadByte(_data.Span, NonNullPosition(f)) != 0;
 
     private bool ReadBooleanBit(FieldDescriptor f) => (_data.Span[FixedPosition(f)] & (1 << f.BitOffset)) != 0;
 
-    public sbyte ReadInt8(string name)
-    {
-        var f = GetField(name, FieldKind.INT8, FieldKind.NULLABLE_INT8);
-        return (sbyte)BigEndian.ReadByte(_data.Span, f.Kind == FieldKind.INT8 ? FixedPosition(f) : NonNullPosition(f));
-    }
+    public sbyte ReadInt8(FieldDescriptor f) =>
+        (sbyte)BigEndian.ReadByte(_data.Span, f.Kind == FieldKind.INT8 ? FixedPosition(f) : NonNullPosition(f));
 
-    public short ReadInt16(string name)
-    {
-        var f = GetField(name, FieldKind.INT16, FieldKind.NULLABLE_INT16);
-        return BigEndian.ReadInt16(_data.Span, f.Kind == FieldKind.INT16 ? FixedPosition(f) : NonNullPosition(f));
-    }
+    public short ReadInt16(FieldDescriptor f) =>
+        BigEndian.ReadInt16(_data.Span, f.Kind == FieldKind.INT16 ? FixedPosition(f) : NonNullPosition(f));
 
-    public int ReadInt32(string name)
-    {
-        var f = GetField(name, FieldKind.INT32, FieldKind.NULLABLE_INT32);
-        return BigEndian.ReadInt32(_data.Span, f.Kind == FieldKind.INT32 ? FixedPosition(f) : NonNullPosition(f));
-    }
+    public int ReadInt32(FieldDescriptor f) =>
+        BigEndian.ReadInt32(_data.Span, f.Kind == FieldKind.INT32 ? FixedPosition(f) : NonNullPosition(f));
 
-    public long ReadInt64(string name)
-    {
-        var f = GetField(name, FieldKind.INT64, FieldKind.NULLABLE_INT64);
-        return BigEndian.ReadInt64(_data.Span, f.Kind == FieldKind.INT64 ? FixedPosition(f) : NonNullPosition(f));
-    }
+    public long ReadInt64(FieldDescriptor f) =>
+        BigEndian.ReadInt64(_data.Span, f.Kind == FieldKind.INT64 ? FixedPosition(f) : NonNullPosition(f));
 
-    public float ReadFloat32(string name)
-    {
-        var f = GetField(name, FieldKind.FLOAT32, FieldKind.NULLABLE_FLOAT32);
-        return BigEndian.ReadFloat32(_data.Span, f.Kind == FieldKind.FLOAT32 ? FixedPosition(f) : NonNullPosition(f));
-    }
+    public float ReadFloat32(FieldDescriptor f) =>
+        BigEndian.ReadFloat32(_data.Span, f.Kind == FieldKind.FLOAT32 ? FixedPosition(f) : NonNullPosition(f));
 
-    public double ReadFloat64(string name)
-    {
-        var f = GetField(name, FieldKind.FLOAT64, FieldKind.NULLABLE_FLOAT64);
-        return BigEndian.ReadFloat64(_data.Span, f.Kind == FieldKind.FLOAT64 ? FixedPosition(f) : NonNullPosition(f));
-    }
+    public double ReadFloat64(FieldDescriptor f) =>
+        BigEndian.ReadFloat64(_data.Span, f.Kind == FieldKind.FLOAT64 ? FixedPosition(f) : NonNullPosition(f));
 
-    public string? ReadString(string name)
+    public string? ReadString(FieldDescriptor f)
     {
-        var f = GetField(name, FieldKind.STRING, FieldKind.STRING);
         int position = VariablePosition(f);
         return position < 0 ? null : ReadStringAt(_data.Span, position, out _);
+    }
+
+    /// <summary>Whether a field holds null: only variable-size (including NULLABLE_) fields can.</summary>
+    public bool IsNull(FieldDescriptor f) => f.IsVariableSize && VariablePosition(f) < 0;
+
+    /// <summary>The bytes being read; nested readers share them.</summary>
+    public ReadOnlyMemory<byte> Data => _data;
+
+    /// <summary>Nesting depth of this object (0 for a top-level value).</summary>
+    public int Depth => _depth;
+
+    /// <summary>Where nested objects find their schemas.</summary>
+    public ISchemaLookup Schemas => _schemas;
+
+    /// <summary>Absolute position of a COMPACT field's nested object (its schema id), or -1 when it is null.</summary>
+    public int NestedPosition(FieldDescriptor f) => VariablePosition(f);
+
+    /// <summary>
+    /// Reads an ARRAY_OF_COMPACT field, calling <paramref name="readAt"/> with the absolute position
+    /// of each non-null item (its schema id); null when the field is null.
+    /// </summary>
+    public T?[]? ReadArrayOfCompact<T>(FieldDescriptor f, Func<CompactReader, int, T> readAt)
+    {
+        int position = VariablePosition(f);
+        return position < 0 ? null : ReadVariableArray<T>(position, (r, _, at) => readAt(r, at));
     }
 
     /// <summary>Reads every field into a <see cref="CompactRecord"/>.</summary>

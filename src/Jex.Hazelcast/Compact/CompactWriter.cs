@@ -130,6 +130,95 @@ internal sealed class CompactWriter
         _out.WriteString(value);
     }
 
+    // Descriptor overloads for typed bindings that resolved the field once per schema; the field
+    // must be of this writer's schema and of the named kind (fixed-size kinds only).
+    public void WriteBoolean(FieldDescriptor f, bool value) => _out.SetBit(_dataStart + f.Offset, f.BitOffset, value);
+
+    public void WriteInt8(FieldDescriptor f, sbyte value) => _out.PatchByte(_dataStart + f.Offset, (byte)value);
+
+    public void WriteInt16(FieldDescriptor f, short value) => PatchInt16(_dataStart + f.Offset, value);
+
+    public void WriteInt32(FieldDescriptor f, int value) => _out.PatchInt32(_dataStart + f.Offset, value);
+
+    public void WriteInt64(FieldDescriptor f, long value) => PatchInt64(_dataStart + f.Offset, value);
+
+    public void WriteFloat32(FieldDescriptor f, float value) => _out.PatchInt32(_dataStart + f.Offset, BufferWriter.FloatBits(value));
+
+    public void WriteFloat64(FieldDescriptor f, double value) => PatchInt64(_dataStart + f.Offset, BufferWriter.DoubleBits(value));
+
+    public void WriteString(FieldDescriptor f, string? value)
+    {
+        if (value is null)
+        {
+            _offsets[f.Index] = -1;
+            return;
+        }
+
+        MarkVariable(f);
+        _out.WriteString(value);
+    }
+
+    /// <summary>Marks a variable-size field null.</summary>
+    public void WriteNull(FieldDescriptor f) => _offsets[f.Index] = -1;
+
+    /// <summary>Starts a variable-size field's data here and returns the output to write it to.</summary>
+    public BufferWriter BeginVariable(FieldDescriptor f)
+    {
+        MarkVariable(f);
+        return _out;
+    }
+
+    /// <summary>Nesting depth of this object (0 for a top-level value).</summary>
+    public int Depth => _depth;
+
+    /// <summary>
+    /// Starts a COMPACT field's nested object with <paramref name="schema"/>: writes its schema id
+    /// and begins <paramref name="nested"/> on the same output. The caller writes its fields and
+    /// calls <see cref="End"/> on it.
+    /// </summary>
+    public void BeginNested(FieldDescriptor f, Schema schema, CompactWriter nested)
+    {
+        MarkVariable(f);
+        _out.WriteInt64(schema.Id);
+        nested.Begin(_out, schema, _depth + 1);
+    }
+
+    /// <summary>
+    /// Writes an ARRAY_OF_COMPACT field from typed items: <paramref name="schemaOf"/> gives each
+    /// item's schema (all must be the same, as Hazelcast requires) and <paramref name="writeBody"/>
+    /// writes its fields into a begun writer.
+    /// </summary>
+    public void WriteArrayOfCompact<T>(FieldDescriptor f, T?[] values, Func<T, Schema> schemaOf, Action<CompactWriter, T> writeBody)
+    {
+        Schema? first = null;
+        foreach (var v in values)
+        {
+            if (v is null)
+            {
+                continue;
+            }
+
+            var schema = schemaOf(v);
+            first ??= schema;
+            if (schema.Id != first.Id)
+            {
+                ThrowHelper.Invalid($"field '{f.Name}' of '{Schema.TypeName}': an array of Compact must hold one schema, got '{first.TypeName}' and '{schema.TypeName}'");
+            }
+        }
+
+        MarkVariable(f);
+        var depth = _depth + 1;
+        WriteVariableArray(f, values, (w, o, v) =>
+        {
+            var schema = schemaOf(v!);
+            o.WriteInt64(schema.Id);
+            var nested = new CompactWriter();
+            nested.Begin(o, schema, depth);
+            writeBody(nested, v!);
+            nested.End();
+        });
+    }
+
     /// <summary>Writes every field of a record, in schema (name) order as the Hazelcast clients do for generic records.</summary>
     public void WriteRecord(CompactRecord record)
     {

@@ -23,6 +23,9 @@ internal sealed class BufferWriter : IDisposable
 
     public int Position => _position;
 
+    /// <summary>Bytes the current buffer can hold before it grows.</summary>
+    public int Capacity => _buffer.Length;
+
     public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _position);
 
     public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _position);

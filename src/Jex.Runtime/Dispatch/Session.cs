@@ -187,7 +187,7 @@ internal sealed class Session
     private Ready BuildReady()
     {
         var options = _processor.Options;
-        return new Ready
+        var ready = new Ready
         {
             RuntimeVersion = RuntimeInfo.Version,
             Pid = Environment.ProcessId,
@@ -201,6 +201,12 @@ internal sealed class Session
                 MaxMessageBytes = (uint)options.MaxMessageBytes,
             },
         };
+        if (_processor.Catalog.Codecs.Hazelcast is not null)
+        {
+            ready.Capabilities.Add("compact");
+        }
+
+        return ready;
     }
 
     private async Task ReadLoopAsync(IAsyncEnumerator<MemberMessage> enumerator)

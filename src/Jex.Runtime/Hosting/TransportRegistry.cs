@@ -1,6 +1,7 @@
 using Jex.Runtime.Configuration;
 using Jex.Runtime.Transports.SharedMemory;
 using Jex.Runtime.UserCode;
+using Jex.Runtime.UserCode.Hazelcast;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace Jex.Runtime.Hosting;
@@ -14,9 +15,7 @@ internal static class TransportRegistry
     public static bool IsAvailable(string transport) =>
         string.Equals(transport, "shared-memory", StringComparison.OrdinalIgnoreCase);
 
-    public static void ConfigureCodecs(PayloadCodecs codecs)
-    {
-    }
+    public static void ConfigureCodecs(PayloadCodecs codecs) => codecs.Hazelcast = new HazelcastBinding(codecs);
 
     public static void ConfigureKestrel(KestrelServerOptions kestrel, UserCodeOptions options)
     {

@@ -1,3 +1,5 @@
+using System.Reflection;
+using System.Runtime.ExceptionServices;
 using System.Text;
 using System.Text.Json;
 using Google.Protobuf;
@@ -18,6 +20,9 @@ internal sealed class PayloadCodecs
     /// <summary>The Hazelcast <c>Data</c> codec, when this build has one; null refuses FORMAT_HAZELCAST.</summary>
     public IHazelcastBinding? Hazelcast { get; set; }
 
+    /// <summary>Lets the Hazelcast binding find user <c>ICompactSerializer&lt;T&gt;</c> implementations; called before the assembly's functions are bound.</summary>
+    public void AddUserAssembly(Assembly assembly) => Hazelcast?.AddUserAssembly(assembly);
+
     public PayloadBinder<T> BinderFor<T>() => (PayloadBinder<T>)BinderFor(typeof(T));
 
     public object BinderFor(Type type)
@@ -29,7 +34,7 @@ internal sealed class PayloadCodecs
 
         if (type == typeof(byte[]))
         {
-            return new ByteArrayBinder();
+            return new ByteArrayBinder(this);
         }
 
         if (type == typeof(ReadOnlyMemory<byte>))
@@ -47,7 +52,16 @@ internal sealed class PayloadCodecs
             throw new NotSupportedException($"type {type} cannot be bound to a payload");
         }
 
-        return Activator.CreateInstance(typeof(ObjectBinder<>).MakeGenericType(type), this)!;
+        try
+        {
+            return Activator.CreateInstance(typeof(ObjectBinder<>).MakeGenericType(type), this)!;
+        }
+        catch (TargetInvocationException e) when (e.InnerException is NotSupportedException inner)
+        {
+            // The Hazelcast binding refuses a type it cannot map; the loader reports NotSupportedException.
+            ExceptionDispatchInfo.Throw(inner);
+            throw;
+        }
     }
 
     public string Describe(Type type)
@@ -73,9 +87,11 @@ internal sealed class PayloadCodecs
 
     private sealed class StringBinder(PayloadCodecs codecs) : PayloadBinder<string?>
     {
+        private readonly HazelcastCodec<string?>? _hazelcast = codecs.Hazelcast?.CodecFor<string?>();
+
         public override string? Read(ByteString data, Format format, InvocationContext context) => format switch
         {
-            Format.Hazelcast => codecs.RequireHazelcast().Read<string?>(data.Span, context),
+            Format.Hazelcast => RequireHazelcast(_hazelcast).Read(data.Memory, context),
             _ => data.Length == 0 ? string.Empty : Encoding.UTF8.GetString(data.Span),
         };
 
@@ -84,7 +100,7 @@ internal sealed class PayloadCodecs
             if (preferred == Format.Hazelcast)
             {
                 format = Format.Hazelcast;
-                return codecs.RequireHazelcast().Write(value, context);
+                return RequireHazelcast(_hazelcast).Write(value, context);
             }
 
             format = Format.Text;
@@ -92,13 +108,25 @@ internal sealed class PayloadCodecs
         }
     }
 
-    /// <summary>Bytes as they are on the wire, whatever the format; results keep the input's format.</summary>
-    private sealed class ByteArrayBinder : PayloadBinder<byte[]?>
+    /// <summary>
+    /// Bytes as they are on the wire, except FORMAT_HAZELCAST, where byte[] is Hazelcast's byte-array
+    /// type (take <see cref="ReadOnlyMemory{T}"/> for the raw <c>Data</c>); results keep the input's format.
+    /// </summary>
+    private sealed class ByteArrayBinder(PayloadCodecs codecs) : PayloadBinder<byte[]?>
     {
-        public override byte[]? Read(ByteString data, Format format, InvocationContext context) => data.ToByteArray();
+        private readonly HazelcastCodec<byte[]?>? _hazelcast = codecs.Hazelcast?.CodecFor<byte[]?>();
+
+        public override byte[]? Read(ByteString data, Format format, InvocationContext context) =>
+            format == Format.Hazelcast ? RequireHazelcast(_hazelcast).Read(data.Memory, context) : data.ToByteArray();
 
         public override ByteString Write(byte[]? value, Format preferred, InvocationContext context, out Format format)
         {
+            if (preferred == Format.Hazelcast && _hazelcast is not null)
+            {
+                format = Format.Hazelcast;
+                return _hazelcast.Write(value, context);
+            }
+
             format = preferred;
             return value is null ? ByteString.Empty : UnsafeByteOperations.UnsafeWrap(value);
         }
@@ -118,11 +146,14 @@ internal sealed class PayloadCodecs
     /// <summary>POCOs: JSON, or Hazelcast when the item says so and the codec can bind the type.</summary>
     private sealed class ObjectBinder<T>(PayloadCodecs codecs) : PayloadBinder<T>
     {
+        // Built once per binder, at load: a type the binding cannot map fails the load, not an item.
+        private readonly HazelcastCodec<T>? _hazelcast = codecs.Hazelcast?.CodecFor<T>();
+
         public override T Read(ByteString data, Format format, InvocationContext context)
         {
             if (format == Format.Hazelcast)
             {
-                return codecs.RequireHazelcast().Read<T>(data.Span, context);
+                return RequireHazelcast(_hazelcast).Read(data.Memory, context);
             }
 
             return JsonSerializer.Deserialize<T>(data.Span, codecs.Json)!;
@@ -130,7 +161,7 @@ internal sealed class PayloadCodecs
 
         public override ByteString Write(T value, Format preferred, InvocationContext context, out Format format)
         {
-            if (preferred == Format.Hazelcast && codecs.Hazelcast is { } hz && hz.CanWrite(typeof(T)))
+            if (preferred == Format.Hazelcast && _hazelcast is { CanWrite: true } hz)
             {
                 format = Format.Hazelcast;
                 return hz.Write(value, context);
@@ -141,8 +172,8 @@ internal sealed class PayloadCodecs
         }
     }
 
-    private IHazelcastBinding RequireHazelcast() =>
-        Hazelcast ?? throw new PayloadBindingException("FORMAT_HAZELCAST is not supported by this runtime");
+    private static HazelcastCodec<T> RequireHazelcast<T>(HazelcastCodec<T>? codec) =>
+        codec ?? throw new PayloadBindingException("FORMAT_HAZELCAST is not supported by this runtime");
 }
 
 /// <summary>Reads and writes one CLR type.</summary>
@@ -159,11 +190,27 @@ internal interface IHazelcastBinding
     /// <summary>A signature description for types it binds (e.g. <c>compact:some-thing</c>), else null.</summary>
     string? Describe(Type type);
 
-    bool CanWrite(Type type);
+    /// <summary>
+    /// The codec for <typeparamref name="T"/>, built once when a function is bound; throws
+    /// <see cref="NotSupportedException"/> naming the problem for a type it cannot map.
+    /// </summary>
+    HazelcastCodec<T> CodecFor<T>();
 
-    T Read<T>(ReadOnlySpan<byte> data, InvocationContext context);
+    /// <summary>A user assembly was loaded: look in it for Compact serializers.</summary>
+    void AddUserAssembly(Assembly assembly);
+}
 
-    ByteString Write<T>(T value, InvocationContext context);
+/// <summary>Reads and writes one CLR type as Hazelcast <c>Data</c>. Thread-safe.</summary>
+internal abstract class HazelcastCodec<T>
+{
+    /// <summary>Whether results of this type can be written as Hazelcast; if not, they are written as JSON.</summary>
+    public abstract bool CanWrite { get; }
+
+    /// <summary>Decodes; bad data throws <see cref="PayloadBindingException"/> (DECODE or UNKNOWN_SCHEMA).</summary>
+    public abstract T Read(ReadOnlyMemory<byte> data, InvocationContext context);
+
+    /// <summary>Encodes; failures throw <see cref="PayloadBindingException"/> (ENCODE).</summary>
+    public abstract ByteString Write(T value, InvocationContext context);
 }
 
 /// <summary>A payload could not be bound to, or produced from, the function's types.</summary>

@@ -37,6 +37,7 @@ internal static class UserCodeLoader
                 throw new UserCodeLoadException($"failed to load user assembly '{file}': {e.Message}", e);
             }
 
+            codecs.AddUserAssembly(assembly);
             var services = BuildServices(assembly, file, loggerFactory);
             foreach (var descriptor in FindFunctions(assembly, file, services, codecs))
             {

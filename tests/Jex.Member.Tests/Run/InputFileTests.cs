@@ -57,6 +57,7 @@ public sealed class JsonValueFormatTests
     [Theory]
     [InlineData("json:Jex.Samples.SomeThing", "SomeThing")]
     [InlineData("json:Outer+Inner", "Inner")]
+    [InlineData("compact:other-thing", "OtherThing")]
     [InlineData("string", null)]
     [InlineData("", null)]
     public void TypeNameOf_TakesTheShortTypeName(string kind, string? expected) =>
