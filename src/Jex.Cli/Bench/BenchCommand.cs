@@ -34,10 +34,11 @@ internal static class BenchCommand
         var measureMs = new Option<int?>("--measure-ms") { Description = "Length of each measured repeat (default 600, quick 400)." };
         var repeats = new Option<int?>("--repeats") { Description = "Measured repeats per cell (default 5, quick 3)." };
         var starts = new Option<int?>("--starts") { Description = "Runtime starts per path for fork-to-ready (default 10, quick 3)." };
+        var startupOnly = new Option<bool>("--startup-only") { Description = "Measure fork-to-ready only, no load." };
 
         var command = new Command("bench", "Benchmark the paths from member to user function: direct, shm, grpc-tcp, grpc-uds.")
         {
-            runtime, samples, json, quick, paths, payloads, batches, inFlight, functions, measureMs, repeats, starts,
+            runtime, samples, json, quick, paths, payloads, batches, inFlight, functions, measureMs, repeats, starts, startupOnly,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -70,6 +71,7 @@ internal static class BenchCommand
                     Measure = parse.GetValue(measureMs) is { } ms ? TimeSpan.FromMilliseconds(ms) : settings.Measure,
                     Repeats = parse.GetValue(repeats) ?? settings.Repeats,
                     Starts = parse.GetValue(starts) ?? settings.Starts,
+                    StartupOnly = parse.GetValue(startupOnly),
                 };
                 if (!File.Exists(settings.Runtime))
                 {

@@ -24,8 +24,8 @@ internal abstract class BenchPath : IAsyncDisposable
 
     public abstract Task<ISessionChannel> OpenAsync(CancellationToken cancellationToken);
 
-    /// <summary>One fork-to-ready measurement with a fresh runtime, in ms; null when the path has no fork.</summary>
-    public abstract Task<double?> MeasureStartAsync(CancellationToken cancellationToken);
+    /// <summary>One fork-to-ready measurement with a fresh runtime (wall and CPU ms); null when the path has no fork.</summary>
+    public abstract Task<(double Wall, double Cpu)?> MeasureStartAsync(CancellationToken cancellationToken);
 
     public abstract ValueTask DisposeAsync();
 
@@ -60,7 +60,8 @@ internal sealed class DirectPath(BenchSettings settings) : BenchPath("direct")
     public override Task<ISessionChannel> OpenAsync(CancellationToken cancellationToken) =>
         Task.FromResult(_runtime!.Open());
 
-    public override Task<double?> MeasureStartAsync(CancellationToken cancellationToken) => Task.FromResult<double?>(null);
+    public override Task<(double Wall, double Cpu)?> MeasureStartAsync(CancellationToken cancellationToken) =>
+        Task.FromResult<(double, double)?>(null);
 
     public override ValueTask DisposeAsync()
     {
@@ -95,11 +96,11 @@ internal sealed class ForkedPath(string name, BenchSettings settings, ForkedPath
         _ => Task.FromResult<ISessionChannel>(BenchGrpcChannel.Open(_runtime!.Address)),
     };
 
-    public override async Task<double?> MeasureStartAsync(CancellationToken cancellationToken)
+    public override async Task<(double Wall, double Cpu)?> MeasureStartAsync(CancellationToken cancellationToken)
     {
         var runtime = await StartRuntimeAsync(cancellationToken).ConfigureAwait(false);
         await runtime.DisposeAsync().ConfigureAwait(false);
-        return runtime.ForkToReadyMs;
+        return (runtime.ForkToReadyMs, runtime.CpuToReadyMs);
     }
 
     public override string Token => _runtime!.Token;

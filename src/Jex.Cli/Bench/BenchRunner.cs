@@ -54,8 +54,10 @@ internal sealed record Percentiles(double P50, double P99, double Max, int Count
     }
 }
 
-internal sealed record StartupResult(string Path, IReadOnlyList<double> Milliseconds, string? Error)
+internal sealed record StartupResult(string Path, IReadOnlyList<double> Milliseconds, IReadOnlyList<double> CpuMilliseconds)
 {
+    public double CpuMedian => CpuMilliseconds.Count == 0 ? double.NaN : CpuMilliseconds.Order().ElementAt(CpuMilliseconds.Count / 2);
+
     public double Median => Milliseconds.Count == 0 ? double.NaN : Milliseconds.Order().ElementAt(Milliseconds.Count / 2);
 }
 
@@ -83,6 +85,11 @@ internal sealed class BenchRunner(BenchSettings settings, TextWriter progress)
             try
             {
                 startup.Add(await MeasureStartupAsync(path, cancellationToken).ConfigureAwait(false));
+                if (settings.StartupOnly)
+                {
+                    continue;
+                }
+
                 await path.StartAsync(cancellationToken).ConfigureAwait(false);
                 foreach (var cell in settings.Cells(name))
                 {
@@ -104,23 +111,25 @@ internal sealed class BenchRunner(BenchSettings settings, TextWriter progress)
     private async Task<StartupResult> MeasureStartupAsync(BenchPath path, CancellationToken cancellationToken)
     {
         var times = new List<double>();
+        var cpu = new List<double>();
         for (var i = 0; i < settings.Starts; i++)
         {
-            var ms = await path.MeasureStartAsync(cancellationToken).ConfigureAwait(false);
-            if (ms is null)
+            if (await path.MeasureStartAsync(cancellationToken).ConfigureAwait(false) is not { } ms)
             {
                 break;
             }
 
-            times.Add(ms.Value);
+            times.Add(ms.Wall);
+            cpu.Add(ms.Cpu);
         }
 
+        var result = new StartupResult(path.Name, times, cpu);
         if (times.Count > 0)
         {
-            progress.WriteLine($"{path.Name}: fork-to-ready over {times.Count} starts: p50 {times.Order().ElementAt(times.Count / 2):F0} ms, min {times.Min():F0}, max {times.Max():F0}");
+            progress.WriteLine($"{path.Name}: fork-to-ready over {times.Count} starts: p50 {result.Median:F0} ms (min {times.Min():F0}, max {times.Max():F0}), CPU to ready p50 {result.CpuMedian:F0} ms");
         }
 
-        return new StartupResult(path.Name, times, null);
+        return result;
     }
 
     private async Task<CellResult> RunCellAsync(BenchPath path, Cell cell, CancellationToken cancellationToken)

@@ -36,6 +36,9 @@ internal sealed record BenchSettings
 
     public bool Quick { get; init; }
 
+    /// <summary>Only fork-to-ready, no load.</summary>
+    public bool StartupOnly { get; init; }
+
     /// <summary>The cells to run, in path-major order so each runtime serves one block.</summary>
     public IEnumerable<Cell> Cells(string path)
     {

@@ -64,6 +64,7 @@ internal static class Report
             Number(json, "p50_ms", s.Median);
             Number(json, "min_ms", s.Milliseconds.Min());
             Number(json, "max_ms", s.Milliseconds.Max());
+            Number(json, "cpu_to_ready_p50_ms", s.CpuMedian);
             json.WriteStartArray("samples_ms");
             foreach (var ms in s.Milliseconds)
             {
@@ -174,7 +175,7 @@ internal static class Report
 
         sb.AppendLine();
         sb.AppendLine("Fork-to-ready (ms): " + string.Join("; ", report.Startup.Where(s => s.Milliseconds.Count > 0)
-            .Select(s => string.Create(Inv, $"{s.Path} p50 {s.Median:F0} (min {s.Milliseconds.Min():F0}, max {s.Milliseconds.Max():F0}, {s.Milliseconds.Count} starts)"))));
+            .Select(s => string.Create(Inv, $"{s.Path} p50 {s.Median:F0} (min {s.Milliseconds.Min():F0}, max {s.Milliseconds.Max():F0}, {s.Milliseconds.Count} starts; CPU to ready {s.CpuMedian:F0})"))));
         sb.AppendLine();
         sb.AppendLine("| goal | target | measured | status |");
         sb.AppendLine("|---|---:|---:|---|");

@@ -25,6 +25,9 @@ internal sealed class RuntimeProcess : IAsyncDisposable
 
     public double ForkToReadyMs { get; private set; }
 
+    /// <summary>CPU the runtime used up to its ready line: unlike wall time, not inflated by a busy machine.</summary>
+    public double CpuToReadyMs { get; private set; }
+
     public string Token { get; } = "bench-" + Guid.NewGuid().ToString("N");
 
     public string RecentOutput
@@ -73,6 +76,7 @@ internal sealed class RuntimeProcess : IAsyncDisposable
         {
             var ready = await runtime._ready.Task.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
             runtime.ForkToReadyMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            runtime.CpuToReadyMs = (ProcStat.CpuMicroseconds(process.Id) ?? double.NaN) / 1000;
             runtime.Address = ready.GetProperty("address").GetString() ?? string.Empty;
         }
         catch (Exception e) when (e is TimeoutException or InvalidOperationException)
