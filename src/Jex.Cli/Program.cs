@@ -7,6 +7,7 @@ internal static class Program
     public static int Main(string[] args)
     {
         var root = new RootCommand("jex: run Jex jobs, benchmark transports, decode Hazelcast data.");
+        root.Subcommands.Add(Data.DataCommand.Create());
         root.Subcommands.Add(Bench.BenchCommand.Create());
         return root.Parse(args).Invoke();
     }

@@ -47,4 +47,16 @@ internal static partial class Log
 
     [LoggerMessage(307, LogLevel.Debug, "Session {SessionId}: item {Index} of batch {BatchId} failed")]
     public static partial void ItemFailed(ILogger logger, Exception exception, long sessionId, int index, ulong batchId);
+
+    [LoggerMessage(420, LogLevel.Information, "Shared memory: created {Path} (rings {MemberToRuntime}/{RuntimeToMember} bytes)")]
+    public static partial void SharedMemoryCreated(ILogger logger, string path, int memberToRuntime, int runtimeToMember);
+
+    [LoggerMessage(421, LogLevel.Warning, "Shared memory: {Reason}")]
+    public static partial void SharedMemoryPeerLost(ILogger logger, string reason);
+
+    [LoggerMessage(422, LogLevel.Information, "Shared memory: session ended ({Code} {Message}); the runtime stops")]
+    public static partial void SharedMemorySessionEnded(ILogger logger, int code, string message);
+
+    [LoggerMessage(423, LogLevel.Error, "Shared memory: the session failed")]
+    public static partial void SharedMemorySessionFailed(ILogger logger, Exception exception);
 }

@@ -1,4 +1,5 @@
 using Jex.Runtime.Configuration;
+using Jex.Runtime.Transports.SharedMemory;
 using Jex.Runtime.UserCode;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
@@ -10,7 +11,8 @@ namespace Jex.Runtime.Hosting;
 /// </summary>
 internal static class TransportRegistry
 {
-    public static bool IsAvailable(string transport) => false;
+    public static bool IsAvailable(string transport) =>
+        string.Equals(transport, "shared-memory", StringComparison.OrdinalIgnoreCase);
 
     public static void ConfigureCodecs(PayloadCodecs codecs)
     {
@@ -18,9 +20,17 @@ internal static class TransportRegistry
 
     public static void ConfigureKestrel(KestrelServerOptions kestrel, UserCodeOptions options)
     {
+        if (SharedMemoryListener.IsSharedMemory(options))
+        {
+            SharedMemoryListener.ConfigureKestrel(kestrel);
+        }
     }
 
     public static void MapEndpoints(WebApplication app, UserCodeOptions options)
     {
+        if (SharedMemoryListener.IsSharedMemory(options))
+        {
+            SharedMemoryListener.Attach(app, options);
+        }
     }
 }

@@ -1,0 +1,177 @@
+using System.Buffers;
+using System.Threading.Channels;
+using Google.Protobuf;
+using Jex.Protocol.V1;
+using Jex.Transport.SharedMemory;
+
+namespace Jex.Member.Transports.SharedMemory;
+
+/// <summary>
+/// A session over the shared-memory rings of a runtime started with UserCode:Transport=shared-memory.
+/// Sends serialize straight into ring memory (zero copy) and wake the runtime at most once per send.
+/// A dedicated reader thread drains the runtime-to-member ring into an unbounded queue, so results
+/// never back up behind a member that is itself blocked sending (the member bounds batches in flight).
+/// A dead or departed runtime surfaces within a second as <see cref="SessionEndedException"/> with
+/// status 14 (UNAVAILABLE); a SessionClosed message ends the session with its code.
+/// </summary>
+internal sealed class SharedMemorySessionChannel : ISessionChannel
+{
+    private const int Unavailable = 14;
+
+    private readonly SharedMemoryChannel _channel;
+    private readonly Channel<RuntimeMessage> _incoming = Channel.CreateUnbounded<RuntimeMessage>(
+        new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly Thread _reader;
+    private readonly CancellationTokenSource _stop = new();
+    private bool _completed;
+
+    private SharedMemorySessionChannel(SharedMemoryChannel channel)
+    {
+        _channel = channel;
+        _reader = new Thread(ReadLoop) { IsBackground = true, Name = "jex-shm-member-reader" };
+        _reader.Start();
+    }
+
+    /// <summary>The runtime's ready-line address: the mapped file's path.</summary>
+    public string Path => _channel.Path;
+
+    /// <summary>Largest message the rings carry (the runtime's limit, from the file header).</summary>
+    public int MaxMessageBytes => _channel.MaxMessageBytes;
+
+    /// <summary>Attaches to the file the runtime named in its ready line.</summary>
+    public static SharedMemorySessionChannel Open(string path, SharedMemoryOptions? options = null) =>
+        new(SharedMemoryChannel.Open(path, options ?? new SharedMemoryOptions()));
+
+    public ValueTask SendAsync(MemberMessage message, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_stop.IsCancellationRequested, this);
+        if (_completed)
+        {
+            throw new InvalidOperationException("The session channel was completed; nothing more can be sent.");
+        }
+
+        try
+        {
+            // Sending into a ring nobody reads would "succeed" until it fills: fail at once instead.
+            _channel.Peer.ThrowIfLost();
+            var ring = _channel.Outbound;
+            var size = message.CalculateSize();
+            if (size <= ring.MaxFramePayload)
+            {
+                message.WriteTo(ring.Claim(size, cancellationToken));
+                ring.Commit();
+            }
+            else
+            {
+                var buffer = ArrayPool<byte>.Shared.Rent(size);
+                try
+                {
+                    message.WriteTo(buffer.AsSpan(0, size));
+                    ring.Write(buffer.AsSpan(0, size), cancellationToken);
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+            }
+
+            ring.Flush();
+            return ValueTask.CompletedTask;
+        }
+        catch (SharedMemoryPeerLostException e)
+        {
+            throw new SessionEndedException(Unavailable, $"The runtime is unavailable: {e.Message}", e);
+        }
+        catch (ArgumentOutOfRangeException e) when (e.ParamName == "length")
+        {
+            throw new SessionEndedException(8, $"The message is too large for the shared-memory transport: {e.Message}", e);
+        }
+    }
+
+    public async ValueTask<RuntimeMessage?> ReadAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (await _incoming.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false)
+                && _incoming.Reader.TryRead(out var message))
+            {
+                return message;
+            }
+
+            return null;
+        }
+        catch (ChannelClosedException e) when (e.InnerException is SessionEndedException ended)
+        {
+            throw new SessionEndedException(ended.StatusCode, ended.Message, ended.InnerException);
+        }
+    }
+
+    /// <summary>
+    /// Rings have no half-close: the member ends a session with Drain, and the runtime answers
+    /// Drained and SessionClosed(OK). This only stops further sends.
+    /// </summary>
+    public ValueTask CompleteAsync(CancellationToken cancellationToken)
+    {
+        _completed = true;
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        if (!_stop.IsCancellationRequested)
+        {
+            _stop.Cancel();
+            _channel.Dispose();
+            _reader.Join();
+            _stop.Dispose();
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private void ReadLoop()
+    {
+        var inbound = _channel.Inbound;
+        var closed = false;
+        Exception? failure = null;
+        MessageHandler deliver = span =>
+        {
+            var message = RuntimeMessage.Parser.ParseFrom(span);
+            if (message.KindCase == RuntimeMessage.KindOneofCase.Closed)
+            {
+                closed = true;
+                if (message.Closed.Code != 0)
+                {
+                    failure = new SessionEndedException(message.Closed.Code, message.Closed.Message);
+                }
+
+                return;
+            }
+
+            _incoming.Writer.TryWrite(message);
+        };
+
+        try
+        {
+            while (!closed)
+            {
+                inbound.WaitForData(_stop.Token);
+                inbound.Drain(deliver);
+            }
+        }
+        catch (SharedMemoryPeerLostException e) when (!_stop.IsCancellationRequested)
+        {
+            failure = new SessionEndedException(Unavailable, $"The runtime is unavailable: {e.Message}", e);
+        }
+        catch (Exception e) when (e is SharedMemoryFormatException or InvalidProtocolBufferException)
+        {
+            failure = new SessionEndedException(13, $"The runtime sent data that cannot be read: {e.Message}", e);
+        }
+        catch (Exception e) when (e is OperationCanceledException or SharedMemoryPeerLostException)
+        {
+            // Disposed by this side.
+        }
+
+        _incoming.Writer.TryComplete(failure);
+    }
+}

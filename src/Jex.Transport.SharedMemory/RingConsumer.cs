@@ -1,0 +1,230 @@
+using System.Buffers;
+using L = Jex.Transport.SharedMemory.ShmLayout;
+
+namespace Jex.Transport.SharedMemory;
+
+/// <summary>Receives one complete message. The span is only valid during the call.</summary>
+internal delegate void MessageHandler(ReadOnlySpan<byte> message);
+
+/// <summary>
+/// The single reader of one ring. A frame exists once its length reads non-zero with acquire
+/// semantics; consumed bytes are zeroed before the head is released, so every slot ahead of the
+/// producer reads zero and a half-written frame is never seen. Not thread-safe: one reader.
+/// </summary>
+internal sealed unsafe class RingConsumer
+{
+    private readonly string _name;
+    private readonly byte* _data;
+    private readonly long* _head;
+    private readonly int* _consumerWaiting;
+    private readonly int* _producerWaiting;
+    private readonly int _capacity;
+    private readonly int _mask;
+    private readonly int _maxMessage;
+    private readonly Doorbell _dataBell;
+    private readonly Doorbell _spaceBell;
+    private readonly PeerWatch _peer;
+    private readonly IdleStrategy _idle;
+    private long _position;
+    private long _released;
+    private byte[]? _assembly;
+    private int _assembled = -1;
+
+    public RingConsumer(string name, byte* data, byte* control, int capacity, int maxMessageBytes, Doorbell dataBell, Doorbell spaceBell, PeerWatch peer, IdleStrategy idle)
+    {
+        _name = name;
+        _data = data;
+        _head = (long*)(control + L.RingHeadOffset);
+        _consumerWaiting = (int*)(control + L.RingConsumerWaitingOffset);
+        _producerWaiting = (int*)(control + L.RingProducerWaitingOffset);
+        _capacity = capacity;
+        _mask = capacity - 1;
+        _maxMessage = maxMessageBytes;
+        _dataBell = dataBell;
+        _spaceBell = spaceBell;
+        _peer = peer;
+        _idle = idle;
+        _position = Volatile.Read(ref *_head);
+        _released = _position;
+    }
+
+    /// <summary>True when at least one frame (possibly padding or a fragment) is published.</summary>
+    public bool HasData => Volatile.Read(ref *(int*)(_data + (_position & _mask))) != 0;
+
+    /// <summary>
+    /// Delivers every complete message available now, up to <paramref name="maxMessages"/>, and
+    /// returns how many. Consumed space is handed back to the producer every quarter ring and at
+    /// the end, waking it only if it sleeps on a full ring.
+    /// </summary>
+    public int Drain(MessageHandler handler, int maxMessages = int.MaxValue)
+    {
+        var delivered = 0;
+        try
+        {
+            while (delivered < maxMessages)
+            {
+                var index = (int)(_position & _mask);
+                var frame = _data + index;
+                var length = Volatile.Read(ref *(int*)(frame + L.FrameLengthOffset));
+                if (length == 0)
+                {
+                    break;
+                }
+
+                var type = *(int*)(frame + L.FrameTypeOffset);
+                if (length < L.FrameHeaderSize || L.Align(length) > _capacity - index)
+                {
+                    ThrowHelper.Corrupted(_name, $"frame at position {_position} has length {length}, ring capacity {_capacity}");
+                }
+
+                _position += L.Align(length);
+                var payload = new ReadOnlySpan<byte>(frame + L.FrameHeaderSize, length - L.FrameHeaderSize);
+                switch (type)
+                {
+                    case L.FramePadding:
+                        if (length != _capacity - index)
+                        {
+                            ThrowHelper.Corrupted(_name, $"padding frame at position {_position - L.Align(length)} does not reach the ring end");
+                        }
+
+                        break;
+                    case L.FrameWhole:
+                        if (_assembled >= 0)
+                        {
+                            ThrowHelper.Corrupted(_name, "a whole message interrupts a fragmented one");
+                        }
+
+                        delivered++;
+                        handler(payload);
+                        break;
+                    case L.FrameFirst:
+                        if (_assembled >= 0)
+                        {
+                            ThrowHelper.Corrupted(_name, "a first fragment interrupts a fragmented message");
+                        }
+
+                        _assembled = 0;
+                        Append(payload);
+                        break;
+                    case L.FrameMiddle:
+                    case L.FrameLast:
+                        if (_assembled < 0)
+                        {
+                            ThrowHelper.Corrupted(_name, "a fragment arrived without a first fragment");
+                        }
+
+                        Append(payload);
+                        if (type == L.FrameLast)
+                        {
+                            delivered++;
+                            DeliverAssembled(handler);
+                        }
+
+                        break;
+                    default:
+                        ThrowHelper.Corrupted(_name, $"frame at position {_position - L.Align(length)} has unknown type {type}");
+                        break;
+                }
+
+                if (_position - _released >= _capacity / 4)
+                {
+                    Release();
+                }
+            }
+        }
+        finally
+        {
+            Release();
+        }
+
+        return delivered;
+    }
+
+    /// <summary>Returns when a frame is available; throws when the peer is lost or on cancellation.</summary>
+    public void WaitForData(CancellationToken cancellationToken)
+    {
+        if (HasData)
+        {
+            return;
+        }
+
+        var condition = new FrameAvailable(this);
+        RingWait.Until(ref condition, _consumerWaiting, _dataBell, _idle, _peer, cancellationToken);
+    }
+
+    /// <summary>Drops a half-reassembled message, e.g. when the peer died mid-message.</summary>
+    public void Reset()
+    {
+        if (_assembly is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_assembly);
+            _assembly = null;
+        }
+
+        _assembled = -1;
+    }
+
+    private void Append(ReadOnlySpan<byte> fragment)
+    {
+        var needed = _assembled + fragment.Length;
+        if (needed > _maxMessage)
+        {
+            ThrowHelper.Corrupted(_name, $"a fragmented message exceeds maxMessageBytes {_maxMessage}");
+        }
+
+        if (_assembly is null || _assembly.Length < needed)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(needed, Math.Min(_maxMessage, needed * 2)));
+            _assembly?.AsSpan(0, _assembled).CopyTo(larger);
+            if (_assembly is not null)
+            {
+                ArrayPool<byte>.Shared.Return(_assembly);
+            }
+
+            _assembly = larger;
+        }
+
+        fragment.CopyTo(_assembly.AsSpan(_assembled));
+        _assembled = needed;
+    }
+
+    private void DeliverAssembled(MessageHandler handler)
+    {
+        try
+        {
+            handler(_assembly.AsSpan(0, _assembled));
+        }
+        finally
+        {
+            Reset();
+        }
+    }
+
+    private void Release()
+    {
+        var length = _position - _released;
+        if (length == 0)
+        {
+            return;
+        }
+
+        var start = (int)(_released & _mask);
+        var first = (int)Math.Min(length, _capacity - start);
+        new Span<byte>(_data + start, first).Clear();
+        if (length > first)
+        {
+            new Span<byte>(_data, (int)(length - first)).Clear();
+        }
+
+        _released = _position;
+        Volatile.Write(ref *_head, _position);
+        RingWait.WakeIfWaiting(_producerWaiting, _spaceBell);
+    }
+
+    public override string ToString() => _name;
+
+    private readonly struct FrameAvailable(RingConsumer ring) : IWaitCondition
+    {
+        public bool IsMet() => ring.HasData;
+    }
+}
