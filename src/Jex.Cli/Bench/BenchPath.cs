@@ -1,5 +1,6 @@
 using System.Runtime.Versioning;
 using Jex.Member.Transports;
+using Jex.Member.Transports.SharedMemory;
 
 namespace Jex.Cli.Bench;
 
@@ -74,6 +75,7 @@ internal sealed class DirectPath(BenchSettings settings) : BenchPath("direct")
 internal sealed class ForkedPath(string name, BenchSettings settings, ForkedPath.Kind kind) : BenchPath(name)
 {
     private RuntimeProcess? _runtime;
+    private bool _used;
 
     internal enum Kind
     {
@@ -89,12 +91,23 @@ internal sealed class ForkedPath(string name, BenchSettings settings, ForkedPath
     public override async Task StartAsync(CancellationToken cancellationToken) =>
         _runtime = await StartRuntimeAsync(cancellationToken).ConfigureAwait(false);
 
-    public override Task<ISessionChannel> OpenAsync(CancellationToken cancellationToken) => kind switch
+    public override async Task<ISessionChannel> OpenAsync(CancellationToken cancellationToken)
     {
-        Kind.SharedMemory => throw new PathUnavailableException(
-            "the member-side shared-memory channel (src/Jex.Member/Transports/SharedMemory) is not in this build"),
-        _ => Task.FromResult<ISessionChannel>(BenchGrpcChannel.Open(_runtime!.Address)),
-    };
+        if (kind != Kind.SharedMemory)
+        {
+            return BenchGrpcChannel.Open(_runtime!.Address);
+        }
+
+        // A shared-memory runtime serves one session, then exits: each cell gets a fresh one.
+        if (_used)
+        {
+            await _runtime!.DisposeAsync().ConfigureAwait(false);
+            _runtime = await StartRuntimeAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        _used = true;
+        return SharedMemorySessionChannel.Open(_runtime!.Address);
+    }
 
     public override async Task<(double Wall, double Cpu)?> MeasureStartAsync(CancellationToken cancellationToken)
     {
@@ -112,8 +125,7 @@ internal sealed class ForkedPath(string name, BenchSettings settings, ForkedPath
         {
             Kind.GrpcTcp => ["--UserCode:Transport=grpc", "--UserCode:Grpc:Port=0"],
             Kind.GrpcUds => ["--UserCode:Transport=grpc", "--UserCode:Grpc:Socket=" + Path.Combine(Path.GetTempPath(), unique + ".sock")],
-            _ => throw new PathUnavailableException(
-                "the member-side shared-memory channel (src/Jex.Member/Transports/SharedMemory) is not in this build"),
+            _ => ["--UserCode:Transport=shared-memory", "--UserCode:Uid=" + unique],
         };
         return RuntimeProcess.StartAsync(settings.Runtime, settings.Samples, args, cancellationToken);
     }

@@ -89,15 +89,12 @@ internal sealed class Workload
     public async Task CloseAsync(CancellationToken cancellationToken)
     {
         await _channel.SendAsync(new MemberMessage { Drain = new Drain() }, cancellationToken).ConfigureAwait(false);
-        while (await _channel.ReadAsync(cancellationToken).ConfigureAwait(false) is { } m)
-        {
-            if (m.KindCase == RuntimeMessage.KindOneofCase.Drained)
-            {
-                break;
-            }
-        }
-
         await _channel.CompleteAsync(cancellationToken).ConfigureAwait(false);
+
+        // Read to the end of the stream (after Drained), so the transport is idle when disposed.
+        while (await _channel.ReadAsync(cancellationToken).ConfigureAwait(false) is not null)
+        {
+        }
     }
 
     /// <summary>
