@@ -62,7 +62,7 @@ internal sealed class BatchRun
         result.Results.Capacity = items.Count;
         var errors = 0;
         var token = _cts.Token;
-        var logger = new ForwardingLogger(_session.UserLogger, _session.UserLogger is { } ? $"UserCode.{_session.Function.Name}" : "UserCode",
+        var logger = new ForwardingLogger(_session.UserLogger, _session.UserCategory,
             _session.Writer, _session.ForwardLevel, _batch.Id);
         var context = new InvocationContext(_session.Info, logger, (long)_batch.Id, token);
         var invoker = _session.Function.Invoker;

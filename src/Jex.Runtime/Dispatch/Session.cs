@@ -62,6 +62,9 @@ internal sealed class Session
 
     internal ILogger UserLogger { get; private set; } = null!;
 
+    /// <summary>The user logger's category, made once per session rather than once per batch.</summary>
+    internal string UserCategory { get; private set; } = "UserCode";
+
     public async Task RunAsync(IAsyncEnumerable<MemberMessage> incoming)
     {
         var enumerator = incoming.GetAsyncEnumerator(_sessionCts.Token);
@@ -180,7 +183,8 @@ internal sealed class Session
             ValueFormat = init.ValueFormat == Format.Unspecified ? Format.Bytes : init.ValueFormat,
             Settings = new Dictionary<string, string>(init.Settings, StringComparer.Ordinal),
         };
-        UserLogger = _processor.LoggerFactory.CreateLogger($"UserCode.{_function.Name}");
+        UserCategory = $"UserCode.{_function.Name}";
+        UserLogger = _processor.LoggerFactory.CreateLogger(UserCategory);
         Log.SessionStarted(Logger, _id, init.JobName, init.StageName, init.Function, maxInFlight);
     }
 
