@@ -260,6 +260,13 @@ internal sealed class Session
             }
         }
 
+        if (batch.Id == 0)
+        {
+            await ProtocolErrorAsync(ProtocolError.Types.Code.Malformed,
+                $"batch id 0 is not allowed (ids start at 1); its {batch.Items.Count} item(s) were not processed", null).ConfigureAwait(false);
+            return;
+        }
+
         if (_lastBatchId is { } last && batch.Id <= last)
         {
             await ProtocolErrorAsync(ProtocolError.Types.Code.DuplicateBatchId,

@@ -253,6 +253,11 @@ public sealed class SessionScenarioTests(ITestOutputHelper output) : IDisposable
             await using var session = new TestSession(Transports.Open(kind, runtime));
             await session.OpenAsync(TestSession.InitFor("throwOnDemand"));
 
+            await session.SendAsync(new MemberMessage { Batch = TestSession.MakeBatch(0, ["zero"]) });
+            var zero = (await session.ReadUntilAsync(m => m.Error is not null)).Error;
+            Assert.Equal(ProtocolError.Types.Code.Malformed, zero.Code);
+            Assert.Contains("batch id 0 is not allowed", zero.Message, StringComparison.Ordinal);
+
             await session.RunAsync([TestSession.MakeBatch(5, ["a"])], 1);
             await session.SendAsync(new MemberMessage { Batch = TestSession.MakeBatch(5, ["again"]) });
             var dup = (await session.ReadUntilAsync(m => m.Error is not null)).Error;

@@ -424,7 +424,7 @@ public final class GrpcInteropClient {
       }
       List<Log> user = new ArrayList<>();
       for (Log l : logs) {
-        if (l.hasBatchId() && l.getBatchId() == batchId) {
+        if (l.getBatchId() == batchId) {
           user.add(l);
         }
       }

@@ -89,7 +89,7 @@ final class Messages {
 
   record BatchResult(long batchId, List<ItemResult> results) {}
 
-  record Log(int level, String category, String message, boolean hasBatchId, long batchId) {}
+  record Log(int level, String category, String message, long batchId) {}
 
   record Drained(long batches, long items) {}
 
@@ -230,7 +230,6 @@ final class Messages {
     int level = 0;
     String category = "";
     String message = "";
-    boolean hasBatch = false;
     long batch = 0;
     while (r.next()) {
       switch (r.field()) {
@@ -238,13 +237,12 @@ final class Messages {
         case 2 -> category = r.string();
         case 3 -> message = r.string();
         case 5 -> {
-          hasBatch = true; // proto3 'optional': presence is the field being on the wire
           batch = r.varint();
         }
         default -> r.skip();
       }
     }
-    return new Log(level, category, message, hasBatch, batch);
+    return new Log(level, category, message, batch); // batch 0 means none
   }
 
   private static Drained drained(Proto.Reader r) {

@@ -245,7 +245,7 @@ final class SessionPlan {
       }
       List<Messages.Log> user = new ArrayList<>();
       for (Messages.Log l : logs) {
-        if (l.hasBatchId() && l.batchId() == batchId) {
+        if (l.batchId() == batchId) {
           user.add(l);
         }
       }
