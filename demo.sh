@@ -99,6 +99,7 @@ test_all() {
   [ -x tests/interop/hazelcast-node/run.sh ] && tier vectors tests/interop/hazelcast-node/run.sh
   tier xunit xunit_tier
   [ -x tests/interop/run.sh ] && tier interop tests/interop/run.sh
+  [ -x tests/containers/run.sh ] && tier containers tests/containers/run.sh
   [ -x tests/smoke.sh ] && tier smoke tests/smoke.sh
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]

@@ -1,0 +1,109 @@
+namespace Jex.Cli.Run;
+
+/// <summary>A parsed, substituted, validated job file.</summary>
+internal sealed record JobDefinition
+{
+    public required string Name { get; init; }
+
+    /// <summary>The job file, as given on the command line.</summary>
+    public required string FilePath { get; init; }
+
+    public required IReadOnlyList<JobResource> Resources { get; init; }
+
+    public required SourceStage Source { get; init; }
+
+    public required TransformStage Transform { get; init; }
+
+    public required SinkStage Sink { get; init; }
+
+    /// <summary>The value of {UID} for this run.</summary>
+    public required string Uid { get; init; }
+}
+
+/// <summary>A resource: a file or directory the job ships (JEX uploads them to the member).</summary>
+internal sealed record JobResource(string Id, string Type, string Path, string? Platform);
+
+internal sealed record SourceStage(string MapName, string InitialPosition, int Line);
+
+internal sealed record SinkStage(string MapName, int Line);
+
+internal enum ServiceKind
+{
+    Process,
+    Container,
+    Passthru,
+}
+
+/// <summary>runtime.service.</summary>
+/// <param name="Kind">process, container or passthru.</param>
+/// <param name="Executable">Process mode: path/name resolved to the runtime executable.</param>
+/// <param name="Arguments">Process and container mode: extra runtime arguments.</param>
+/// <param name="Image">Container mode: the image.</param>
+/// <param name="Address">Passthru: optional host (default 127.0.0.1).</param>
+internal sealed record ServiceSpec(ServiceKind Kind, string? Executable, IReadOnlyList<string> Arguments, string? Image, string? Address)
+{
+    public string Name => Kind switch
+    {
+        ServiceKind.Process => "process",
+        ServiceKind.Container => "container",
+        _ => "passthru",
+    };
+}
+
+/// <summary>runtime.transport: "grpc" (TCP port, or a Unix socket) or "shared-memory".</summary>
+internal sealed record TransportSpec(string Kind, int Port, string? Socket);
+
+internal sealed record TransformStage
+{
+    public required string Name { get; init; }
+
+    public required string Function { get; init; }
+
+    public required ServiceSpec Service { get; init; }
+
+    public required TransportSpec Transport { get; init; }
+
+    /// <summary>UserCode:Path for process mode (runtime.user-code, a Jex extension).</summary>
+    public string? UserCodePath { get; init; }
+
+    public int ParallelProcessors { get; init; } = 1;
+
+    public int ParallelOperations { get; init; } = 1;
+
+    public bool PreserveOrder { get; init; } = true;
+
+    /// <summary>Value format: "json" (default); the Hazelcast codec adds "compact".</summary>
+    public string Format { get; init; } = "json";
+
+    public int BatchMaxItems { get; init; } = 512;
+
+    public int BatchMaxBytes { get; init; } = 1024 * 1024;
+
+    public uint DeadlineMs { get; init; }
+
+    public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
+
+    public int Line { get; init; }
+}
+
+/// <summary>A job file error: names the file, the line and the key at fault.</summary>
+internal sealed class JobFileException : Exception
+{
+    public JobFileException(string file, long line, string key, string message)
+        : base($"{file}:{line}: {key}: {message}")
+    {
+        Line = line;
+        Key = key;
+    }
+
+    public JobFileException(string file, string message) : base($"{file}: {message}")
+    {
+        Key = "";
+    }
+
+    public long Line { get; }
+
+    public string Key { get; }
+}

@@ -1,0 +1,245 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Google.Protobuf;
+using Jex.Member.Driver;
+using Jex.Member.Sessions;
+using Microsoft.Extensions.Logging;
+
+namespace Jex.Cli.Run;
+
+/// <summary>
+/// Runs a job on the embedded map: source map and journal, the transform driver, the sink map.
+/// stdout carries the demo lines and the one summary line; stderr the logs and progress.
+/// </summary>
+internal sealed class JobRunner
+{
+    public const int ExitOk = 0;
+    public const int ExitJobFailed = 1;
+    public const int ExitBadInput = 2;
+    public const int ExitCancelled = 130;
+
+    private readonly JobDefinition _job;
+    private readonly RunOptions _options;
+    private readonly TextWriter _out;
+    private readonly TextWriter _err;
+    private readonly ILoggerFactory _loggers;
+
+    public JobRunner(JobDefinition job, RunOptions options, TextWriter stdout, TextWriter stderr, ILoggerFactory loggers)
+    {
+        _job = job;
+        _options = options;
+        _out = stdout;
+        _err = stderr;
+        _loggers = loggers;
+    }
+
+    /// <summary>The demo data used when neither --input nor --generate is given: data/MAP-NAME.jsonl beside the job file.</summary>
+    public static string DemoDataPath(JobDefinition job) =>
+        Path.Combine(Path.GetDirectoryName(Path.GetFullPath(job.FilePath)) ?? ".", "data", job.Source.MapName + ".jsonl");
+
+    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    {
+        var transform = _job.Transform;
+        var format = ValueFormats.Create(transform.Format);
+        List<InputEntry>? entries = null;
+        if (_options.Generate is null)
+        {
+            var path = _options.InputPath ?? DemoDataPath(_job);
+            if (_options.InputPath is null && !File.Exists(path))
+            {
+                return Fail(ExitBadInput, $"no input: the job's demo data {path} does not exist; give --input FILE.jsonl or --generate N");
+            }
+
+            try
+            {
+                entries = InputFile.Load(path);
+            }
+            catch (InputFileException ex)
+            {
+                return Fail(ExitBadInput, ex.Message);
+            }
+        }
+
+        var logger = _loggers.CreateLogger("Jex.Member");
+        Member.Launch.IRuntimeLauncher launcher;
+        Member.Transports.ISessionConnector connector;
+        try
+        {
+            launcher = RuntimeServices.CreateLauncher(transform, logger);
+            connector = RuntimeServices.CreateConnector(transform.Transport.Kind);
+        }
+        catch (NotSupportedException ex)
+        {
+            return Fail(ExitBadInput, $"{_job.FilePath}:{transform.Line}: {ex.Message}");
+        }
+
+        var inFlight = transform.ParallelProcessors * transform.ParallelOperations;
+        var driver = new TransformDriver(launcher, connector, new DriverOptions
+        {
+            Session = new SessionSettings
+            {
+                JobId = _job.Uid,
+                JobName = _job.Name,
+                StageName = transform.Name,
+                Function = transform.Function,
+                KeyFormat = format.KeyFormat,
+                ValueFormat = format.ValueFormat,
+                MaxBatchBytes = (uint)transform.BatchMaxBytes,
+                MaxInFlight = (uint)inFlight,
+                Settings = transform.Settings,
+            },
+            LaunchOptions = RuntimeServices.LaunchOptionsFactory(_job, _options.Token ?? Environment.GetEnvironmentVariable("UserCode__Token")),
+            MaxBatchItems = transform.BatchMaxItems,
+            MaxInFlight = inFlight,
+            PreserveOrder = transform.PreserveOrder,
+            BatchDeadlineMs = transform.DeadlineMs,
+            ReadyTimeout = transform.ReadyTimeout,
+        }, logger);
+
+        var source = new EmbeddedJournalMap(_job.Source.MapName, format);
+        var stopwatch = Stopwatch.StartNew();
+        await using var sink = new MapSink(_job.Sink.MapName, format, _out, _options.Show, _options.OutputPath,
+            () => ValueFormats.TypeNameOf(driver.LastReady?.Signature?.Output));
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var run = driver.RunAsync(source.Journal, sink, cts.Token);
+        Task feeder = Task.CompletedTask;
+        var progress = ProgressAsync(driver, stopwatch, cts.Token);
+        try
+        {
+            // As in the seed's demo, entries are put once the job is running (START_FROM_CURRENT
+            // sees them all); this also gives the display the function's type names.
+            if (await Task.WhenAny(driver.FirstReady, run).ConfigureAwait(false) == driver.FirstReady)
+            {
+                var inputType = ValueFormats.TypeNameOf(driver.FirstReady.Result.Signature?.Input);
+                feeder = entries is not null
+                    ? FeedAsync(source, entries, format, inputType, cts.Token)
+                    : GenerateAsync(source, _options.Generate!.Value, _options.Rate, cts.Token);
+                await Task.WhenAll(run, feeder).WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await run.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return Fail(ExitCancelled, "cancelled", driver.Stats);
+        }
+        catch (JobFailedException ex)
+        {
+            return Fail(ExitJobFailed, ex.Message, driver.Stats);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A bug, not a job failure; still one line with the reason and a non-zero exit.
+            return Fail(ExitJobFailed, $"{ex.GetType().Name}: {ex.Message}", driver.Stats);
+        }
+        finally
+        {
+            await cts.CancelAsync().ConfigureAwait(false);
+            source.Complete();
+            await Task.WhenAll(feeder, progress).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+        }
+
+        if (sink.Puts > sink.Shown)
+        {
+            _out.WriteLine($"... and {sink.Puts - sink.Shown} more entries in {sink.Name} (--show N prints more)");
+        }
+
+        var stats = driver.Stats;
+        _out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"job {_job.Name} completed: in={stats.In} out={stats.Out} errors={stats.Errors} restarts={stats.Restarts} transport={transform.Transport.Kind} service={transform.Service.Name} elapsed={stopwatch.Elapsed.TotalSeconds:0.00}s"));
+        return ExitOk;
+    }
+
+    private async Task FeedAsync(EmbeddedJournalMap map, List<InputEntry> entries, IValueFormat format, string? inputType, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var shown = 0;
+            foreach (var entry in entries)
+            {
+                var value = format.EncodeValue(entry.Value);
+                if (shown++ < _options.Show)
+                {
+                    _out.WriteLine($"Add entry to {map.Name}: {entry.Key} = {format.Display(value, format.ValueFormat, entry.Type ?? inputType)}");
+                }
+
+                await map.PutAsync(entry.Key, value, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            map.Complete();
+        }
+    }
+
+    private static async Task GenerateAsync(EmbeddedJournalMap map, long count, double? rate, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            var buffer = new byte[64];
+            for (long i = 0; i < count; i++)
+            {
+                if (rate is { } r && i % 256 == 0)
+                {
+                    // Pace in steps of 256 entries: a timer per entry would cost more than the entry.
+                    var due = TimeSpan.FromSeconds(i / r);
+                    var wait = due - clock.Elapsed;
+                    if (wait > TimeSpan.FromMilliseconds(1))
+                    {
+                        await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+
+                var length = Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{{\"value\":{i}}}"), buffer);
+                await map.PutAsync(string.Create(CultureInfo.InvariantCulture, $"key-{i}"), ByteString.CopyFrom(buffer, 0, length), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            map.Complete();
+        }
+    }
+
+    private async Task ProgressAsync(TransformDriver driver, Stopwatch stopwatch, CancellationToken cancellationToken)
+    {
+        long lastIn = 0, lastOut = 0;
+        var last = TimeSpan.Zero;
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(_options.ProgressInterval, cancellationToken).ConfigureAwait(false);
+                var stats = driver.Stats;
+                var now = stopwatch.Elapsed;
+                var seconds = Math.Max(0.001, (now - last).TotalSeconds);
+                await _err.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"progress {now.TotalSeconds:0}s: in={stats.In} ({(stats.In - lastIn) / seconds:0}/s) out={stats.Out} ({(stats.Out - lastOut) / seconds:0}/s) errors={stats.Errors} restarts={stats.Restarts} runtime-pid={stats.RuntimePid}")).ConfigureAwait(false);
+                (lastIn, lastOut, last) = (stats.In, stats.Out, now);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private int Fail(int code, string reason, DriverStats? stats = null)
+    {
+        var counts = stats is null ? "" : string.Create(CultureInfo.InvariantCulture,
+            $" (in={stats.In} out={stats.Out} errors={stats.Errors} restarts={stats.Restarts})");
+        _err.WriteLine($"job {_job.Name} failed{counts}: {reason}");
+        return code;
+    }
+}
+
+/// <summary>Reads a JSON value for <see cref="IValueFormat.EncodeValue"/> from text (tests and tools).</summary>
+internal static class JsonValues
+{
+    public static JsonElement Parse(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        return doc.RootElement.Clone();
+    }
+}

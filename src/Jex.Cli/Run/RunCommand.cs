@@ -1,0 +1,90 @@
+using System.CommandLine;
+using Serilog;
+using Serilog.Events;
+using Serilog.Extensions.Logging;
+
+namespace Jex.Cli.Run;
+
+/// <summary><c>jex run JOB.yml [VAR=value ...]</c>: runs a JEX job file on the embedded map.</summary>
+internal static class RunCommand
+{
+    public static Command Create()
+    {
+        var job = new Argument<FileInfo>("job") { Description = "The job file (JEX job YAML)." };
+        var variables = new Argument<string[]>("variables")
+        {
+            Description = "VAR=value pairs for $VAR in the job file (the environment is the fallback).",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var input = new Option<FileInfo?>("--input") { Description = "Entries to put into the source map: JSON lines {\"key\":...,\"value\":...}. Default: data/MAP.jsonl beside the job." };
+        var generate = new Option<long?>("--generate") { Description = "Put N synthetic entries key-i = {\"value\": i} instead." };
+        var rate = new Option<double?>("--rate") { Description = "With --generate: entries per second (default: as fast as the job takes them)." };
+        var output = new Option<FileInfo?>("--output") { Description = "Write every put into the sink map to this JSON-lines file." };
+        var show = new Option<int>("--show") { Description = "Print at most N 'Add entry' and N 'Found' lines.", DefaultValueFactory = _ => 50 };
+        var token = new Option<string?>("--token") { Description = "Passthru: the runtime's token (default: $UserCode__Token)." };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Debug logs, including the runtime's own output." };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "Warnings and errors only." };
+
+        var command = new Command("run", "Run a JEX job file end to end with no cluster: embedded map and journal, the user-code runtime, embedded sink map.");
+        command.Arguments.Add(job);
+        command.Arguments.Add(variables);
+        foreach (var option in new Option[] { input, generate, rate, output, show, token, verbose, quiet })
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var vars = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var pair in parse.GetValue(variables) ?? [])
+            {
+                var eq = pair.IndexOf('=', StringComparison.Ordinal);
+                if (eq <= 0)
+                {
+                    await Console.Error.WriteLineAsync($"jex run: '{pair}' is not VAR=value").ConfigureAwait(false);
+                    return JobRunner.ExitBadInput;
+                }
+
+                vars[pair[..eq]] = pair[(eq + 1)..];
+            }
+
+            var options = new RunOptions
+            {
+                InputPath = parse.GetValue(input)?.FullName,
+                Generate = parse.GetValue(generate),
+                Rate = parse.GetValue(rate),
+                OutputPath = parse.GetValue(output)?.FullName,
+                Show = parse.GetValue(show),
+                Token = parse.GetValue(token),
+            };
+            if (options.Generate is < 0 || options.Rate is <= 0 || (options.Generate is not null && options.InputPath is not null))
+            {
+                await Console.Error.WriteLineAsync("jex run: --generate takes N >= 0, --rate R > 0, and --generate and --input exclude each other").ConfigureAwait(false);
+                return JobRunner.ExitBadInput;
+            }
+
+            JobDefinition definition;
+            try
+            {
+                definition = JobFileParser.ParseFile(parse.GetValue(job)!.ToString(), vars);
+            }
+            catch (JobFileException ex)
+            {
+                await Console.Error.WriteLineAsync($"jex run: bad job file: {ex.Message}").ConfigureAwait(false);
+                return JobRunner.ExitBadInput;
+            }
+
+            var level = parse.GetValue(verbose) ? LogEventLevel.Debug : parse.GetValue(quiet) ? LogEventLevel.Warning : LogEventLevel.Information;
+            await using var serilog = new LoggerConfiguration()
+                .MinimumLevel.Is(level)
+                .WriteTo.Console(
+                    outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}",
+                    standardErrorFromLevel: LogEventLevel.Verbose,
+                    formatProvider: System.Globalization.CultureInfo.InvariantCulture)
+                .CreateLogger();
+            using var loggers = new SerilogLoggerFactory(serilog);
+            return await new JobRunner(definition, options, Console.Out, Console.Error, loggers).RunAsync(cancellationToken).ConfigureAwait(false);
+        });
+        return command;
+    }
+}

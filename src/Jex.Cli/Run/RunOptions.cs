@@ -1,0 +1,22 @@
+namespace Jex.Cli.Run;
+
+/// <summary>The command-line options of <c>jex run</c> besides the job and its variables.</summary>
+internal sealed record RunOptions
+{
+    public string? InputPath { get; init; }
+
+    public long? Generate { get; init; }
+
+    /// <summary>Entries per second for --generate; null for as fast as the job takes them.</summary>
+    public double? Rate { get; init; }
+
+    public string? OutputPath { get; init; }
+
+    /// <summary>Demo lines (Add entry / Found) printed at most, each.</summary>
+    public int Show { get; init; } = 50;
+
+    /// <summary>Token for a passthru runtime (else UserCode__Token from the environment).</summary>
+    public string? Token { get; init; }
+
+    public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(2);
+}

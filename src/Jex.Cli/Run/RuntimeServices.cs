@@ -1,0 +1,63 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using Jex.Member.Launch;
+using Jex.Member.Transports;
+using Jex.Member.Transports.Grpc;
+using Microsoft.Extensions.Logging;
+
+namespace Jex.Cli.Run;
+
+/// <summary>Maps a job's runtime.service and runtime.transport to the member library's launchers and connectors.</summary>
+internal static class RuntimeServices
+{
+    public static IRuntimeLauncher CreateLauncher(TransformStage transform, ILogger logger) => transform.Service.Kind switch
+    {
+        ServiceKind.Process => new ProcessLauncher(transform.Service.Executable!, logger),
+        ServiceKind.Passthru => new PassthruLauncher(PassthruAddress(transform), transform.Transport.Kind),
+        ServiceKind.Container => new ContainerLauncher(new ContainerLauncherOptions { Image = transform.Service.Image! }, logger),
+        _ => throw new NotSupportedException($"runtime.service '{transform.Service.Name}' is not supported"),
+    };
+
+    public static ISessionConnector CreateConnector(string transport) => transport switch
+    {
+        "grpc" => new GrpcSessionConnector(),
+        // The shared-memory connector (src/Jex.Member/Transports/SharedMemory) plugs in here.
+        _ => throw new NotSupportedException($"runtime.transport '{transport}' is not available in this build of jex yet"),
+    };
+
+    public static string PassthruAddress(TransformStage transform)
+    {
+        var transport = transform.Transport;
+        if (transport.Kind != "grpc")
+        {
+            return transform.Service.Address ?? "";
+        }
+
+        return transport.Socket is { } socket
+            ? "unix:" + socket
+            : $"http://{transform.Service.Address ?? "127.0.0.1"}:{transport.Port.ToString(CultureInfo.InvariantCulture)}";
+    }
+
+    /// <summary>Launch options for one start: a fresh token (or the passthru one) and a fresh shared-memory uid.</summary>
+    public static Func<RuntimeLaunchOptions> LaunchOptionsFactory(JobDefinition job, string? passthruToken)
+    {
+        var starts = 0;
+        var transform = job.Transform;
+        return () =>
+        {
+            var n = Interlocked.Increment(ref starts);
+            var token = transform.Service.Kind == ServiceKind.Passthru
+                ? passthruToken ?? ""
+                : Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
+            return new RuntimeLaunchOptions(
+                Token: token,
+                Transport: transform.Transport.Kind,
+                UserCodePath: transform.UserCodePath ?? "",
+                Uid: transform.Transport.Kind == "shared-memory" ? $"{job.Uid}-{n.ToString(CultureInfo.InvariantCulture)}" : null,
+                GrpcPort: transform.Transport.Port,
+                GrpcSocket: transform.Transport.Socket,
+                ExtraArguments: transform.Service.Arguments,
+                ReadyTimeout: transform.ReadyTimeout);
+        };
+    }
+}

@@ -1,0 +1,260 @@
+using System.Diagnostics;
+using System.Globalization;
+using Jex.Member.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Jex.Member.Launch;
+
+/// <summary>
+/// Process mode: forks <c>jex-runtime</c> with a fresh token in its environment, this process as
+/// its parent (so it exits when the member dies), and port 0 or a Unix socket, then waits for the
+/// ready line.
+/// </summary>
+internal sealed class ProcessLauncher : IRuntimeLauncher
+{
+    private static readonly TimeSpan DefaultReadyTimeout = TimeSpan.FromSeconds(30);
+    private readonly string _executable;
+    private readonly ILogger _logger;
+
+    public ProcessLauncher(string executable, ILogger? logger = null)
+    {
+        _executable = executable;
+        _logger = logger ?? NullLogger.Instance;
+    }
+
+    public string Executable => _executable;
+
+    /// <summary>The command-line arguments for <paramref name="options"/>, in order; the job's own arguments come last so they win.</summary>
+    public static IReadOnlyList<string> BuildArguments(RuntimeLaunchOptions options)
+    {
+        var args = new List<string>
+        {
+            "--UserCode:ParentPid=" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture),
+            "--UserCode:Transport=" + options.Transport,
+        };
+        if (!string.IsNullOrEmpty(options.UserCodePath))
+        {
+            args.Add("--UserCode:Path=" + options.UserCodePath);
+        }
+
+        if (!string.IsNullOrEmpty(options.Uid))
+        {
+            args.Add("--UserCode:Uid=" + options.Uid);
+        }
+
+        if (options.GrpcSocket is { Length: > 0 } socket)
+        {
+            args.Add("--UserCode:Grpc:Socket=" + socket);
+        }
+        else
+        {
+            args.Add("--UserCode:Grpc:Port=" + options.GrpcPort.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (options.ExtraArguments is { } extra)
+        {
+            args.AddRange(extra);
+        }
+
+        return args;
+    }
+
+    public async Task<IRuntimeInstance> StartAsync(RuntimeLaunchOptions options, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(_executable))
+        {
+            throw new RuntimeStartException($"runtime executable not found: {_executable} (run ./demo.sh build)");
+        }
+
+        var psi = new ProcessStartInfo(_executable)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = false,
+            UseShellExecute = false,
+        };
+        foreach (var arg in BuildArguments(options))
+        {
+            psi.ArgumentList.Add(arg);
+        }
+
+        // The token travels through the environment, never the command line (visible in ps).
+        psi.Environment["UserCode__Token"] = options.Token;
+
+        Log.StartingRuntime(_logger, _executable, options.Transport);
+        var started = Stopwatch.StartNew();
+        var tail = new OutputTail();
+        var ready = new TaskCompletionSource<RuntimeReadyInfo>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
+        var pid = 0;
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not { } line)
+            {
+                return;
+            }
+
+            if (!ready.Task.IsCompleted)
+            {
+                try
+                {
+                    if (ReadyLine.TryParse(line, out var info))
+                    {
+                        ready.TrySetResult(info!);
+                        return;
+                    }
+                }
+                catch (RuntimeStartException ex)
+                {
+                    ready.TrySetException(ex);
+                    return;
+                }
+            }
+
+            tail.Add(line);
+            Log.RuntimeOutput(_logger, pid, line);
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                tail.Add(line);
+                Log.RuntimeOutput(_logger, pid, line);
+            }
+        };
+
+        try
+        {
+            process.Start();
+        }
+        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            process.Dispose();
+            throw new RuntimeStartException($"cannot start {_executable}: {ex.Message}", ex);
+        }
+
+        pid = process.Id;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var instance = new ProcessRuntimeInstance(process, tail, _logger);
+        var timeout = options.ReadyTimeout ?? DefaultReadyTimeout;
+        try
+        {
+            var winner = await Task.WhenAny(ready.Task, instance.Exited, Task.Delay(timeout, cancellationToken)).ConfigureAwait(false);
+            if (winner == ready.Task)
+            {
+                instance.SetReady(await ready.Task.ConfigureAwait(false));
+                Log.RuntimeReady(_logger, instance.Ready.Pid, instance.Ready.Address, instance.Ready.Version, started.ElapsedMilliseconds);
+                return instance;
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            if (winner == instance.Exited)
+            {
+                throw new RuntimeStartException(
+                    $"runtime {_executable} exited with code {instance.ExitCode} before it was ready: {tail.Summary()}");
+            }
+
+            throw new RuntimeStartException(
+                $"runtime {_executable} printed no ready line within {timeout.TotalSeconds:0.#} s: {tail.Summary()}");
+        }
+        catch
+        {
+            await instance.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+}
+
+/// <summary>A forked runtime process.</summary>
+internal sealed class ProcessRuntimeInstance : IRuntimeInstance
+{
+    private readonly Process _process;
+    private readonly OutputTail _tail;
+    private readonly ILogger _logger;
+    private readonly int _pid;
+    private RuntimeReadyInfo? _ready;
+
+    public ProcessRuntimeInstance(Process process, OutputTail tail, ILogger logger)
+    {
+        _process = process;
+        _tail = tail;
+        _logger = logger;
+        _pid = process.Id;
+        // WaitForExitAsync also waits for the redirected streams to reach end of file, so the
+        // last error line is in the tail by the time Exited completes.
+        Exited = WaitExitAsync();
+    }
+
+    public RuntimeReadyInfo Ready => _ready ?? throw new InvalidOperationException("the runtime is not ready yet");
+
+    public Task Exited { get; }
+
+    public int Pid => _pid;
+
+    public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
+
+    public IReadOnlyList<string> RecentOutput => _tail.Snapshot();
+
+    public string OutputSummary => _tail.Summary();
+
+    internal void SetReady(RuntimeReadyInfo ready) => _ready = ready;
+
+    public async Task StopAsync(TimeSpan grace, CancellationToken cancellationToken)
+    {
+        if (Exited.IsCompleted)
+        {
+            return;
+        }
+
+        NativeMethods.Signal(_pid, NativeMethods.SigTerm);
+        try
+        {
+            await Exited.WaitAsync(grace, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            Log.RuntimeKilledAfterGrace(_logger, _pid, (long)grace.TotalMilliseconds);
+            Kill();
+            await Exited.WaitAsync(TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public void Kill()
+    {
+        try
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!Exited.IsCompleted)
+        {
+            Kill();
+        }
+
+        try
+        {
+            await Exited.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // A process that ignores SIGKILL for 10 s is the kernel's problem; do not hang the member.
+        }
+
+        _process.Dispose();
+    }
+
+    private async Task WaitExitAsync()
+    {
+        await _process.WaitForExitAsync().ConfigureAwait(false);
+        Log.RuntimeExited(_logger, _pid, _process.ExitCode);
+    }
+}

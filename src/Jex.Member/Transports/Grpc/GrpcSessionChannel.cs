@@ -1,0 +1,90 @@
+using Grpc.Core;
+using Grpc.Net.Client;
+using Jex.Protocol.V1;
+
+namespace Jex.Member.Transports.Grpc;
+
+/// <summary>One Transform call: the request stream carries member messages, the response stream runtime ones.</summary>
+internal sealed class GrpcSessionChannel : ISessionChannel
+{
+    private readonly GrpcChannel _channel;
+    private readonly AsyncDuplexStreamingCall<MemberMessage, RuntimeMessage> _call;
+
+    public GrpcSessionChannel(GrpcChannel channel, AsyncDuplexStreamingCall<MemberMessage, RuntimeMessage> call)
+    {
+        _channel = channel;
+        _call = call;
+    }
+
+    public async ValueTask SendAsync(MemberMessage message, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _call.RequestStream.WriteAsync(message, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException ex)
+        {
+            throw Ended(ex);
+        }
+        catch (InvalidOperationException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Writing after the call finished: the runtime already ended the session. Its status
+            // is the useful error, so read it.
+            throw await StatusAfterFailureAsync(ex).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask<RuntimeMessage?> ReadAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false)
+                ? _call.ResponseStream.Current
+                : null;
+        }
+        catch (RpcException ex) when (ex.StatusCode != StatusCode.Cancelled || !cancellationToken.IsCancellationRequested)
+        {
+            throw Ended(ex);
+        }
+        catch (RpcException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(cancellationToken);
+        }
+    }
+
+    public async ValueTask CompleteAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _call.RequestStream.CompleteAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException ex)
+        {
+            throw Ended(ex);
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _call.Dispose();
+        _channel.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private static SessionEndedException Ended(RpcException ex) =>
+        new((int)ex.StatusCode, $"{ex.StatusCode}: {(string.IsNullOrEmpty(ex.Status.Detail) ? "session ended" : ex.Status.Detail)}", ex);
+
+    private async Task<Exception> StatusAfterFailureAsync(Exception original)
+    {
+        try
+        {
+            await _call.ResponseHeadersAsync.WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+            var status = _call.GetStatus();
+            return new SessionEndedException((int)status.StatusCode, $"{status.StatusCode}: {status.Detail}", original);
+        }
+        catch (Exception ex) when (ex is RpcException or InvalidOperationException or TimeoutException)
+        {
+            return ex is RpcException rpc ? Ended(rpc) : new SessionEndedException((int)StatusCode.Unavailable, original.Message, original);
+        }
+    }
+}

@@ -1,0 +1,79 @@
+using System.Net.Sockets;
+using Grpc.Net.Client;
+using Jex.Member.Launch;
+using Jex.Protocol.V1;
+
+namespace Jex.Member.Transports.Grpc;
+
+/// <summary>
+/// gRPC over plaintext HTTP/2: TCP (<c>http://127.0.0.1:PORT</c>) or a Unix domain socket
+/// (<c>unix:/path</c>). One HTTP/2 connection per session keeps sessions independent: one dying
+/// runtime connection fails only its own session.
+/// </summary>
+internal sealed class GrpcSessionConnector : ISessionConnector
+{
+    // Batches are bounded by max_batch_bytes; results can be larger (flat-map), so allow room.
+    private const int MaxMessageBytes = 64 * 1024 * 1024;
+
+    public string Transport => "grpc";
+
+    public ValueTask<ISessionChannel> ConnectAsync(RuntimeReadyInfo ready, CancellationToken cancellationToken)
+    {
+        var channel = CreateChannel(ready.Address);
+        try
+        {
+            var client = new UserCode.UserCodeClient(channel);
+            var call = client.Transform(cancellationToken: CancellationToken.None);
+            return ValueTask.FromResult<ISessionChannel>(new GrpcSessionChannel(channel, call));
+        }
+        catch
+        {
+            channel.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A channel for <c>http://host:port</c> or <c>unix:/path</c>.</summary>
+    public static GrpcChannel CreateChannel(string address)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            EnableMultipleHttp2Connections = false,
+            KeepAlivePingDelay = TimeSpan.FromSeconds(20),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
+            ConnectTimeout = TimeSpan.FromSeconds(10),
+        };
+        var target = address;
+        if (address.StartsWith("unix:", StringComparison.Ordinal))
+        {
+            var path = address["unix:".Length..];
+            handler.ConnectCallback = async (_, ct) =>
+            {
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), ct).ConfigureAwait(false);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            };
+            target = "http://localhost";
+        }
+        else if (!address.StartsWith("http://", StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"unsupported gRPC address '{address}': expected http://host:port or unix:/path", nameof(address));
+        }
+
+        return GrpcChannel.ForAddress(target, new GrpcChannelOptions
+        {
+            HttpHandler = handler,
+            DisposeHttpClient = true,
+            MaxReceiveMessageSize = MaxMessageBytes,
+            MaxSendMessageSize = MaxMessageBytes,
+        });
+    }
+}

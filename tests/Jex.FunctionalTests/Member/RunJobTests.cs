@@ -1,0 +1,258 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace Jex.FunctionalTests.Member;
+
+/// <summary>
+/// <c>jex run</c> end to end: the real CLI forks the real runtime on the real samples.
+/// </summary>
+public sealed partial class RunJobTests
+{
+    private static readonly TimeSpan JobTimeout = TimeSpan.FromSeconds(120);
+
+    [Fact]
+    public async Task Run_WhenTheDemoJobRunsWithNoArguments_PrintsTheSeedsLinesAndOneSummary()
+    {
+        var result = await JexCli.RunAsync(["run", "jobs/dotnet-process-grpc.yml"], JobTimeout);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("Add entry to streamed-map: example-key-20 = SomeThing(Value=20)", result.StdoutLines);
+        Assert.Contains("Found: example-key-20 = OtherThing(Value=__20__)", result.StdoutLines);
+        Assert.Matches(
+            @"^job dotnet-process-grpc completed: in=5 out=5 errors=0 restarts=0 transport=grpc service=process elapsed=\d+\.\d\ds$",
+            result.SummaryLine);
+    }
+
+    public static TheoryData<string> SinkContentJobs => new() { "process-grpc", "process-grpc-unix-socket", "passthru-grpc" };
+
+    [Theory]
+    [MemberData(nameof(SinkContentJobs))]
+    public async Task Run_WhenTheSameInputGoesThroughEachJob_TheSinkContentIsIdentical(string variant)
+    {
+        using var dir = new TempDir();
+        var input = dir.File("in.jsonl");
+        await File.WriteAllLinesAsync(input, Enumerable.Range(0, 2000).Select(i => $$$"""{"key":"k-{{{i}}}","value":{"value":{{{i}}}}}"""));
+        var expected = Enumerable.Range(0, 2000).Select(i => $$$"""{"key":"k-{{{i}}}","value":{"value":"__{{{i}}}__"}}""").ToList();
+        var output = dir.File("out.jsonl");
+        string[] common = ["--input", input, "--output", output, "--show", "0"];
+
+        CliResult result;
+        switch (variant)
+        {
+            case "process-grpc":
+                result = await JexCli.RunAsync(["run", JexCli.Job("dotnet-process-grpc.yml"), .. common], JobTimeout);
+                break;
+            case "process-grpc-unix-socket":
+            {
+                var job = dir.File("uds.yml");
+                var socket = dir.File("rt.sock");
+                var yaml = (await File.ReadAllTextAsync(JexCli.Job("dotnet-process-grpc.yml")))
+                    .Replace("port: 0 ", $"socket: {socket} ", StringComparison.Ordinal);
+                Assert.Contains(socket, yaml, StringComparison.Ordinal);
+                await File.WriteAllTextAsync(job, yaml);
+                result = await JexCli.RunAsync(["run", job, $"JEX_OUT={JexCli.Out}", .. common], JobTimeout);
+                Assert.False(File.Exists(socket), "the runtime left its socket behind");
+                break;
+            }
+
+            default:
+                result = await RunPassthruAsync(common);
+                break;
+        }
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains(" in=2000 out=2000 errors=0 restarts=0 ", result.SummaryLine, StringComparison.Ordinal);
+        // preserve-order is on in every shipped job: the put log is in journal order.
+        Assert.Equal(expected, await File.ReadAllLinesAsync(output));
+    }
+
+    private static async Task<CliResult> RunPassthruAsync(string[] common)
+    {
+        var port = JexCli.FreeTcpPort();
+        var token = Convert.ToHexString(Guid.NewGuid().ToByteArray());
+        var psi = new ProcessStartInfo(JexCli.Runtime)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add($"--UserCode:Path={JexCli.Samples}");
+        psi.ArgumentList.Add($"--UserCode:Grpc:Port={port}");
+        psi.ArgumentList.Add($"--UserCode:ParentPid={Environment.ProcessId}");
+        psi.Environment["UserCode__Token"] = token;
+        using var runtime = Process.Start(psi)!;
+        try
+        {
+            var ready = new TaskCompletionSource();
+            runtime.OutputDataReceived += (_, e) =>
+            {
+                if (e.Data?.StartsWith("JEX-READY ", StringComparison.Ordinal) == true)
+                {
+                    ready.TrySetResult();
+                }
+            };
+            runtime.ErrorDataReceived += (_, _) => { };
+            runtime.BeginOutputReadLine();
+            runtime.BeginErrorReadLine();
+            await ready.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+            return await JexCli.RunAsync(["run", JexCli.Job("dotnet-passthru-grpc.yml"), $"PORT={port}", "--token", token, .. common], JobTimeout);
+        }
+        finally
+        {
+            runtime.Kill(entireProcessTree: true);
+            await runtime.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        }
+    }
+
+    public static TheoryData<string> KillTransports => new() { "grpc" };
+
+    [Theory]
+    [MemberData(nameof(KillTransports))]
+    public async Task Run_WhenTheForkedRuntimeIsKilledMidRun_RestartsReplaysAndEveryKeyArrivesOnce(string transport)
+    {
+        using var dir = new TempDir();
+        var output = dir.File("out.jsonl");
+        var job = transport == "grpc" ? "dotnet-process-grpc.yml" : "dotnet-process-shmem.yml";
+        var killed = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var firstPid = 0;
+
+        var result = await JexCli.RunAsync(
+            ["run", JexCli.Job(job), "--generate", "200000", "--rate", "50000", "--output", output],
+            JobTimeout,
+            onStderr: (line, cli) =>
+            {
+                // The driver logs the runtime's pid when it is ready; kill it once results flow.
+                var ready = RuntimeReady().Match(line);
+                if (ready.Success && Interlocked.CompareExchange(ref firstPid, int.Parse(ready.Groups[1].Value, CultureInfo.InvariantCulture), 0) == 0)
+                {
+                    Task.Run(async () =>
+                    {
+                        await Task.Delay(1500);
+                        Process.GetProcessById(firstPid).Kill();
+                        killed.TrySetResult(firstPid);
+                    }).ContinueWith(t => killed.TrySetException(t.Exception!), TaskContinuationOptions.OnlyOnFaulted);
+                }
+            });
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.True(killed.Task.IsCompletedSuccessfully, "the runtime was never killed:\n" + result);
+        Assert.Matches(@" in=200000 out=200000 errors=0 restarts=[1-9]\d* transport=" + Regex.Escape(transport) + " ", result.SummaryLine);
+        var seen = new HashSet<string>();
+        var lines = 0;
+        foreach (var line in File.ReadLines(output))
+        {
+            lines++;
+            using var doc = JsonDocument.Parse(line);
+            var key = doc.RootElement.GetProperty("key").GetString()!;
+            var n = key["key-".Length..];
+            Assert.True(seen.Add(key), $"{key} reached the sink twice");
+            Assert.Equal($"__{n}__", doc.RootElement.GetProperty("value").GetProperty("value").GetString());
+        }
+
+        Assert.Equal(200_000, lines);
+        Assert.Equal(200_000, seen.Count);
+    }
+
+    [Fact]
+    public async Task Run_WhenOrderIsPreservedWithFourInFlight_ResultsKeepJournalOrderDespiteVaryingLatency()
+    {
+        using var dir = new TempDir();
+        var input = dir.File("in.jsonl");
+        // Batches of one item; early items sleep longest, so without ordering later ones would overtake.
+        var sleeps = Enumerable.Range(0, 24).Select(i => (i % 4) switch { 0 => 300, 1 => 150, 2 => 60, _ => 0 }).ToList();
+        await File.WriteAllLinesAsync(input, sleeps.Select((s, i) => $$"""{"key":"k{{i:00}}","value":"sleep:{{s}}"}"""));
+        var expectedOrder = Enumerable.Range(0, 24).Select(i => $"k{i:00}").ToList();
+
+        async Task<List<string>> RunAsync(bool preserve)
+        {
+            var job = dir.File($"order-{preserve}.yml");
+            await File.WriteAllTextAsync(job, OrderJob(preserve));
+            var output = dir.File($"out-{preserve}.jsonl");
+            var result = await JexCli.RunAsync(["run", job, "--input", input, "--output", output], JobTimeout);
+            Assert.True(result.ExitCode == 0, result.ToString());
+            Assert.Contains(" in=24 out=24 errors=0 ", result.SummaryLine, StringComparison.Ordinal);
+            return [.. File.ReadLines(output).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("key").GetString()!)];
+        }
+
+        Assert.Equal(expectedOrder, await RunAsync(preserve: true));
+        // The control: the same job without preserve-order really does reorder, so the check above can fail.
+        var unordered = await RunAsync(preserve: false);
+        Assert.Equal(expectedOrder.Order(), unordered.Order());
+        Assert.NotEqual(expectedOrder, unordered);
+    }
+
+    private static string OrderJob(bool preserve) => $"""
+        job:
+          name: order
+          pipeline:
+            - source: map-journal
+              map-name: m
+            - transform: user-code
+              runtime:
+                service:
+                  process:
+                    path: {JexCli.Runtime}
+                user-code: {JexCli.Samples}
+              function: sleepy
+              format: text
+              parallel-operations: 4
+              preserve-order: {(preserve ? "true" : "false")}
+              batch-max-items: 1
+            - sink: map
+              map-name: r
+        """;
+
+    [Fact]
+    public async Task Run_WhenTheJobFileHasAnUnknownStage_ExitsTwoNamingFileLineAndKey()
+    {
+        using var dir = new TempDir();
+        var job = dir.File("bad.yml");
+        await File.WriteAllTextAsync(job, OrderJob(true).Replace("- transform: user-code", "- transform: cobol", StringComparison.Ordinal));
+
+        var result = await JexCli.RunAsync(["run", job], TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($"{job}:6: job.pipeline[1].transform: unsupported transform 'cobol' (supported: user-code)", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain(" completed: ", result.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_WhenAnInputLineIsBad_FailsBeforeRunningWithFileAndLine()
+    {
+        using var dir = new TempDir();
+        var input = dir.File("in.jsonl");
+        var output = dir.File("out.jsonl");
+        await File.WriteAllLinesAsync(input, ["{\"key\":\"a\",\"value\":{\"value\":1}}", "{\"key\":\"b\",\"value\":{\"value\":2}", "{\"key\":\"c\",\"value\":{\"value\":3}}"]);
+
+        var result = await JexCli.RunAsync(["run", JexCli.Job("dotnet-process-grpc.yml"), "--input", input, "--output", output], TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($"{input}:2: not valid JSON", result.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(output), "nothing may run when the input is bad");
+    }
+
+    [Fact]
+    public async Task Run_WhenTheRuntimeCrashesAtEveryStart_FailsWithinBoundedTimeWithItsLastError()
+    {
+        using var dir = new TempDir();
+        var missing = dir.File("no-such-code.dll");
+        var job = dir.File("crash.yml");
+        await File.WriteAllTextAsync(job, OrderJob(true).Replace(JexCli.Samples, missing, StringComparison.Ordinal));
+        var clock = Stopwatch.StartNew();
+
+        var result = await JexCli.RunAsync(["run", job, "--input", JexCli.Job("data/streamed-map.jsonl")], TimeSpan.FromSeconds(90));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"took {clock.Elapsed}");
+        var failure = Assert.Single(result.Stderr.Split('\n'), l => l.StartsWith("job order failed", StringComparison.Ordinal));
+        Assert.Contains("failed 5 times in a row without progress", failure, StringComparison.Ordinal);
+        // The runtime's own words, naming the file it could not load.
+        Assert.Contains("no-such-code.dll", failure, StringComparison.Ordinal);
+    }
+
+    [GeneratedRegex(@"Runtime ready: pid (\d+)")]
+    private static partial Regex RuntimeReady();
+}

@@ -1,0 +1,199 @@
+using System.Threading.Channels;
+using Google.Protobuf;
+using Jex.Member.Driver;
+using Jex.Member.Launch;
+using Jex.Member.Transports;
+using Jex.Protocol.V1;
+
+namespace Jex.Member.Tests.Driver;
+
+/// <summary>
+/// An in-memory runtime for driver unit tests: echoes each item's key with "!" appended as the
+/// output value, after a random delay per batch (so results come back out of order), and can be
+/// told to die after receiving a number of batches. The real runtime is exercised in
+/// Jex.FunctionalTests/Member.
+/// </summary>
+internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
+{
+    private readonly Func<int, int?> _dieAfterBatches;
+    private readonly int _maxDelayMs;
+    private FakeInstance? _current;
+
+    /// <param name="dieAfterBatches">For the n-th start (1-based): die after receiving this many batches, or null to live.</param>
+    /// <param name="maxDelayMs">Longest random delay before a batch result.</param>
+    public FakeRuntime(Func<int, int?> dieAfterBatches, int maxDelayMs = 3)
+    {
+        _dieAfterBatches = dieAfterBatches;
+        _maxDelayMs = maxDelayMs;
+    }
+
+    public int Starts { get; private set; }
+
+    public Func<int, Exception?> StartFailure { get; init; } = _ => null;
+
+    public Func<Init, Exception?> InitFailure { get; init; } = _ => null;
+
+    public string Transport => "fake";
+
+    public Task<IRuntimeInstance> StartAsync(RuntimeLaunchOptions options, CancellationToken cancellationToken)
+    {
+        Starts++;
+        if (StartFailure(Starts) is { } failure)
+        {
+            throw failure;
+        }
+
+        _current = new FakeInstance(Starts, _dieAfterBatches(Starts));
+        return Task.FromResult<IRuntimeInstance>(_current);
+    }
+
+    public ValueTask<ISessionChannel> ConnectAsync(RuntimeReadyInfo ready, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<ISessionChannel>(new FakeChannel(_current!, _maxDelayMs, InitFailure));
+
+    internal sealed class FakeInstance(int n, int? dieAfter) : IRuntimeInstance
+    {
+        private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public RuntimeReadyInfo Ready { get; } = new("fake", $"fake://{n}", 1000 + n, "test", []);
+
+        public int? DieAfter { get; } = dieAfter;
+
+        public Task Exited => _exited.Task;
+
+        public IReadOnlyList<string> RecentOutput => [];
+
+        public void Die() => _exited.TrySetResult();
+
+        public Task StopAsync(TimeSpan grace, CancellationToken cancellationToken)
+        {
+            Die();
+            return Task.CompletedTask;
+        }
+
+        public void Kill() => Die();
+
+        public ValueTask DisposeAsync()
+        {
+            Die();
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private sealed class FakeChannel(FakeInstance instance, int maxDelayMs, Func<Init, Exception?> initFailure) : ISessionChannel
+    {
+        private readonly Channel<RuntimeMessage> _out = Channel.CreateUnbounded<RuntimeMessage>();
+        private int _received;
+        private int _pending;
+        private bool _draining;
+
+        public ValueTask SendAsync(MemberMessage message, CancellationToken cancellationToken)
+        {
+            if (instance.Exited.IsCompleted)
+            {
+                throw new SessionEndedException(14, "Unavailable: fake runtime is dead");
+            }
+
+            switch (message.KindCase)
+            {
+                case MemberMessage.KindOneofCase.Init:
+                    if (initFailure(message.Init) is { } failure)
+                    {
+                        _out.Writer.TryComplete(failure);
+                        break;
+                    }
+
+                    _out.Writer.TryWrite(new RuntimeMessage { Ready = new Ready { Pid = instance.Ready.Pid, Signature = new FunctionSignature { Name = message.Init.Function } } });
+                    break;
+                case MemberMessage.KindOneofCase.Batch:
+                    if (++_received == instance.DieAfter)
+                    {
+                        instance.Die();
+                        _out.Writer.TryComplete(new SessionEndedException(14, "Unavailable: fake runtime crashed"));
+                        break;
+                    }
+
+                    Interlocked.Increment(ref _pending);
+                    var batch = message.Batch;
+                    _ = Task.Run(async () =>
+                    {
+                        await Task.Delay(Random.Shared.Next(maxDelayMs + 1), CancellationToken.None);
+                        var result = new BatchResult { BatchId = batch.Id };
+                        foreach (var item in batch.Items)
+                        {
+                            var outputs = new Outputs();
+                            outputs.Outputs_.Add(new Output { Key = item.Key, Value = ByteString.CopyFromUtf8(item.Key.ToStringUtf8() + "!") });
+                            result.Results.Add(new ItemResult { Ok = outputs });
+                        }
+
+                        if (!instance.Exited.IsCompleted)
+                        {
+                            _out.Writer.TryWrite(new RuntimeMessage { Result = result });
+                        }
+
+                        if (Interlocked.Decrement(ref _pending) == 0 && Volatile.Read(ref _draining))
+                        {
+                            Drained();
+                        }
+                    }, CancellationToken.None);
+                    break;
+                case MemberMessage.KindOneofCase.Drain:
+                    Volatile.Write(ref _draining, true);
+                    if (Volatile.Read(ref _pending) == 0)
+                    {
+                        Drained();
+                    }
+
+                    break;
+            }
+
+            return ValueTask.CompletedTask;
+        }
+
+        public async ValueTask<RuntimeMessage?> ReadAsync(CancellationToken cancellationToken)
+        {
+            try
+            {
+                return await _out.Reader.ReadAsync(cancellationToken);
+            }
+            catch (ChannelClosedException ex) when (ex.InnerException is null)
+            {
+                return null;
+            }
+            catch (ChannelClosedException ex)
+            {
+                throw ex.InnerException!;
+            }
+        }
+
+        public ValueTask CompleteAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+        private void Drained()
+        {
+            _out.Writer.TryWrite(new RuntimeMessage { Drained = new Drained() });
+            _out.Writer.TryComplete();
+        }
+    }
+}
+
+internal sealed class CollectingSink : IResultSink
+{
+    public List<long> Sequences { get; } = [];
+
+    public List<(string Key, string Value)> Puts { get; } = [];
+
+    public ValueTask WriteAsync(PendingBatch batch, BatchResult result, CancellationToken cancellationToken)
+    {
+        Sequences.Add(batch.Sequence);
+        foreach (var r in result.Results)
+        {
+            foreach (var o in r.Ok.Outputs_)
+            {
+                Puts.Add((o.Key.ToStringUtf8(), o.Value.ToStringUtf8()));
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
+}

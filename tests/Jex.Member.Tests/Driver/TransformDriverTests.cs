@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Google.Protobuf;
+using Jex.Member.Driver;
+using Jex.Member.Launch;
+using Jex.Member.Sessions;
+using Jex.Member.Transports;
+using Jex.Protocol.V1;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Jex.Member.Tests.Driver;
+
+public sealed class TransformDriverTests
+{
+    private static DriverOptions Options(bool preserveOrder = true, int inFlight = 4, int batchItems = 50) => new()
+    {
+        Session = new SessionSettings { JobId = "j", JobName = "job", StageName = "stage", Function = "echo" },
+        LaunchOptions = () => new RuntimeLaunchOptions("token", "grpc", "/code"),
+        MaxBatchItems = batchItems,
+        MaxInFlight = inFlight,
+        PreserveOrder = preserveOrder,
+        Restart = new RestartPolicy { InitialBackoff = TimeSpan.FromMilliseconds(10), MaxBackoff = TimeSpan.FromMilliseconds(50) },
+    };
+
+    private static ChannelReader<Item> Source(int count)
+    {
+        var channel = Channel.CreateUnbounded<Item>();
+        for (var i = 0; i < count; i++)
+        {
+            channel.Writer.TryWrite(new Item { Key = ByteString.CopyFromUtf8($"key-{i}"), Sequence = i });
+        }
+
+        channel.Writer.Complete();
+        return channel.Reader;
+    }
+
+    [Fact]
+    public async Task RunAsync_WhenTheRuntimeDiesTwice_ReplaysAndTheSinkGetsEveryResultOnceInOrder()
+    {
+        var runtime = new FakeRuntime(n => n switch { 1 => 30, 2 => 70, _ => null });
+        var sink = new CollectingSink();
+        var driver = new TransformDriver(runtime, runtime, Options(), NullLogger.Instance);
+
+        await driver.RunAsync(Source(10_000), sink, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(3, runtime.Starts);
+        Assert.Equal(2, driver.Stats.Restarts);
+        Assert.True(driver.Stats.Replayed > 0);
+        Assert.Equal((10_000L, 10_000L, 0L), (driver.Stats.In, driver.Stats.Out, driver.Stats.Errors));
+        Assert.Equal(Enumerable.Range(0, 200).Select(i => (long)i), sink.Sequences);
+        Assert.Equal(Enumerable.Range(0, 10_000).Select(i => ($"key-{i}", $"key-{i}!")), sink.Puts);
+    }
+
+    [Fact]
+    public async Task RunAsync_WhenOrderIsNotPreserved_StillDeliversEveryResultExactlyOnce()
+    {
+        var runtime = new FakeRuntime(n => n == 1 ? 25 : null, maxDelayMs: 5);
+        var sink = new CollectingSink();
+        var driver = new TransformDriver(runtime, runtime, Options(preserveOrder: false, inFlight: 8), NullLogger.Instance);
+
+        await driver.RunAsync(Source(5_000), sink, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(Enumerable.Range(0, 5_000).Select(i => $"key-{i}").Order(), sink.Puts.Select(p => p.Key).Order());
+        Assert.Equal(1, driver.Stats.Restarts);
+    }
+
+    [Fact]
+    public async Task RunAsync_WhenTheRuntimeCrashesAtEveryStart_FailsFastWithItsLastError()
+    {
+        var runtime = new FakeRuntime(_ => null)
+        {
+            StartFailure = n => new RuntimeStartException($"runtime exited with code 1 before it was ready: Unhandled exception #{n}: UserCode:Path not found"),
+        };
+        var driver = new TransformDriver(runtime, runtime, Options(), NullLogger.Instance);
+        var clock = Stopwatch.StartNew();
+
+        var ex = await Assert.ThrowsAsync<JobFailedException>(() => driver.RunAsync(Source(10), new CollectingSink(), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
+
+        Assert.Equal(5, runtime.Starts);
+        Assert.Contains("failed 5 times in a row without progress", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("Unhandled exception #5: UserCode:Path not found", ex.Message, StringComparison.Ordinal);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), clock.Elapsed.ToString());
+    }
+
+    [Fact]
+    public async Task RunAsync_WhenTheRuntimeRefusesTheSessionPermanently_FailsWithoutRestarting()
+    {
+        var runtime = new FakeRuntime(_ => null)
+        {
+            InitFailure = _ => new SessionEndedException(7, "PermissionDenied: wrong token"),
+        };
+        var driver = new TransformDriver(runtime, runtime, Options(), NullLogger.Instance);
+
+        var ex = await Assert.ThrowsAsync<JobFailedException>(() => driver.RunAsync(Source(10), new CollectingSink(), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
+
+        Assert.Equal(1, runtime.Starts);
+        Assert.Equal(7, Assert.IsType<SessionEndedException>(ex.InnerException).StatusCode);
+        Assert.Contains("wrong token", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunAsync_WhenProgressIsMadeBetweenCrashes_DoesNotOpenTheCircuit()
+    {
+        // Dies after 3 batches at every start, but each life resolves a few: not a crash loop.
+        var runtime = new FakeRuntime(_ => 3, maxDelayMs: 0);
+        var sink = new CollectingSink();
+        var options = Options(inFlight: 1, batchItems: 10);
+        var driver = new TransformDriver(runtime, runtime, options, NullLogger.Instance);
+
+        await driver.RunAsync(Source(100), sink, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(100, sink.Puts.Count);
+        Assert.True(driver.Stats.Restarts >= 4, driver.Stats.Restarts.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+}

@@ -1,0 +1,158 @@
+using Jex.Member.Launch;
+
+namespace Jex.Member.Tests.Launch;
+
+// The pure parts of container mode. The same paths run for real under podman in
+// tests/containers/run.sh; these pin the command line and the address mapping.
+public sealed class ContainerCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("jex-container-cmd-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static ContainerLauncherOptions Options(params string[] runOptions) =>
+        new() { Image = "localhost/jex-runtime:local", RunOptions = runOptions };
+
+    [Fact]
+    public void BuildRunArguments_ForGrpcWithUserCode_RunsAttachedPublishesLoopbackAndMountsReadOnly()
+    {
+        var launch = new RuntimeLaunchOptions("s3cret-token", "grpc", "unused");
+        var mount = new UserCodeMount("/host/samples/Jex.Samples", "/usercode/Jex.Samples.dll");
+
+        var args = ContainerCommand.BuildRunArguments(Options(), launch, "jex-runtime-42-abcd", 42, mount);
+
+        Assert.Equal(
+            [
+                "run", "--rm", "--name", "jex-runtime-42-abcd",
+                "--label", "jex.runtime=1", "--label", "jex.owner-pid=42",
+                "--env", "UserCode__Token",
+                "--publish", "127.0.0.1::5252/tcp",
+                "--volume", "/host/samples/Jex.Samples:/usercode:ro",
+                "localhost/jex-runtime:local",
+                "--UserCode:Transport=grpc", "--UserCode:Grpc:Address=0.0.0.0", "--UserCode:Grpc:Port=5252",
+                "--UserCode:Path=/usercode/Jex.Samples.dll",
+            ],
+            args);
+    }
+
+    [Fact]
+    public void BuildRunArguments_NeverContainsTheTokenValue()
+    {
+        var launch = new RuntimeLaunchOptions("s3cret-token", "grpc", "unused", ExtraArguments: ["--x=1"]);
+
+        var args = ContainerCommand.BuildRunArguments(Options(), launch, "n", 1, null);
+
+        Assert.DoesNotContain(args, a => a.Contains("s3cret-token", StringComparison.Ordinal));
+        Assert.Contains("UserCode__Token", args);
+    }
+
+    [Fact]
+    public void BuildRunArguments_WithFixedPortRunOptionsAndJobArgs_PlacesEachWhereItTakesEffect()
+    {
+        var launch = new RuntimeLaunchOptions("t", "grpc", "", GrpcPort: 5300, ExtraArguments: ["--usercode:uid=U1"]);
+
+        var args = ContainerCommand.BuildRunArguments(Options("--memory=256m", "--cpus=1"), launch, "n", 1, null);
+
+        Assert.Contains("127.0.0.1:5300:5252/tcp", args);
+        var image = args.ToList().IndexOf("localhost/jex-runtime:local");
+        // docker run options must precede the image; runtime arguments follow it, the job's last so they win.
+        Assert.True(args.ToList().IndexOf("--memory=256m") < image);
+        Assert.True(args.ToList().IndexOf("--cpus=1") < image);
+        Assert.Equal("--usercode:uid=U1", args[^1]);
+        Assert.DoesNotContain(args, a => a.StartsWith("--UserCode:Path=", StringComparison.Ordinal));
+        Assert.DoesNotContain("--volume", args);
+    }
+
+    [Fact]
+    public void MapUserCode_ForDllFile_MountsItsDirectoryAndPointsAtTheFile()
+    {
+        var dll = Path.Combine(_dir, "Jex.Samples.dll");
+        File.WriteAllBytes(dll, [0x4d, 0x5a]);
+
+        var mount = ContainerCommand.MapUserCode(dll, "/usercode");
+
+        Assert.Equal(new UserCodeMount(_dir, "/usercode/Jex.Samples.dll"), mount);
+    }
+
+    [Fact]
+    public void MapUserCode_ForRelativeDirectory_MountsItsFullPath()
+    {
+        var relative = Path.GetRelativePath(Environment.CurrentDirectory, _dir) + "/";
+
+        var mount = ContainerCommand.MapUserCode(relative, "/usercode");
+
+        Assert.Equal(new UserCodeMount(_dir, "/usercode"), mount);
+    }
+
+    [Fact]
+    public void MapUserCode_WhenPathIsMissing_ThrowsNamingThePath()
+    {
+        var missing = Path.Combine(_dir, "nope", "Missing.dll");
+
+        var ex = Assert.Throws<RuntimeStartException>(() => ContainerCommand.MapUserCode(missing, "/usercode"));
+
+        Assert.Contains(missing, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MapUserCode_WhenNoUserCodeIsGiven_MountsNothing() =>
+        Assert.Null(ContainerCommand.MapUserCode("", "/usercode"));
+
+    [Fact]
+    public void MapUserCode_WhenDirectoryHasColon_ThrowsBecauseVolumeSyntaxCannotExpressIt()
+    {
+        var odd = Directory.CreateDirectory(Path.Combine(_dir, "a:b")).FullName;
+
+        var ex = Assert.Throws<RuntimeStartException>(() => ContainerCommand.MapUserCode(odd, "/usercode"));
+
+        Assert.Contains("':'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("shared-memory", null, "'grpc' only")]
+    [InlineData("grpc", "/run/jex.sock", "Unix socket")]
+    public void Validate_WhenContainerCannotServeTheTransport_ThrowsSayingWhy(string transport, string? socket, string expected)
+    {
+        var launch = new RuntimeLaunchOptions("t", transport, "", GrpcSocket: socket);
+
+        var ex = Assert.Throws<RuntimeStartException>(() => ContainerCommand.Validate(launch));
+
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1:37167\n", 37167)]                   // podman, one binding
+    [InlineData("0.0.0.0:40001\n[::]:40002\n", 40001)]         // docker, published on all interfaces
+    [InlineData("[::]:40002\n127.0.0.1:40003\n", 40003)]       // the loopback binding wins
+    public void ParsePublishedPort_ReadsTheHostPortForTheHostAddress(string output, int expected) =>
+        Assert.Equal(expected, ContainerCommand.ParsePublishedPort(output, "127.0.0.1"));
+
+    [Fact]
+    public void ParsePublishedPort_WhenOutputHasNoPort_ThrowsQuotingIt()
+    {
+        var ex = Assert.Throws<RuntimeStartException>(() => ContainerCommand.ParsePublishedPort("Error: no public port\n", "127.0.0.1"));
+
+        Assert.Contains("no public port", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TranslateAddress_MapsTheContainerEndpointToThePublishedHostPort() =>
+        Assert.Equal("http://127.0.0.1:37167", ContainerCommand.TranslateAddress("http://0.0.0.0:5252", 5252, "127.0.0.1", 37167));
+
+    [Fact]
+    public void TranslateAddress_ForIpv6HostAddress_Brackets() =>
+        Assert.Equal("http://[::1]:40000", ContainerCommand.TranslateAddress("http://[::]:5252", 5252, "::1", 40000));
+
+    [Fact]
+    public void TranslateAddress_WhenRuntimeListensOnAnotherPort_ThrowsNamingBothPorts()
+    {
+        var ex = Assert.Throws<RuntimeStartException>(() => ContainerCommand.TranslateAddress("http://0.0.0.0:6000", 5252, "127.0.0.1", 1));
+
+        Assert.Contains("6000", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("5252", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TranslateAddress_WhenRuntimeAnnouncesAUnixSocket_Throws() =>
+        Assert.Throws<RuntimeStartException>(() => ContainerCommand.TranslateAddress("unix:/tmp/x.sock", 5252, "127.0.0.1", 1));
+}

@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# Container tier: proves the container path for real under podman (or docker) on this host.
+#   1. builds the offline base images (docker/build-base-image.sh; cached) and the runtime image
+#      from out/ (docker/Dockerfile, target "prebuilt"), timing both;
+#   2. checks the image: non-root user, ready line on 0.0.0.0:5252, clean exit 0 on `stop`;
+#   3. runs jobs/dotnet-container-grpc.yml through `jex run` (ContainerLauncher) and compares its
+#      sink with jobs/dotnet-process-grpc.yml's, on the demo data and on generated data;
+#   4. kills the runtime's container mid-job: the job still ends with every key exactly once;
+#   5. a missing image fails the job with the engine's error;
+#   6. the sidecar of docker/compose.yml: a driver container and a runtime container in one pod;
+#   7. leaves no container behind.
+# Last line: "containers: N passed, N failed". Needs root (debootstrap) the first time, podman + runc.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+export CONTAINERS_CONF=${CONTAINERS_CONF:-$ROOT/docker/containers.conf}
+IMAGE=${JEX_IMAGE:-localhost/jex-runtime:latest}
+ASPNET_IMAGE=${JEX_ASPNET_IMAGE:-localhost/jex-aspnet:10.0}
+CLI=${JEX_CONTAINER_CLI:-podman}
+JEX=$ROOT/out/cli/jex
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/jex-containers.XXXXXX")
+PASSED=0 FAILED=0
+STANDALONE=jex-tier-standalone-$$
+POD=jex-tier-pod-$$
+DRIVER_IMAGE=${JEX_DRIVER_IMAGE:-localhost/jex-driver:latest}
+
+log() { printf '[containers] %s\n' "$*" >&2; }
+pass() { PASSED=$((PASSED + 1)); echo "PASS $1"; }
+fail() { FAILED=$((FAILED + 1)); echo "FAIL $1${2:+: $2}"; }
+finish() {
+  "$CLI" rm -f "$STANDALONE" >/dev/null 2>&1 || true
+  "$CLI" pod rm -f "$POD" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+  echo "containers: $PASSED passed, $FAILED failed"
+  [ "$FAILED" -eq 0 ]
+}
+trap 'finish; exit $?' EXIT
+
+# Whatever cannot run is a failure with its reason, never a silent pass.
+if ! command -v "$CLI" >/dev/null; then
+  fail "container CLI" "$CLI is not installed (tests/apt-packages.txt lists podman and runc)"; exit 1
+fi
+[ -x "$JEX" ] && [ -x "$ROOT/out/runtime/jex-runtime" ] && [ -d "$ROOT/out/samples/Jex.Samples" ] || ./demo.sh build >&2
+
+# --- 1. images ------------------------------------------------------------------------------------
+start=$SECONDS
+if docker/build-base-image.sh >"$WORK/base.log" 2>&1; then
+  pass "base images ($((SECONDS - start))s; cached when they exist)"
+else
+  cat "$WORK/base.log"; fail "base images" "docker/build-base-image.sh failed"; exit 1
+fi
+start=$SECONDS
+if "$CLI" build -q -f docker/Dockerfile --target prebuilt --build-arg RUNTIME_IMAGE="$ASPNET_IMAGE" -t "$IMAGE" . >"$WORK/build.log" 2>&1; then
+  pass "runtime image $IMAGE from out/ ($((SECONDS - start))s)"
+else
+  cat "$WORK/build.log"; fail "runtime image" "podman build failed"; exit 1
+fi
+
+start=$SECONDS
+if "$CLI" build -q -f docker/Dockerfile --target driver-prebuilt --build-arg RUNTIME_IMAGE="$ASPNET_IMAGE" -t "$DRIVER_IMAGE" . >"$WORK/build-driver.log" 2>&1; then
+  pass "driver image $DRIVER_IMAGE from out/ ($((SECONDS - start))s)"
+else
+  cat "$WORK/build-driver.log"; fail "driver image" "podman build failed"
+fi
+
+# --- 2. the image on its own ----------------------------------------------------------------------
+uid=$("$CLI" run --rm --entrypoint id "$IMAGE" -u 2>&1)
+[ "$uid" = 10001 ] && pass "image runs as non-root uid 10001" || fail "image user" "id -u printed '$uid'"
+
+UserCode__Token=tier-token "$CLI" run -d --name "$STANDALONE" -e UserCode__Token -p 127.0.0.1::5252 "$IMAGE" >/dev/null 2>"$WORK/standalone.err"
+ready=""
+for _ in $(seq 1 60); do
+  ready=$("$CLI" logs "$STANDALONE" 2>/dev/null | grep '^JEX-READY ' || true)
+  [ -n "$ready" ] && break
+  sleep 0.5
+done
+if [[ "$ready" == *'"address":"http://0.0.0.0:5252"'* && "$ready" == *'"doThingDotnet"'* ]]; then
+  pass "image prints its ready line on 0.0.0.0:5252 with the baked-in samples"
+else
+  fail "image ready line" "got '${ready:-nothing}' $(cat "$WORK/standalone.err")"
+fi
+"$CLI" stop -t 10 "$STANDALONE" >/dev/null 2>&1
+code=$("$CLI" inspect "$STANDALONE" --format '{{.State.ExitCode}}' 2>&1)
+[ "$code" = 0 ] && pass "runtime exits 0 on docker stop (SIGTERM)" || fail "stop exit code" "exit code '$code'; logs: $("$CLI" logs "$STANDALONE" 2>&1 | tail -3)"
+"$CLI" rm -f "$STANDALONE" >/dev/null 2>&1
+
+# --- 3. the container job against the process job -------------------------------------------------
+# run NAME JOB ARGS...: runs `jex run`, keeps its stdout+stderr in $WORK/NAME.log, sorted sink in NAME.sorted
+run_job() {
+  local name=$1 job=$2; shift 2
+  local start=$SECONDS rc=0
+  "$JEX" run "$job" --output "$WORK/$name.jsonl" --show 0 "$@" >"$WORK/$name.log" 2>&1 || rc=$?
+  sort "$WORK/$name.jsonl" >"$WORK/$name.sorted" 2>/dev/null || : >"$WORK/$name.sorted"
+  log "$name: exit $rc in $((SECONDS - start))s: $(grep '^job ' "$WORK/$name.log" | tail -1)"
+  return $rc
+}
+summary() { grep '^job .* completed: ' "$WORK/$1.log" | tail -1; }
+
+compare() {
+  local label=$1 a=$2 b=$3 expected=$4
+  local n
+  n=$(wc -l <"$WORK/$a.sorted")
+  if [ "$n" -eq "$expected" ] && cmp -s "$WORK/$a.sorted" "$WORK/$b.sorted"; then
+    pass "$label: $n identical sink entries"
+  else
+    fail "$label" "$a has $n entries (want $expected), differs from $b: $(diff "$WORK/$a.sorted" "$WORK/$b.sorted" | head -3 | tr '\n' ' ')"
+  fi
+}
+
+demo_entries=$(grep -c '^{' jobs/data/streamed-map.jsonl)
+if run_job process-demo jobs/dotnet-process-grpc.yml && run_job container-demo jobs/dotnet-container-grpc.yml JEX_IMAGE="$IMAGE"; then
+  [[ "$(summary container-demo)" == *"in=$demo_entries out=$demo_entries errors=0 "*"transport=grpc service=container"* ]] \
+    && pass "container job completes: $(summary container-demo)" \
+    || fail "container job summary" "$(summary container-demo)"
+  compare "demo data, container vs process" container-demo process-demo "$demo_entries"
+else
+  fail "demo jobs" "$(tail -5 "$WORK/container-demo.log" "$WORK/process-demo.log" 2>/dev/null | tr '\n' ' ')"
+fi
+
+if run_job process-gen jobs/dotnet-process-grpc.yml --generate 20000 && run_job container-gen jobs/dotnet-container-grpc.yml JEX_IMAGE="$IMAGE" --generate 20000; then
+  compare "20000 generated entries, container vs process" container-gen process-gen 20000
+else
+  fail "generated jobs" "$(tail -5 "$WORK/container-gen.log" | tr '\n' ' ')"
+fi
+
+# --- 4. the runtime's container killed mid-job ----------------------------------------------------
+"$JEX" run jobs/dotnet-container-grpc.yml JEX_IMAGE="$IMAGE" --generate 20000 --rate 4000 \
+  --output "$WORK/container-kill.jsonl" --show 0 >"$WORK/container-kill.log" 2>&1 &
+jex_pid=$!
+killed=""
+for _ in $(seq 1 120); do
+  # Kill once results are flowing, so batches are in flight.
+  if [ -s "$WORK/container-kill.jsonl" ]; then
+    killed=$("$CLI" ps -q --filter "label=jex.owner-pid=$jex_pid" | head -1)
+    [ -n "$killed" ] && "$CLI" kill "$killed" >/dev/null 2>&1 && break
+  fi
+  sleep 0.25
+done
+rc=0; wait "$jex_pid" || rc=$?
+sort "$WORK/container-kill.jsonl" >"$WORK/container-kill.sorted"
+s=$(summary container-kill)
+log "container-kill: exit $rc: $s"
+if [ -z "$killed" ]; then
+  fail "kill mid-job" "never saw a running container for jex pid $jex_pid: $(tail -3 "$WORK/container-kill.log" | tr '\n' ' ')"
+elif [ "$rc" -eq 0 ] && [[ "$s" =~ in=20000\ out=20000\ errors=0\ restarts=[1-9] ]]; then
+  pass "container killed mid-job: job recovers ($s)"
+  compare "after the kill, each key exactly once" container-kill process-gen 20000
+else
+  fail "kill mid-job" "exit $rc, summary '$s': $(tail -3 "$WORK/container-kill.log" | tr '\n' ' ')"
+fi
+
+# --- 5. a missing image ---------------------------------------------------------------------------
+start=$SECONDS
+rc=0
+timeout 180 "$JEX" run jobs/dotnet-container-grpc.yml JEX_IMAGE=localhost/jex-no-such-image:missing \
+  --show 0 >"$WORK/missing.log" 2>&1 || rc=$?
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && grep -qi 'jex-no-such-image' "$WORK/missing.log"; then
+  pass "missing image: job fails in $((SECONDS - start))s naming the image"
+else
+  fail "missing image" "exit $rc after $((SECONDS - start))s: $(tail -3 "$WORK/missing.log" | tr '\n' ' ')"
+fi
+
+# --- 6. sidecar: docker/compose.yml's topology with podman alone ---------------------------------
+# A pod is one network namespace, as `network_mode: service:runtime` makes in compose.
+if [ "$CLI" = podman ]; then
+  token=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  "$CLI" pod create --name "$POD" >/dev/null
+  UserCode__Token=$token "$CLI" run -d --pod "$POD" -e UserCode__Token "$IMAGE" >/dev/null
+  rc=0
+  UserCode__Token=$token timeout 120 "$CLI" run --rm --pod "$POD" -e UserCode__Token "$DRIVER_IMAGE" \
+    run jobs/dotnet-passthru-grpc.yml --show 0 >"$WORK/sidecar.log" 2>&1 || rc=$?
+  s=$(grep '^job .* completed: ' "$WORK/sidecar.log" | tail -1)
+  if [ "$rc" -eq 0 ] && [[ "$s" == *"in=$demo_entries out=$demo_entries errors=0"*"service=passthru"* ]]; then
+    pass "sidecar: driver container -> runtime container in one pod ($s)"
+  else
+    fail "sidecar" "exit $rc: $(tail -3 "$WORK/sidecar.log" | tr '\n' ' ')"
+  fi
+  "$CLI" pod rm -f "$POD" >/dev/null 2>&1
+fi
+
+# --- 7. nothing left behind -----------------------------------------------------------------------
+left=$("$CLI" ps -a -q --filter label=jex.runtime=1 --filter "label=jex.owner-pid=$jex_pid")
+left+=$("$CLI" ps -a -q --filter name="$STANDALONE")
+left+=$("$CLI" pod ps -q --filter name="$POD" 2>/dev/null)
+[ -z "$left" ] && pass "no container left behind" || fail "containers left behind" "$left"
