@@ -374,7 +374,11 @@ internal sealed class Session
             {
                 while (reader.TryRead(out var message))
                 {
-                    await _output.WriteAsync(message, _sessionCts.Token).ConfigureAwait(false);
+                    // When another message is already queued, the transport may hold this one back
+                    // and send both with one flush: one system call instead of one per message.
+                    // The last message of every run has nothing behind it, so it always flushes.
+                    var moreFollows = reader.TryPeek(out _);
+                    await _output.WriteAsync(message, moreFollows, _sessionCts.Token).ConfigureAwait(false);
                 }
             }
         }
