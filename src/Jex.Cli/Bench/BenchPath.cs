@@ -1,5 +1,7 @@
 using System.Runtime.Versioning;
+using Jex.Member.Launch;
 using Jex.Member.Transports;
+using Jex.Member.Transports.Grpc;
 using Jex.Member.Transports.SharedMemory;
 
 namespace Jex.Cli.Bench;
@@ -95,7 +97,9 @@ internal sealed class ForkedPath(string name, BenchSettings settings, ForkedPath
     {
         if (kind != Kind.SharedMemory)
         {
-            return BenchGrpcChannel.Open(_runtime!.Address);
+            // The member driver's own connector: one HTTP/2 connection per session.
+            var ready = new RuntimeReadyInfo("grpc", _runtime!.Address, _runtime.Pid, string.Empty, []);
+            return await new GrpcSessionConnector().ConnectAsync(ready, cancellationToken).ConfigureAwait(false);
         }
 
         // A shared-memory runtime serves one session, then exits: each cell gets a fresh one.

@@ -146,7 +146,21 @@ internal sealed class BenchRunner(BenchSettings settings, TextWriter progress)
         return result;
     }
 
+    /// <summary>A cell that fails is run once more (a busy machine can fail a connection); a second failure is reported.</summary>
     private async Task<CellResult> RunCellAsync(BenchPath path, Cell cell, CancellationToken cancellationToken)
+    {
+        var first = await RunCellOnceAsync(path, cell, cancellationToken).ConfigureAwait(false);
+        if (first.Error is null)
+        {
+            return first;
+        }
+
+        progress.WriteLine($"{cell}: failed ({first.Error}); running it again");
+        var second = await RunCellOnceAsync(path, cell, cancellationToken).ConfigureAwait(false);
+        return second.Error is null ? second : second with { Error = $"{second.Error} (first attempt: {first.Error})" };
+    }
+
+    private async Task<CellResult> RunCellOnceAsync(BenchPath path, Cell cell, CancellationToken cancellationToken)
     {
         try
         {
