@@ -9,6 +9,7 @@ internal static class Program
         var root = new RootCommand("jex: run Jex jobs, benchmark transports, decode Hazelcast data.");
         root.Subcommands.Add(Data.DataCommand.Create());
         root.Subcommands.Add(Run.RunCommand.Create());
+        root.Subcommands.Add(Bench.BenchCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

@@ -65,23 +65,15 @@ internal static partial class Program
 
     private static int Run(WebApplicationBuilder builder, UserCodeOptions options, Serilog.Core.Logger serilog)
     {
-        var codecs = new PayloadCodecs();
-        TransportRegistry.ConfigureCodecs(codecs);
-        FunctionCatalog catalog;
-        using (var loadLoggers = new SerilogLoggerFactory(serilog))
-        {
-            catalog = UserCodeLoader.Load(options.Path!, loadLoggers, codecs);
-            var loadLog = loadLoggers.CreateLogger("Jex.Runtime.UserCode");
-            foreach (var f in catalog.All)
-            {
-                Log.FunctionLoaded(loadLog, f.Name, f.MethodDisplayName, f.Invoker.Signature.Input, f.Invoker.Signature.Output, f.AssemblyPath);
-            }
-        }
+        // Startup: the user code loads (assembly loading, invoker compilation) on another core
+        // while the host is built. It is awaited before anything uses it and before the server
+        // starts, so a load failure still exits with code 3 before the ready line.
+        var loading = Task.Run(() => LoadUserCode(options, serilog));
 
         builder.Logging.ClearProviders();
         builder.Services.AddSerilog(serilog, dispose: false);
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(options.DrainTimeoutSeconds));
-        builder.Services.AddJexRuntime(builder.Configuration, catalog);
+        builder.Services.AddJexRuntime(builder.Configuration, _ => loading.GetAwaiter().GetResult());
 
         var isGrpc = string.Equals(options.Transport, "grpc", StringComparison.OrdinalIgnoreCase);
         string? socketPath = options.Grpc.Socket is { } s ? Path.GetFullPath(s) : null;
@@ -120,6 +112,7 @@ internal static partial class Program
         var app = builder.Build();
         app.MapGrpcService<UserCodeService>();
         app.MapGrpcHealthChecksService();
+        var catalog = loading.GetAwaiter().GetResult();
         TransportRegistry.MapEndpoints(app, options);
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Jex.Runtime");
@@ -155,6 +148,21 @@ internal static partial class Program
         }
 
         return 0;
+    }
+
+    private static FunctionCatalog LoadUserCode(UserCodeOptions options, Serilog.Core.Logger serilog)
+    {
+        var codecs = new PayloadCodecs();
+        TransportRegistry.ConfigureCodecs(codecs);
+        using var loadLoggers = new SerilogLoggerFactory(serilog);
+        var catalog = UserCodeLoader.Load(options.Path!, loadLoggers, codecs);
+        var loadLog = loadLoggers.CreateLogger("Jex.Runtime.UserCode");
+        foreach (var f in catalog.All)
+        {
+            Log.FunctionLoaded(loadLog, f.Name, f.MethodDisplayName, f.Invoker.Signature.Input, f.Invoker.Signature.Output, f.AssemblyPath);
+        }
+
+        return catalog;
     }
 
     private static Serilog.Core.Logger CreateLogger(UserCodeOptions options, IConfiguration configuration)

@@ -57,9 +57,12 @@ internal sealed class BatchRun
         var started = Stopwatch.GetTimestamp();
         var items = _batch.Items;
         var result = new BatchResult { BatchId = _batch.Id };
+        // Exact sizes: RepeatedField otherwise grows from 8 slots by doubling, which is most of
+        // the garbage a batch makes beyond the messages themselves.
+        result.Results.Capacity = items.Count;
         var errors = 0;
         var token = _cts.Token;
-        var logger = new ForwardingLogger(_session.UserLogger, _session.UserLogger is { } ? $"UserCode.{_session.Function.Name}" : "UserCode",
+        var logger = new ForwardingLogger(_session.UserLogger, _session.UserCategory,
             _session.Writer, _session.ForwardLevel, _batch.Id);
         var context = new InvocationContext(_session.Info, logger, (long)_batch.Id, token);
         var invoker = _session.Function.Invoker;
@@ -95,6 +98,7 @@ internal sealed class BatchRun
                     }
 
                     var outputs = new Outputs();
+                    outputs.Outputs_.Capacity = context.Outputs.Count;
                     outputs.Outputs_.AddRange(context.Outputs);
                     itemResult = new ItemResult { Ok = outputs };
                 }

@@ -10,6 +10,13 @@ namespace Jex.Runtime.Dispatch;
 internal interface ISessionOutput
 {
     ValueTask WriteAsync(RuntimeMessage message, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Writes one message. <paramref name="moreFollows"/> means the next write comes at once, so
+    /// a transport may buffer this one instead of flushing it; a write with it false flushes.
+    /// </summary>
+    ValueTask WriteAsync(RuntimeMessage message, bool moreFollows, CancellationToken cancellationToken) =>
+        WriteAsync(message, cancellationToken);
 }
 
 /// <summary>

@@ -62,6 +62,9 @@ internal sealed class Session
 
     internal ILogger UserLogger { get; private set; } = null!;
 
+    /// <summary>The user logger's category, made once per session rather than once per batch.</summary>
+    internal string UserCategory { get; private set; } = "UserCode";
+
     public async Task RunAsync(IAsyncEnumerable<MemberMessage> incoming)
     {
         var enumerator = incoming.GetAsyncEnumerator(_sessionCts.Token);
@@ -180,7 +183,8 @@ internal sealed class Session
             ValueFormat = init.ValueFormat == Format.Unspecified ? Format.Bytes : init.ValueFormat,
             Settings = new Dictionary<string, string>(init.Settings, StringComparer.Ordinal),
         };
-        UserLogger = _processor.LoggerFactory.CreateLogger($"UserCode.{_function.Name}");
+        UserCategory = $"UserCode.{_function.Name}";
+        UserLogger = _processor.LoggerFactory.CreateLogger(UserCategory);
         Log.SessionStarted(Logger, _id, init.JobName, init.StageName, init.Function, maxInFlight);
     }
 
@@ -376,7 +380,11 @@ internal sealed class Session
             {
                 while (reader.TryRead(out var message))
                 {
-                    await _output.WriteAsync(message, _sessionCts.Token).ConfigureAwait(false);
+                    // When another message is already queued, the transport may hold this one back
+                    // and send both with one flush: one system call instead of one per message.
+                    // The last message of every run has nothing behind it, so it always flushes.
+                    var moreFollows = reader.TryPeek(out _);
+                    await _output.WriteAsync(message, moreFollows, _sessionCts.Token).ConfigureAwait(false);
                 }
             }
         }

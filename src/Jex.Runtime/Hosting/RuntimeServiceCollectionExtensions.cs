@@ -13,7 +13,14 @@ internal static class RuntimeServiceCollectionExtensions
     /// loaded functions, the session processor both transports share, the gRPC service with health
     /// checks, and the parent-process watcher.
     /// </summary>
-    public static IServiceCollection AddJexRuntime(this IServiceCollection services, IConfiguration configuration, FunctionCatalog catalog)
+    public static IServiceCollection AddJexRuntime(this IServiceCollection services, IConfiguration configuration, FunctionCatalog catalog) =>
+        services.AddJexRuntime(configuration, _ => catalog);
+
+    /// <summary>
+    /// The same, with the functions from a factory: the host can be built while the user code is
+    /// still loading, as long as the catalog is resolved only after the load finished.
+    /// </summary>
+    public static IServiceCollection AddJexRuntime(this IServiceCollection services, IConfiguration configuration, Func<IServiceProvider, FunctionCatalog> catalog)
     {
         services.AddOptions<UserCodeOptions>()
             .Bind(configuration.GetSection(UserCodeOptions.Section))

@@ -32,7 +32,17 @@ internal sealed class UserCodeService : Protocol.V1.UserCode.UserCodeBase
 
     private sealed class StreamOutput(IServerStreamWriter<RuntimeMessage> stream) : ISessionOutput
     {
+        // grpc-dotnet flushes every streamed message unless BufferHint is set.
+        private static readonly WriteOptions Buffered = new(WriteFlags.BufferHint);
+        private static readonly WriteOptions Flushed = new();
+
         public ValueTask WriteAsync(RuntimeMessage message, CancellationToken cancellationToken) =>
-            new(stream.WriteAsync(message, cancellationToken));
+            WriteAsync(message, moreFollows: false, cancellationToken);
+
+        public ValueTask WriteAsync(RuntimeMessage message, bool moreFollows, CancellationToken cancellationToken)
+        {
+            stream.WriteOptions = moreFollows ? Buffered : Flushed;
+            return new(stream.WriteAsync(message, cancellationToken));
+        }
     }
 }

@@ -1,0 +1,122 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Runtime.Versioning;
+
+namespace Jex.Cli.Bench;
+
+/// <summary>
+/// <c>jex bench</c>: one workload through direct, shm, grpc-tcp and grpc-uds in one run. Prints a
+/// table, writes JSON with <c>--json</c>. Exit code 0 when it ran (whatever the numbers), 1 when
+/// a cell failed, 2 on bad arguments.
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var outDir = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, ".."));
+        var runtime = new Option<string>("--runtime")
+        {
+            Description = "The jex-runtime executable to fork.",
+            DefaultValueFactory = _ => Path.Combine(outDir, "runtime", "jex-runtime"),
+        };
+        var samples = new Option<string>("--samples")
+        {
+            Description = "UserCode:Path with the identity and burn1us functions (out/samples).",
+            DefaultValueFactory = _ => Path.Combine(outDir, "samples"),
+        };
+        var json = new Option<string?>("--json") { Description = "Also write the report as JSON to this file." };
+        var quick = new Option<bool>("--quick") { Description = "Every path, 64 B, batch 1 and 256, identity; well under 90 s." };
+        var paths = new Option<string?>("--paths") { Description = "Comma-separated subset of: " + string.Join(",", BenchSettings.AllPaths) };
+        var payloads = new Option<string?>("--payloads") { Description = "Comma-separated payload sizes in bytes (default 64,1024,16384)." };
+        var batches = new Option<string?>("--batches") { Description = "Comma-separated batch sizes (default 1,16,256)." };
+        var inFlight = new Option<string?>("--inflight") { Description = "Comma-separated batches in flight (default 1,4)." };
+        var functions = new Option<string?>("--functions") { Description = "Comma-separated functions (default identity,burn1us)." };
+        var measureMs = new Option<int?>("--measure-ms") { Description = "Length of each measured repeat (default 600, quick 400)." };
+        var repeats = new Option<int?>("--repeats") { Description = "Measured repeats per cell (default 5, quick 3)." };
+        var starts = new Option<int?>("--starts") { Description = "Runtime starts per path for fork-to-ready (default 10, quick 3)." };
+        var startupOnly = new Option<bool>("--startup-only") { Description = "Measure fork-to-ready only, no load." };
+
+        var command = new Command("bench", "Benchmark the paths from member to user function: direct, shm, grpc-tcp, grpc-uds.")
+        {
+            runtime, samples, json, quick, paths, payloads, batches, inFlight, functions, measureMs, repeats, starts, startupOnly,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            if (!OperatingSystem.IsLinux())
+            {
+                await Console.Error.WriteLineAsync("jex bench: Linux only (/proc, Unix sockets, /dev/shm)").ConfigureAwait(false);
+                return 2;
+            }
+
+            BenchSettings settings;
+            try
+            {
+                settings = new BenchSettings
+                {
+                    Runtime = Path.GetFullPath(parse.GetValue(runtime)!),
+                    Samples = Path.GetFullPath(parse.GetValue(samples)!),
+                };
+                if (parse.GetValue(quick))
+                {
+                    settings = BenchSettings.QuickFrom(settings);
+                }
+
+                settings = settings with
+                {
+                    Paths = Strings(parse.GetValue(paths), "--paths", BenchSettings.AllPaths) ?? settings.Paths,
+                    Payloads = Ints(parse.GetValue(payloads), "--payloads") ?? settings.Payloads,
+                    Batches = Ints(parse.GetValue(batches), "--batches") ?? settings.Batches,
+                    InFlight = Ints(parse.GetValue(inFlight), "--inflight") ?? settings.InFlight,
+                    Functions = Strings(parse.GetValue(functions), "--functions", null) ?? settings.Functions,
+                    Measure = parse.GetValue(measureMs) is { } ms ? TimeSpan.FromMilliseconds(ms) : settings.Measure,
+                    Repeats = parse.GetValue(repeats) ?? settings.Repeats,
+                    Starts = parse.GetValue(starts) ?? settings.Starts,
+                    StartupOnly = parse.GetValue(startupOnly),
+                };
+                if (!File.Exists(settings.Runtime))
+                {
+                    throw new ArgumentException($"--runtime '{settings.Runtime}' does not exist (run ./demo.sh build)");
+                }
+
+                if (!Directory.Exists(settings.Samples) && !File.Exists(settings.Samples))
+                {
+                    throw new ArgumentException($"--samples '{settings.Samples}' does not exist (run ./demo.sh build)");
+                }
+            }
+            catch (ArgumentException e)
+            {
+                await Console.Error.WriteLineAsync("jex bench: " + e.Message).ConfigureAwait(false);
+                return 2;
+            }
+
+            return await RunAsync(settings, parse.GetValue(json), cancellationToken).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    [SupportedOSPlatform("linux")]
+    private static async Task<int> RunAsync(BenchSettings settings, string? json, CancellationToken cancellationToken)
+    {
+        var report = await new BenchRunner(settings, Console.Error).RunAsync(cancellationToken).ConfigureAwait(false);
+        await Console.Out.WriteLineAsync(Report.Table(report)).ConfigureAwait(false);
+        if (json is not null)
+        {
+            Report.WriteJson(report, settings, json);
+            await Console.Error.WriteLineAsync("jex bench: report written to " + json).ConfigureAwait(false);
+        }
+
+        return report.Results.Any(r => r.Error is not null) ? 1 : 0;
+    }
+
+    private static int[]? Ints(string? text, string option) => text is null ? null : [.. Split(text).Select(s =>
+        int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0
+            ? v
+            : throw new ArgumentException($"{option}: '{s}' is not a positive integer"))];
+
+    private static string[]? Strings(string? text, string option, IReadOnlyList<string>? known) => text is null ? null : [.. Split(text).Select(s =>
+        known is null || known.Contains(s, StringComparer.Ordinal)
+            ? s
+            : throw new ArgumentException($"{option}: '{s}' is not one of {string.Join(", ", known)}"))];
+
+    private static IEnumerable<string> Split(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+}

@@ -1,0 +1,81 @@
+namespace Jex.Cli.Bench;
+
+/// <summary>What to run, from the command line.</summary>
+internal sealed record BenchSettings
+{
+    public static readonly string[] AllPaths = ["direct", "shm", "grpc-tcp", "grpc-uds"];
+
+    public required string Runtime { get; init; }
+
+    public required string Samples { get; init; }
+
+    public IReadOnlyList<string> Paths { get; init; } = AllPaths;
+
+    public IReadOnlyList<int> Payloads { get; init; } = [64, 1024, 16 * 1024];
+
+    public IReadOnlyList<int> Batches { get; init; } = [1, 16, 256];
+
+    public IReadOnlyList<int> InFlight { get; init; } = [1, 4];
+
+    public IReadOnlyList<string> Functions { get; init; } = ["identity", "burn1us"];
+
+    public IReadOnlyList<string> Formats { get; init; } = ["raw"];
+
+    public TimeSpan WarmUp { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    public TimeSpan Measure { get; init; } = TimeSpan.FromMilliseconds(600);
+
+    public int Repeats { get; init; } = 5;
+
+    /// <summary>The open-loop latency run, at <see cref="FixedRateLoad"/> of the cell's closed-loop throughput.</summary>
+    public TimeSpan FixedRate { get; init; } = TimeSpan.FromMilliseconds(600);
+
+    public double FixedRateLoad { get; init; } = 0.5;
+
+    public int Starts { get; init; } = 10;
+
+    public bool Quick { get; init; }
+
+    /// <summary>Only fork-to-ready, no load.</summary>
+    public bool StartupOnly { get; init; }
+
+    /// <summary>The cells to run, in path-major order so each runtime serves one block.</summary>
+    public IEnumerable<Cell> Cells(string path)
+    {
+        foreach (var function in Functions)
+        {
+            foreach (var format in Formats)
+            {
+                foreach (var payload in Payloads)
+                {
+                    foreach (var batch in Batches)
+                    {
+                        foreach (var inFlight in InFlight)
+                        {
+                            // Quick mode: batch 1 both ways, big batches only with 4 in flight.
+                            if (Quick && batch > 1 && inFlight == 1)
+                            {
+                                continue;
+                            }
+
+                            yield return new Cell(path, payload, batch, inFlight, function, format);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    public static BenchSettings QuickFrom(BenchSettings s) => s with
+    {
+        Payloads = [64],
+        Batches = [1, 256],
+        Functions = ["identity"],
+        WarmUp = TimeSpan.FromMilliseconds(300),
+        Measure = TimeSpan.FromMilliseconds(400),
+        Repeats = 3,
+        FixedRate = TimeSpan.FromMilliseconds(400),
+        Starts = 3,
+        Quick = true,
+    };
+}

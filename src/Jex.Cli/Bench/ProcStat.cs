@@ -1,0 +1,43 @@
+using System.Globalization;
+using System.Runtime.Versioning;
+
+namespace Jex.Cli.Bench;
+
+/// <summary>
+/// CPU time of a process from <c>/proc/&lt;pid&gt;/stat</c> (utime + stime), the same source
+/// <c>top</c> uses. The resolution is one clock tick (10 ms), so runs must last long enough.
+/// </summary>
+[SupportedOSPlatform("linux")]
+internal static class ProcStat
+{
+    // sysconf(_SC_CLK_TCK) is 100 on every Linux configuration .NET supports.
+    private const double MicrosecondsPerTick = 1_000_000.0 / 100;
+
+    /// <summary>CPU microseconds used so far, or null when the process is gone.</summary>
+    public static double? CpuMicroseconds(int pid)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText($"/proc/{pid}/stat");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        // The command name (field 2) may contain spaces and parentheses: parse after the last ')'.
+        var rest = text.AsSpan(text.LastIndexOf(')') + 2);
+        Span<Range> fields = stackalloc Range[16];
+        var count = rest.Split(fields, ' ');
+        if (count < 13)
+        {
+            return null;
+        }
+
+        // After the name: state(3) ... utime is field 14, stime 15 (1-based), i.e. index 11 and 12 here.
+        var utime = long.Parse(rest[fields[11]], CultureInfo.InvariantCulture);
+        var stime = long.Parse(rest[fields[12]], CultureInfo.InvariantCulture);
+        return (utime + stime) * MicrosecondsPerTick;
+    }
+}

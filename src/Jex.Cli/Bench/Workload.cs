@@ -1,0 +1,264 @@
+using System.Diagnostics;
+using System.Runtime.Versioning;
+using Google.Protobuf;
+using Jex.Member.Transports;
+using Jex.Protocol.V1;
+
+namespace Jex.Cli.Bench;
+
+/// <summary>One cell of the matrix: what is sent and how.</summary>
+internal sealed record Cell(string Path, int Payload, int Batch, int InFlight, string Function, string Format)
+{
+    public override string ToString() => $"{Path} {Payload}B x{Batch} if{InFlight} {Function} {Format}";
+}
+
+/// <summary>The outcome of one timed run.</summary>
+internal sealed record RunSample(long Events, long Batches, double Seconds, long[] LatencyTicks, ulong RuntimeAllocated, double RuntimeCpuUs, double MemberCpuUs)
+{
+    public double EventsPerSecond => Events / Seconds;
+}
+
+/// <summary>
+/// Drives one open session: a sender keeps up to <c>in flight</c> batches outstanding (closed
+/// loop) or sends on a fixed schedule (open loop), a reader takes results and records each batch's
+/// round trip. Batch messages are pooled and reused once their result is back, so the member side
+/// allocates next to nothing and the runtime's allocation can be read from its Pong.
+/// </summary>
+[SupportedOSPlatform("linux")]
+internal sealed class Workload
+{
+    private const int Window = 1024;
+    private const ulong MarkerNonce = ulong.MaxValue;
+
+    private readonly ISessionChannel _channel;
+    private readonly Cell _cell;
+    private readonly int _runtimePid;
+    private readonly MemberMessage[] _pool;
+    private readonly long[] _sentAt = new long[Window];
+    private ulong _nextId = 1;
+    private ulong _nonce;
+
+    public Workload(ISessionChannel channel, Cell cell, int runtimePid)
+    {
+        _channel = channel;
+        _cell = cell;
+        _runtimePid = runtimePid;
+        var value = UnsafeByteOperations.UnsafeWrap(Enumerable.Range(0, cell.Payload).Select(i => (byte)i).ToArray());
+        var key = UnsafeByteOperations.UnsafeWrap(new byte[8]);
+
+        // The direct path hands the Batch object itself to the runtime, so a pooled message is
+        // reused only long after its result came back.
+        _pool = new MemberMessage[(cell.InFlight * 4) + 16];
+        for (var p = 0; p < _pool.Length; p++)
+        {
+            var batch = new Batch();
+            for (var i = 0; i < cell.Batch; i++)
+            {
+                batch.Items.Add(new Item { Key = key, Value = value, TimestampMs = 1_700_000_000_000 + i, Partition = i % 271, Sequence = i });
+            }
+
+            _pool[p] = new MemberMessage { Batch = batch };
+        }
+    }
+
+    public static Init InitFor(Cell cell, string token) => new()
+    {
+        ProtocolVersion = 1,
+        Token = token,
+        JobId = "bench",
+        JobName = "jex-bench",
+        StageName = cell.ToString(),
+        Function = cell.Function,
+        KeyFormat = Format.Bytes,
+        ValueFormat = Format.Bytes,
+        MaxInFlight = (uint)cell.InFlight,
+        LogLevel = Protocol.V1.LogLevel.Warning,
+    };
+
+    public async Task OpenAsync(string token, CancellationToken cancellationToken)
+    {
+        await _channel.SendAsync(new MemberMessage { Init = InitFor(_cell, token) }, cancellationToken).ConfigureAwait(false);
+        var first = await _channel.ReadAsync(cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException("the runtime ended the session before Ready");
+        if (first.KindCase != RuntimeMessage.KindOneofCase.Ready)
+        {
+            throw new InvalidOperationException($"expected Ready, got {first}");
+        }
+    }
+
+    public async Task CloseAsync(CancellationToken cancellationToken)
+    {
+        await _channel.SendAsync(new MemberMessage { Drain = new Drain() }, cancellationToken).ConfigureAwait(false);
+        await _channel.CompleteAsync(cancellationToken).ConfigureAwait(false);
+
+        // Read to the end of the stream (after Drained), so the transport is idle when disposed.
+        while (await _channel.ReadAsync(cancellationToken).ConfigureAwait(false) is not null)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Runs for <paramref name="duration"/>. With <paramref name="batchesPerSecond"/> null, closed
+    /// loop; otherwise each batch has a scheduled send time and its round trip is measured from
+    /// that time, not from when it was actually sent, which corrects coordinated omission (a stall
+    /// delays the sends behind it, and their wait counts).
+    /// </summary>
+    public async Task<RunSample> RunAsync(TimeSpan duration, double? batchesPerSecond, CancellationToken cancellationToken)
+    {
+        // A run never hangs the benchmark: a failing sender or a silent runtime cancels the reader.
+        using var runCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        runCts.CancelAfter(duration + TimeSpan.FromSeconds(60));
+        cancellationToken = runCts.Token;
+        var before = await PingAsync(cancellationToken).ConfigureAwait(false);
+        var runtimeCpu0 = ProcStat.CpuMicroseconds(_runtimePid) ?? 0;
+        var memberCpu0 = ProcStat.CpuMicroseconds(Environment.ProcessId) ?? 0;
+
+        var latencies = new List<long>(batchesPerSecond is { } r ? (int)Math.Min(4_000_000, r * duration.TotalSeconds * 1.2) + 16 : 1 << 16);
+        using var slots = new SemaphoreSlim(_cell.InFlight, _cell.InFlight);
+        long sent = 0;
+        long sentTotal = long.MaxValue;
+        var start = Stopwatch.GetTimestamp();
+        var end = start + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        var period = batchesPerSecond is { } rate ? Stopwatch.Frequency / rate : 0;
+
+        var sender = Task.Run(async () =>
+        {
+            for (long n = 0; ; n++)
+            {
+                long due = 0;
+                if (period > 0)
+                {
+                    due = start + (long)(n * period);
+                    if (due >= end)
+                    {
+                        break;
+                    }
+
+                    WaitUntil(due);
+                }
+                else if (Stopwatch.GetTimestamp() >= end)
+                {
+                    break;
+                }
+
+                await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+                var id = _nextId++;
+                var message = _pool[(int)(id % (ulong)_pool.Length)];
+                message.Batch.Id = id;
+                _sentAt[id % Window] = period > 0 ? due : Stopwatch.GetTimestamp();
+                sent++;
+                await _channel.SendAsync(message, cancellationToken).ConfigureAwait(false);
+            }
+
+            // The marker: once its Pong is back and every batch sent has its result, the run is over.
+            Interlocked.Exchange(ref sentTotal, sent);
+            await _channel.SendAsync(new MemberMessage { Ping = new Ping { Nonce = MarkerNonce } }, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken);
+        _ = sender.ContinueWith(_ => runCts.Cancel(), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+
+        long events = 0, batches = 0, lastAt = start;
+        var markerSeen = false;
+        while (!markerSeen || batches < Interlocked.Read(ref sentTotal))
+        {
+            RuntimeMessage? message;
+            try
+            {
+                message = await _channel.ReadAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (sender.IsFaulted)
+            {
+                await sender.ConfigureAwait(false);
+                throw;
+            }
+
+            if (message is null)
+            {
+                throw new InvalidOperationException("the runtime ended the session during the run");
+            }
+
+            var now = Stopwatch.GetTimestamp();
+            switch (message.KindCase)
+            {
+                case RuntimeMessage.KindOneofCase.Result:
+                    var result = message.Result;
+                    latencies.Add(now - _sentAt[result.BatchId % Window]);
+                    Check(result);
+                    events += result.Results.Count;
+                    batches++;
+                    lastAt = now;
+                    slots.Release();
+                    break;
+                case RuntimeMessage.KindOneofCase.Pong when message.Pong.Nonce == MarkerNonce:
+                    markerSeen = true;
+                    break;
+                case RuntimeMessage.KindOneofCase.Error:
+                    throw new InvalidOperationException("protocol error from the runtime: " + message.Error);
+                default:
+                    break;
+            }
+        }
+
+        await sender.ConfigureAwait(false);
+        var seconds = (double)(lastAt - start) / Stopwatch.Frequency;
+        var runtimeCpu = (ProcStat.CpuMicroseconds(_runtimePid) ?? 0) - runtimeCpu0;
+        var memberCpu = (ProcStat.CpuMicroseconds(Environment.ProcessId) ?? 0) - memberCpu0;
+        var after = await PingAsync(cancellationToken).ConfigureAwait(false);
+        return new RunSample(events, batches, seconds, [.. latencies], after.AllocatedBytes - before.AllocatedBytes, runtimeCpu, memberCpu);
+    }
+
+    private void Check(BatchResult result)
+    {
+        if (result.Results.Count != _cell.Batch)
+        {
+            throw new InvalidOperationException($"batch {result.BatchId}: {result.Results.Count} results for {_cell.Batch} items");
+        }
+
+        foreach (var r in result.Results)
+        {
+            if (r.OutcomeCase != ItemResult.OutcomeOneofCase.Ok)
+            {
+                throw new InvalidOperationException($"batch {result.BatchId}: item failed: {r.Error}");
+            }
+        }
+    }
+
+    private async Task<RuntimeStats> PingAsync(CancellationToken cancellationToken)
+    {
+        var nonce = ++_nonce;
+        await _channel.SendAsync(new MemberMessage { Ping = new Ping { Nonce = nonce } }, cancellationToken).ConfigureAwait(false);
+        while (true)
+        {
+            var m = await _channel.ReadAsync(cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidOperationException("the runtime ended the session while waiting for Pong");
+            if (m.KindCase == RuntimeMessage.KindOneofCase.Pong && m.Pong.Nonce == nonce)
+            {
+                return m.Pong.Stats;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits for a send time with sub-millisecond precision: sleeps while far off, then yields the
+    /// core (this machine has two, and the runtime needs one) until the time comes.
+    /// </summary>
+    private static void WaitUntil(long due)
+    {
+        while (true)
+        {
+            var left = due - Stopwatch.GetTimestamp();
+            if (left <= 0)
+            {
+                return;
+            }
+
+            if (left > Stopwatch.Frequency / 500)
+            {
+                Thread.Sleep(1);
+            }
+            else
+            {
+                Thread.Yield();
+            }
+        }
+    }
+}
