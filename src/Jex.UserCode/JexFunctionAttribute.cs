@@ -21,6 +21,10 @@ namespace Jex.UserCode;
 /// </list>
 /// <para>When the function returns a value rather than a <see cref="MapEntry{TKey, TValue}"/>, the
 /// output's key is the input item's key.</para>
+/// <para>Bytes: <see cref="ReadOnlyMemory{T}"/> of byte always receives the payload exactly as it is on
+/// the wire (for Hazelcast items, the whole <c>Data</c> envelope) and returns it in the item's format.
+/// <c>byte[]</c> does the same for raw, text and JSON items, but for Hazelcast items it binds to
+/// Hazelcast's byte-array type.</para>
 /// </remarks>
 [AttributeUsage(AttributeTargets.Method, AllowMultiple = false, Inherited = false)]
 public sealed class JexFunctionAttribute : Attribute
