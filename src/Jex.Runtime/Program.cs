@@ -85,7 +85,6 @@ internal static partial class Program
             kestrel.Limits.Http2.InitialConnectionWindowSize = 16 * 1024 * 1024;
             kestrel.Limits.Http2.InitialStreamWindowSize = 8 * 1024 * 1024;
             kestrel.Limits.Http2.MaxStreamsPerConnection = 1024;
-            kestrel.Limits.KeepAliveTimeout = Timeout.InfiniteTimeSpan;
             if (!isGrpc)
             {
                 TransportRegistry.ConfigureKestrel(kestrel, options);
