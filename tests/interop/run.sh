@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Interop tier: Java (grpc-java 1.41, netty), Python (grpcio 1.51) and a JDK-only shared-memory
-# client each run full sessions against their own real jex-runtime.
+# client each run full sessions against their own real jex-runtime (one runtime per client, which
+# serves all of that client's sessions and must still be running, then exit 0 on SIGTERM).
 #
 # Prints one line per client, "interop <name>: ok (<n> items)" or "interop <name>: FAILED <reason>",
 # then "interop: N passed, N failed"; exits non-zero when any client failed.
@@ -23,7 +24,7 @@ CLIENT_TIMEOUT=100 # seconds for one client's whole plan
 mkdir -p "$LOGS"
 
 PASSED=0 FAILED=0
-RT_PIDS=()      # the current client's runtimes; stop_runtimes (and the exit trap) stops them
+RT_PIDS=()      # the current client's runtime; stop_runtimes (and the exit trap) stops it
 MUST_BE_GONE=() # files those runtimes must have removed once they have stopped
 
 note() { printf '[interop] %s\n' "$*" >&2; }
@@ -97,7 +98,7 @@ start_runtime() {
 # SIGTERM, design.md) and leave no file behind, or the client's line becomes a failure.
 run_client() {
   local name=$1; shift
-  local out="$LOGS/client-$name.out" err="$LOGS/client-$name.err" rc last line f left=()
+  local out="$LOGS/client-$name.out" err="$LOGS/client-$name.err" rc last line f pid left=()
   JEX_TOKEN=$RT_TOKEN timeout "$CLIENT_TIMEOUT" "$@" >"$out" 2>"$err"; rc=$?
   last=$(tail -1 "$out")
   if [ "$rc" -eq 0 ] && [[ $last == ok* ]]; then line=$last
@@ -105,6 +106,11 @@ run_client() {
   elif [[ $last == FAILED* ]]; then line=$last
   else line="FAILED exit $rc: $(tail -1 "$err")"
   fi
+  for pid in "${RT_PIDS[@]}"; do
+    if [[ $line == ok* ]] && ! kill -0 "$pid" 2>/dev/null; then
+      line="FAILED runtime $pid ended by itself before SIGTERM (see $LOGS/runtime-$name.log)"
+    fi
+  done
   stop_runtimes
   if [[ $line == ok* ]] && [ "$RT_EXIT" != 0 ]; then
     line="FAILED runtime exited $RT_EXIT after the client passed (see $LOGS/runtime-$name*.log)"
@@ -137,22 +143,20 @@ client_python_grpc() {
   run_client python-grpc "$PY" "$HERE/python-grpc/client.py" --address "$RT_ADDRESS"
 }
 
-# A shared-memory runtime serves one session and then stops (its uid names one channel), so each
-# session of the plan gets its own runtime, uid and ring file, all started up front.
+# One shared-memory runtime with 2 session slots serves the whole plan, one session after another:
+# the client holds slot 0 idle, so every session claims slot 1 after the runtime recycled it.
 client_java_shm() {
-  local sessions=(wrong-token throw log bench) s uid addrs=()
+  local uid
   "$HERE/java-shm/build.sh" >"$LOGS/build-java-shm.log" 2>&1 \
     || { result java-shm "FAILED build: $(grep -m1 -E 'error|codec' "$LOGS/build-java-shm.log")"; return; }
   new_token
-  for s in "${sessions[@]}"; do
-    uid="interop-$$-$s-$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-    start_runtime "java-shm-$s" --UserCode:Transport=shared-memory --UserCode:Uid="$uid" \
-      || { stop_runtimes; result java-shm "FAILED $s: $RT_ERROR"; return; }
-    addrs+=("$RT_ADDRESS")
-    MUST_BE_GONE+=("$RT_ADDRESS" "$RT_ADDRESS".r{0,1}-{data,space})
-  done
+  uid="interop-$$-shm-$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  start_runtime java-shm --UserCode:Transport=shared-memory --UserCode:Uid="$uid" \
+    --UserCode:SharedMemory:Sessions=2 \
+    || { stop_runtimes; result java-shm "FAILED $RT_ERROR"; return; }
+  MUST_BE_GONE+=("$RT_ADDRESS" "$RT_ADDRESS".{0,1}.r{0,1}-{data,space})
   run_client java-shm java -cp "$HERE/java-shm/build/classes" io.jex.interop.shm.ShmInteropClient \
-    --address "$(IFS=,; echo "${addrs[*]}")" --sessions "$(IFS=,; echo "${sessions[*]}")"
+    --address "$RT_ADDRESS" --sessions wrong-token,throw,log,bench
   grep -h '^java-shm identity' "$LOGS/client-java-shm.err" >&2 || true
 }
 

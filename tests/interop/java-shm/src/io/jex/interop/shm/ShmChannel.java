@@ -15,12 +15,14 @@ import java.util.Arrays;
 
 /**
  * The member's side of a Jex shared-memory channel, written from docs/shared-memory.md (layout
- * version 1) with the JDK alone: FileChannel.map, byte-buffer VarHandles for acquire/release
+ * version 2) with the JDK alone: FileChannel.map, byte-buffer VarHandles for acquire/release
  * and CAS, FIFO doorbells read and written through RandomAccessFile.
  *
- * <p>Ring 0 (member -> runtime) is produced here, ring 1 (runtime -> member) consumed here. One
- * thread sends and receives; a daemon monitor thread heartbeats, watches the runtime, and wakes
- * the session thread when it is blocked past its deadline or the runtime is lost.
+ * <p>One channel is one session slot: opening claims a free slot (CAS of the member pid 0 -> own
+ * pid), closing marks it closed so the runtime recycles it for the next member. Ring 0 (member ->
+ * runtime) is produced here, ring 1 (runtime -> member) consumed here. One thread sends and
+ * receives; a daemon monitor thread heartbeats, watches the runtime, and wakes the session thread
+ * when it is blocked past its deadline or the runtime is lost.
  */
 final class ShmChannel implements AutoCloseable {
   // Header (docs/shared-memory.md, "Layout").
@@ -32,13 +34,19 @@ final class ShmChannel implements AutoCloseable {
   private static final int OFF_MAX_MESSAGE = 24;
   private static final int OFF_STATE = 28;
   private static final int OFF_FILE_SIZE = 32;
-  private static final int RUNTIME_BLOCK = 128;
-  private static final int MEMBER_BLOCK = 256;
+  private static final int OFF_SLOT_COUNT = 40;
+  private static final int OFF_SLOT_SIZE = 48;
+  private static final int LAYOUT_VERSION = 2;
+  private static final int MAX_SLOTS = 64;
+  private static final int RUNTIME_BLOCK = 128; // in the header page
+  // Slot control page, relative to the slot's start.
+  private static final int MEMBER_BLOCK = 0;
   private static final int SIDE_PID = 0;
   private static final int SIDE_STATE = 4;
   private static final int SIDE_HEARTBEAT = 8;
-  private static final int RING0_CONTROL = 384;
-  private static final int RING1_CONTROL = 768;
+  private static final int RING0_CONTROL = 128;
+  private static final int RING1_CONTROL = 512;
+  private static final int RING_CONTROL_SIZE = 384;
   private static final int CTL_TAIL = 0;
   private static final int CTL_HEAD = 128;
   private static final int CTL_CONSUMER_WAITING = 256;
@@ -51,9 +59,9 @@ final class ShmChannel implements AutoCloseable {
   private static final int MIDDLE = 4;
   private static final int LAST = 5;
 
+  // Spin, then block on the FIFO: no sched_yield phase (the document explains why).
   private static final long SPIN_NANOS = 50_000;
-  private static final long YIELD_NANOS = 200_000;
-  private static final long HEARTBEAT_MS = 100;
+  private static final long HEARTBEAT_MS = 250;
   private static final long STALE_HEARTBEAT_MS = 5_000;
 
   private static final VarHandle INT =
@@ -63,9 +71,13 @@ final class ShmChannel implements AutoCloseable {
   private static final byte[] ZEROS = new byte[64 * 1024];
 
   private final Path path;
-  // Three mappings rather than one: a MappedByteBuffer is limited to 2 GiB - 1 bytes, and the
-  // layout allows two 1 GiB rings. Ring data starts page-aligned, so each ring maps on its own.
+  // Separate mappings rather than one: a MappedByteBuffer is limited to 2 GiB - 1 bytes, and the
+  // layout allows 64 slots of two 1 GiB rings. Slots and rings start page-aligned, so the header
+  // page, the claimed slot's control page and each of its rings map on their own.
   private final MappedByteBuffer header;
+  private final MappedByteBuffer ctl; // the claimed slot's control page: member block, ring controls
+  private final int slot;
+  private final int slotCount;
   private final MappedByteBuffer ring0;
   private final MappedByteBuffer ring1;
   private final int c0;
@@ -102,8 +114,9 @@ final class ShmChannel implements AutoCloseable {
     }
   }
 
-  private ShmChannel(Path path) throws IOException {
+  private ShmChannel(Path path, long claimTimeoutMillis) throws IOException {
     this.path = path;
+    int pid = (int) ProcessHandle.current().pid();
     try (FileChannel fc =
         FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
       long size = fc.size();
@@ -121,18 +134,65 @@ final class ShmChannel implements AutoCloseable {
         require(System.nanoTime() < deadline, "state never became 1 (ready)");
         Thread.sleep(1);
       }
-      require(header.getInt(OFF_VERSION) == 1, "layout version " + header.getInt(OFF_VERSION) + ", expected 1");
+      int version = header.getInt(OFF_VERSION);
+      require(version == LAYOUT_VERSION, "layout version " + version + ", expected " + LAYOUT_VERSION);
       require(header.getInt(OFF_HEADER_SIZE) == HEADER_SIZE, "header size " + header.getInt(OFF_HEADER_SIZE));
       c0 = header.getInt(OFF_C0);
       c1 = header.getInt(OFF_C1);
       require(validCapacity(c0), "ring 0 capacity " + c0 + " is not a power of two in 4096..2^30");
       require(validCapacity(c1), "ring 1 capacity " + c1 + " is not a power of two in 4096..2^30");
+      slotCount = header.getInt(OFF_SLOT_COUNT);
+      require(slotCount >= 1 && slotCount <= MAX_SLOTS, "slot count " + slotCount + " is not in 1.." + MAX_SLOTS);
+      long slotSize = header.getLong(OFF_SLOT_SIZE);
+      long expectedSlot = (long) HEADER_SIZE + c0 + c1;
+      require(slotSize == expectedSlot, "slot size " + slotSize + ", expected 4096 + C0 + C1 = " + expectedSlot);
       long fileSize = header.getLong(OFF_FILE_SIZE);
-      require(fileSize == (long) HEADER_SIZE + c0 + c1 && size >= fileSize,
-          "file size field " + fileSize + " (file has " + size + "), expected " + ((long) HEADER_SIZE + c0 + c1));
+      long expectedFile = HEADER_SIZE + slotCount * slotSize;
+      require(fileSize == expectedFile && size >= fileSize,
+          "file size field " + fileSize + " (file has " + size + "), expected 4096 + N * S = " + expectedFile);
       maxMessage = header.getInt(OFF_MAX_MESSAGE);
-      ring0 = fc.map(FileChannel.MapMode.READ_WRITE, HEADER_SIZE, c0);
-      ring1 = fc.map(FileChannel.MapMode.READ_WRITE, (long) HEADER_SIZE + c0, c1);
+
+      // Claim: the first slot whose member pid CASes 0 -> ours. A slot a member just closed is
+      // free again only once the runtime recycled it, so a full file is retried until the deadline.
+      MappedByteBuffer claimed = null;
+      int k = -1;
+      long claimDeadline = System.nanoTime() + claimTimeoutMillis * 1_000_000;
+      int[] holders = new int[slotCount];
+      while (claimed == null) {
+        for (int i = 0; i < slotCount && claimed == null; i++) {
+          MappedByteBuffer page = fc.map(FileChannel.MapMode.READ_WRITE, HEADER_SIZE + i * slotSize, HEADER_SIZE);
+          page.order(ByteOrder.LITTLE_ENDIAN);
+          if (INT.compareAndSet(page, MEMBER_BLOCK + SIDE_PID, 0, pid)) {
+            claimed = page;
+            k = i;
+          } else {
+            holders[i] = (int) INT.getAcquire(page, MEMBER_BLOCK + SIDE_PID);
+          }
+        }
+        if (claimed == null) {
+          if (System.nanoTime() - claimDeadline >= 0) {
+            throw new ChannelException(path + ": all " + slotCount + " session slot(s) are taken (member pids "
+                + Arrays.toString(holders) + ") for " + claimTimeoutMillis
+                + " ms; start the runtime with more UserCode:SharedMemory:Sessions");
+          }
+          Thread.sleep(5);
+        }
+      }
+      ctl = claimed;
+      slot = k;
+      // The runtime recycles a slot before it frees the claim word (release; our CAS acquires):
+      // a claimed slot must be blank, or the runtime broke the recycle contract.
+      String dirty = dirtySlot(fc, slotSize);
+      if (dirty != null) {
+        INT.setRelease(ctl, MEMBER_BLOCK + SIDE_PID, 0); // hand it back untouched
+        throw new ChannelException(path + ": slot " + slot + " was claimed but not recycled: " + dirty);
+      }
+      LONG.setRelease(ctl, MEMBER_BLOCK + SIDE_HEARTBEAT, nowMillis());
+      INT.setRelease(ctl, MEMBER_BLOCK + SIDE_STATE, 1);
+
+      long base = HEADER_SIZE + slot * slotSize;
+      ring0 = fc.map(FileChannel.MapMode.READ_WRITE, base + HEADER_SIZE, c0);
+      ring1 = fc.map(FileChannel.MapMode.READ_WRITE, base + HEADER_SIZE + c0, c1);
       ring0.order(ByteOrder.LITTLE_ENDIAN);
       ring1.order(ByteOrder.LITTLE_ENDIAN);
     } catch (InterruptedException e) {
@@ -140,33 +200,57 @@ final class ShmChannel implements AutoCloseable {
       throw new ChannelException(path + ": interrupted while opening");
     }
     runtimePid = (int) INT.getAcquire(header, RUNTIME_BLOCK + SIDE_PID);
-    r0Data = fifo(".r0-data");
-    r0Space = fifo(".r0-space");
-    r1Data = fifo(".r1-data");
-    r1Space = fifo(".r1-space");
-
-    // Attach: claim the member block by CAS of our pid, then heartbeat, then state = 1.
-    int pid = (int) ProcessHandle.current().pid();
-    if (!INT.compareAndSet(header, MEMBER_BLOCK + SIDE_PID, 0, pid)) {
-      int holder = (int) INT.getAcquire(header, MEMBER_BLOCK + SIDE_PID);
+    try {
+      r0Data = fifo("r0-data");
+      r0Space = fifo("r0-space");
+      r1Data = fifo("r1-data");
+      r1Space = fifo("r1-space");
+    } catch (IOException e) {
       closeFifos();
-      throw new ChannelException(path + ": another member (pid " + holder + ") holds the channel");
+      INT.setRelease(ctl, MEMBER_BLOCK + SIDE_STATE, 2); // let the runtime recycle the slot
+      throw e;
     }
-    LONG.setRelease(header, MEMBER_BLOCK + SIDE_HEARTBEAT, nowMillis());
-    INT.setRelease(header, MEMBER_BLOCK + SIDE_STATE, 1);
 
-    // Positions start where the counters are, so a channel opened mid-life stays consistent.
-    producerPosition = (long) LONG.getAcquire(header, RING0_CONTROL + CTL_TAIL);
-    consumerPosition = (long) LONG.getAcquire(header, RING1_CONTROL + CTL_HEAD);
-    consumerReleased = consumerPosition;
+    // A recycled slot starts at position 0 on both rings (checked above).
+    producerPosition = 0;
+    consumerPosition = 0;
+    consumerReleased = 0;
 
     monitor = new Thread(this::monitorLoop, "jex-shm-monitor");
     monitor.setDaemon(true);
     monitor.start();
   }
 
-  static ShmChannel open(Path path) throws IOException {
-    return new ShmChannel(path);
+  /** Why the claimed slot is not blank (member block, ring counters, first frames), or null. */
+  private String dirtySlot(FileChannel fc, long slotSize) throws IOException {
+    int state = (int) INT.getAcquire(ctl, MEMBER_BLOCK + SIDE_STATE);
+    long beat = (long) LONG.getAcquire(ctl, MEMBER_BLOCK + SIDE_HEARTBEAT);
+    if (state != 0 || beat != 0) {
+      return "member side state " + state + ", heartbeat " + beat + " (expected 0, 0)";
+    }
+    for (int r = 0; r < 2; r++) {
+      int c = RING0_CONTROL + r * (RING1_CONTROL - RING0_CONTROL);
+      long tail = (long) LONG.getAcquire(ctl, c + CTL_TAIL);
+      long head = (long) LONG.getAcquire(ctl, c + CTL_HEAD);
+      if (tail != 0 || head != 0) {
+        return "ring " + r + " tail " + tail + ", head " + head + " (expected 0, 0)";
+      }
+    }
+    return null;
+  }
+
+  /** Claims a free slot of the file at path, waiting up to claimTimeoutMillis for one to be freed. */
+  static ShmChannel open(Path path, long claimTimeoutMillis) throws IOException {
+    return new ShmChannel(path, claimTimeoutMillis);
+  }
+
+  /** The claimed slot's index. */
+  int slot() {
+    return slot;
+  }
+
+  int slotCount() {
+    return slotCount;
   }
 
   int maxMessageBytes() {
@@ -187,8 +271,12 @@ final class ShmChannel implements AutoCloseable {
     return c >= 4096 && c <= (1 << 30) && Integer.bitCount(c) == 1;
   }
 
-  private RandomAccessFile fifo(String suffix) throws IOException {
-    Path p = Path.of(path + suffix);
+  private String fifoName(String ring) {
+    return path + "." + slot + "." + ring;
+  }
+
+  private RandomAccessFile fifo(String ring) throws IOException {
+    Path p = Path.of(fifoName(ring));
     if (!Files.exists(p)) {
       throw new ChannelException(p + ": FIFO missing");
     }
@@ -241,7 +329,7 @@ final class ShmChannel implements AutoCloseable {
   }
 
   private long freeSpace() {
-    return c0 - (producerPosition - (long) LONG.getAcquire(header, RING0_CONTROL + CTL_HEAD));
+    return c0 - (producerPosition - (long) LONG.getAcquire(ctl, RING0_CONTROL + CTL_HEAD));
   }
 
   private void writeFrame(int type, byte[] buf, int off, int n) throws IOException {
@@ -266,7 +354,7 @@ final class ShmChannel implements AutoCloseable {
   }
 
   private void flush() throws IOException {
-    LONG.setRelease(header, RING0_CONTROL + CTL_TAIL, producerPosition);
+    LONG.setRelease(ctl, RING0_CONTROL + CTL_TAIL, producerPosition);
     VarHandle.fullFence();
     ring(RING0_CONTROL + CTL_CONSUMER_WAITING, r0Data);
   }
@@ -293,8 +381,6 @@ final class ShmChannel implements AutoCloseable {
       long waited = now - start;
       if (waited < SPIN_NANOS) {
         Thread.onSpinWait();
-      } else if (waited < SPIN_NANOS + YIELD_NANOS) {
-        Thread.yield();
       } else {
         block(flag, r0Space, () -> freeSpace() >= need, now + 100_000_000L);
       }
@@ -333,8 +419,6 @@ final class ShmChannel implements AutoCloseable {
       long waited = now - start;
       if (waited < SPIN_NANOS) {
         Thread.onSpinWait();
-      } else if (waited < SPIN_NANOS + YIELD_NANOS) {
-        Thread.yield();
       } else {
         block(RING1_CONTROL + CTL_CONSUMER_WAITING, r1Data, this::hasFrame, deadline);
       }
@@ -433,7 +517,7 @@ final class ShmChannel implements AutoCloseable {
       from += n;
     }
     consumerReleased = consumerPosition;
-    LONG.setRelease(header, RING1_CONTROL + CTL_HEAD, consumerPosition);
+    LONG.setRelease(ctl, RING1_CONTROL + CTL_HEAD, consumerPosition);
     VarHandle.fullFence();
     ring(RING1_CONTROL + CTL_PRODUCER_WAITING, r1Space);
   }
@@ -442,7 +526,7 @@ final class ShmChannel implements AutoCloseable {
 
   /** The publisher half of the doorbell: after a full fence, clear a set flag and ring once. */
   private void ring(int flagOffset, RandomAccessFile fifo) throws IOException {
-    if ((int) INT.getVolatile(header, flagOffset) == 1 && INT.compareAndSet(header, flagOffset, 1, 0)) {
+    if ((int) INT.getVolatile(ctl, flagOffset) == 1 && INT.compareAndSet(ctl, flagOffset, 1, 0)) {
       fifo.write(1);
     }
   }
@@ -455,9 +539,9 @@ final class ShmChannel implements AutoCloseable {
   /** Returns when woken: by the peer, by loss, or by the monitor once deadlineNanos passed. */
   private void block(int flagOffset, RandomAccessFile fifo, Condition ready, long deadlineNanos)
       throws IOException {
-    INT.getAndSet(header, flagOffset, 1);
+    INT.getAndSet(ctl, flagOffset, 1);
     if (ready.holds()) {
-      INT.compareAndSet(header, flagOffset, 1, 0);
+      INT.compareAndSet(ctl, flagOffset, 1, 0);
       return;
     }
     checkLost();
@@ -485,12 +569,14 @@ final class ShmChannel implements AutoCloseable {
         if (closed) {
           return;
         }
-        LONG.setRelease(header, MEMBER_BLOCK + SIDE_HEARTBEAT, nowMillis());
+        LONG.setRelease(ctl, MEMBER_BLOCK + SIDE_HEARTBEAT, nowMillis());
         String lost = peerLost();
         if (lost != null && lostReason == null) {
           lostReason = lost;
+          if (!runtimeClosed()) {
+            removeFiles(); // a runtime that closed cleanly removes its own files
+          }
           wakeSelf();
-          removeFiles();
           return;
         }
         long until = blockedUntilNanos;
@@ -531,11 +617,19 @@ final class ShmChannel implements AutoCloseable {
   }
 
   private void removeFiles() {
-    for (String s : new String[] {"", ".r0-data", ".r0-space", ".r1-data", ".r1-space"}) {
+    // The runtime died: the survivor removes the file and every slot's FIFOs.
+    ArrayDeque<Path> files = new ArrayDeque<>();
+    files.add(path);
+    for (int k = 0; k < slotCount; k++) {
+      for (String ring : new String[] {"r0-data", "r0-space", "r1-data", "r1-space"}) {
+        files.add(Path.of(path + "." + k + "." + ring));
+      }
+    }
+    for (Path f : files) {
       try {
-        Files.deleteIfExists(Path.of(path + s));
+        Files.deleteIfExists(f);
       } catch (IOException ignored) {
-        // best effort: the runtime removes them too
+        // best effort: another member may have removed it first
       }
     }
   }
@@ -545,7 +639,10 @@ final class ShmChannel implements AutoCloseable {
     return (int) INT.getAcquire(header, RUNTIME_BLOCK + SIDE_STATE) == 2;
   }
 
-  /** Detaches cleanly: side state = 2, then ring the runtime's two FIFOs so it notices at once. */
+  /**
+   * Releases the slot: stop using the rings, side state = 2, then ring the runtime's two FIFOs of
+   * this slot (r0-data, r1-space) so it notices at once and recycles the slot.
+   */
   @Override
   public void close() {
     if (closed) {
@@ -554,7 +651,14 @@ final class ShmChannel implements AutoCloseable {
     closed = true;
     monitor.interrupt();
     try {
-      INT.setRelease(header, MEMBER_BLOCK + SIDE_STATE, 2);
+      // The monitor must be done writing the heartbeat before the slot is handed back: once it
+      // sees state 2 the runtime zeroes the member block for the next member.
+      monitor.join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    try {
+      INT.setRelease(ctl, MEMBER_BLOCK + SIDE_STATE, 2);
       VarHandle.fullFence();
       r0Data.write(1);
       r1Space.write(1);
