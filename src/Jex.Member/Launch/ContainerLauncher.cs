@@ -38,66 +38,13 @@ internal sealed class ContainerLauncher : IRuntimeLauncher
 
         Log.StartingRuntime(_logger, $"{cli.Describe(["run", _options.Image])} as {name}", options.Transport);
         var started = Stopwatch.StartNew();
-        var tail = new OutputTail();
-        var ready = new TaskCompletionSource<RuntimeReadyInfo>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
-        var pid = 0;
-        process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is not { } line)
-            {
-                return;
-            }
-
-            if (!ready.Task.IsCompleted)
-            {
-                try
-                {
-                    if (ReadyLine.TryParse(line, out var info))
-                    {
-                        ready.TrySetResult(info!);
-                        return;
-                    }
-                }
-                catch (RuntimeStartException ex)
-                {
-                    ready.TrySetException(ex);
-                    return;
-                }
-            }
-
-            tail.Add(line);
-            Log.RuntimeOutput(_logger, pid, line);
-        };
-        // The CLI's own errors (no such image, engine misconfigured) arrive here too.
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is { } line)
-            {
-                tail.Add(line);
-                Log.RuntimeOutput(_logger, pid, line);
-            }
-        };
-
-        try
-        {
-            process.Start();
-        }
-        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
-        {
-            process.Dispose();
-            throw new RuntimeStartException($"cannot start {cli.Executable}: {ex.Message}", ex);
-        }
-
-        pid = process.Id;
-        process.StandardInput.Close();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var output = RuntimeOutput.Start(psi, cli.Executable, _logger);
+        var (process, tail, ready) = (output.Process, output.Tail, output.Ready);
         var instance = new ContainerRuntimeInstance(cli, name, process, tail, _options.CliTimeout, _logger);
         var timeout = options.ReadyTimeout ?? _options.DefaultReadyTimeout;
         try
         {
-            var winner = await Task.WhenAny(ready.Task, instance.Exited, Task.Delay(timeout, cancellationToken)).ConfigureAwait(false);
+            var winner = await Task.WhenAny(ready, instance.Exited, Task.Delay(timeout, cancellationToken)).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
             if (winner == instance.Exited)
             {
@@ -105,13 +52,13 @@ internal sealed class ContainerLauncher : IRuntimeLauncher
                     $"container {name} ({_options.Image}) exited with code {instance.ExitCode} before it was ready: {tail.Summary()}{Hint(cli, instance.ExitCode)}");
             }
 
-            if (winner != ready.Task)
+            if (winner != ready)
             {
                 throw new RuntimeStartException(
                     $"container {name} ({_options.Image}) printed no ready line within {timeout.TotalSeconds:0.#} s: {tail.Summary()}");
             }
 
-            var info = await ready.Task.ConfigureAwait(false);
+            var info = await ready.ConfigureAwait(false);
             var portQuery = new[] { "port", name, _options.ContainerPort.ToString(CultureInfo.InvariantCulture) + "/tcp" };
             var port = await cli.RunAsync(portQuery, _options.CliTimeout, cancellationToken).ConfigureAwait(false);
             if (port.ExitCode != 0)

@@ -86,67 +86,16 @@ internal sealed class ProcessLauncher : IRuntimeLauncher
 
         Log.StartingRuntime(_logger, _executable, options.Transport);
         var started = Stopwatch.StartNew();
-        var tail = new OutputTail();
-        var ready = new TaskCompletionSource<RuntimeReadyInfo>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
-        var pid = 0;
-        process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is not { } line)
-            {
-                return;
-            }
-
-            if (!ready.Task.IsCompleted)
-            {
-                try
-                {
-                    if (ReadyLine.TryParse(line, out var info))
-                    {
-                        ready.TrySetResult(info!);
-                        return;
-                    }
-                }
-                catch (RuntimeStartException ex)
-                {
-                    ready.TrySetException(ex);
-                    return;
-                }
-            }
-
-            tail.Add(line);
-            Log.RuntimeOutput(_logger, pid, line);
-        };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is { } line)
-            {
-                tail.Add(line);
-                Log.RuntimeOutput(_logger, pid, line);
-            }
-        };
-
-        try
-        {
-            process.Start();
-        }
-        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
-        {
-            process.Dispose();
-            throw new RuntimeStartException($"cannot start {_executable}: {ex.Message}", ex);
-        }
-
-        pid = process.Id;
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var output = RuntimeOutput.Start(psi, _executable, _logger);
+        var (process, tail, ready) = (output.Process, output.Tail, output.Ready);
         var instance = new ProcessRuntimeInstance(process, tail, _logger);
         var timeout = options.ReadyTimeout ?? DefaultReadyTimeout;
         try
         {
-            var winner = await Task.WhenAny(ready.Task, instance.Exited, Task.Delay(timeout, cancellationToken)).ConfigureAwait(false);
-            if (winner == ready.Task)
+            var winner = await Task.WhenAny(ready, instance.Exited, Task.Delay(timeout, cancellationToken)).ConfigureAwait(false);
+            if (winner == ready)
             {
-                instance.SetReady(await ready.Task.ConfigureAwait(false));
+                instance.SetReady(await ready.ConfigureAwait(false));
                 Log.RuntimeReady(_logger, instance.Ready.Pid, instance.Ready.Address, instance.Ready.Version, started.ElapsedMilliseconds);
                 return instance;
             }
