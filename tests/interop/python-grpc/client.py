@@ -12,7 +12,9 @@ import argparse
 import json
 import os
 import queue
+import subprocess
 import sys
+import tempfile
 import threading
 import urllib.parse
 
@@ -311,6 +313,69 @@ class Client:
             return len(inputs)
 
 
+# Hazelcast FieldKind ids and names used by the demo types (see Hazelcast's FieldKind).
+FIELD_KIND_NAMES = {9: "INT32", 17: "STRING"}
+
+
+def jex_data(jex, *args):
+    """Runs the project's `jex data` (the codec the vectors tier proves against hazelcast-client)."""
+    done = subprocess.run([jex, "data", *args], capture_output=True, text=True, timeout=60)
+    check(done.returncode == 0, f"jex data {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def compact_session(client, jex):
+    """doThingDotnet over Hazelcast Compact: some-thing{value:int32} -> other-thing{value:string},
+    with string keys in Hazelcast form, the input schema sent in-band and the output schema
+    received in-band before the result."""
+    fn = "doThingDotnet"
+    with tempfile.TemporaryDirectory() as tmp:
+        some = os.path.join(tmp, "some-thing.json")
+        with open(some, "w") as f:
+            json.dump([{"typeName": "some-thing", "fields": [{"name": "value", "kind": "INT32"}]}], f)
+        inputs = [20, -7, 2147483647]
+        keys = [bytes.fromhex(jex_data(jex, "encode", "--as", "string", json.dumps(f"example-key-{v}"))) for v in inputs]
+        values = [bytes.fromhex(jex_data(jex, "encode", "--schemas", some, "--as", "compact",
+                                        json.dumps({"$type": "some-thing", "value": v}))) for v in inputs]
+        schema_id = int.from_bytes(values[0][8:16], "big", signed=True)
+        with Session(client.stub, fn + "-compact") as s:
+            s.send(init=client.init(fn, key_format=pb.FORMAT_HAZELCAST, value_format=pb.FORMAT_HAZELCAST))
+            client.await_ready(s, fn)
+            s.send(schemas=pb.Schemas(schemas=[pb.CompactSchema(
+                id=schema_id, type_name="some-thing", fields=[pb.CompactField(name="value", kind=9)])]))
+            s.send(batch=pb.Batch(id=1, items=[pb.Item(key=k, value=v) for k, v in zip(keys, values)]))
+            received, result = [], None
+            while result is None:
+                m = s.next()
+                check(m is not None, f"{fn}: stream ended with {s.end_code} {s.end_details}")
+                kind = m.WhichOneof("kind")
+                if kind == "schemas":
+                    received.extend(m.schemas.schemas)
+                elif kind == "result":
+                    result = m.result
+                else:
+                    check(kind == "log", f"{fn}: unexpected {kind}: {m}")
+            other = [x for x in received if x.type_name == "other-thing"]
+            check(len(other) == 1, f"{fn}: expected the other-thing schema before the result, got {received}")
+            other_file = os.path.join(tmp, "other-thing.json")
+            with open(other_file, "w") as f:
+                json.dump([{"typeName": "other-thing", "fields": [
+                    {"name": fd.name, "kind": FIELD_KIND_NAMES.get(fd.kind, str(fd.kind))} for fd in other[0].fields]}], f)
+            check(len(result.results) == len(inputs), f"{fn}: {len(result.results)} results")
+            for j, ir in enumerate(result.results):
+                check(ir.WhichOneof("outcome") == "ok" and len(ir.ok.outputs) == 1, f"{fn}: item {j}: {ir}")
+                out = ir.ok.outputs[0]
+                check(out.key == keys[j], f"{fn}: item {j}: the output key is not the input key")
+                check(out.value_format == pb.FORMAT_HAZELCAST, f"{fn}: item {j}: output format {out.value_format}")
+                check(int.from_bytes(out.value[8:16], "big", signed=True) == other[0].id,
+                      f"{fn}: item {j}: output schema id is not the announced other-thing id")
+                got = json.loads(jex_data(jex, "decode", "--schemas", other_file, out.value.hex()))
+                want = {"$type": "other-thing", "value": f"__{inputs[j]}__"}
+                check(got == want, f"{fn}: item {j} decoded to {got}, expected {want}")
+            client.drain(s, 1, len(inputs))
+            return len(inputs)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--address", required=True)
@@ -318,6 +383,8 @@ def main():
     ap.add_argument("--items", type=int, default=10_000)
     ap.add_argument("--batch", type=int, default=250)
     ap.add_argument("--in-flight", type=int, default=4)
+    ap.add_argument("--jex", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "out", "cli", "jex"),
+                    help="the jex CLI, for Hazelcast encoding (default: out/cli/jex)")
     a = ap.parse_args()
     u = urllib.parse.urlparse(a.address)
     if u.scheme != "http" or not u.port or not a.token:
@@ -331,6 +398,7 @@ def main():
         n = c.throw_on_demand_session(a.items, a.batch, a.in_flight)
         n += c.log_session()
         n += c.json_session()
+        n += compact_session(c, a.jex)
         print(f"ok ({n} items)")
         return 0
     except CheckFailed as e:
