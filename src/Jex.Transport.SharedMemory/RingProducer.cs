@@ -1,3 +1,4 @@
+using System.Buffers;
 using L = Jex.Transport.SharedMemory.ShmLayout;
 
 namespace Jex.Transport.SharedMemory;
@@ -149,6 +150,32 @@ internal sealed unsafe class RingProducer
             }
 
             type = L.FrameMiddle;
+        }
+    }
+
+    /// <summary>
+    /// Writes one message of <paramref name="length"/> bytes produced by <paramref name="serialize"/>:
+    /// straight into the ring when it fits one frame (no copy), otherwise through a pooled buffer and
+    /// fragments. Does not flush. Both sides' message writers use this, so the choice lives in one place.
+    /// </summary>
+    public void Write<TState>(int length, TState state, SpanAction<byte, TState> serialize, CancellationToken cancellationToken)
+    {
+        if (length <= MaxFramePayload)
+        {
+            serialize(Claim(length, cancellationToken), state);
+            Commit();
+            return;
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            serialize(buffer.AsSpan(0, length), state);
+            Write(buffer.AsSpan(0, length), cancellationToken);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

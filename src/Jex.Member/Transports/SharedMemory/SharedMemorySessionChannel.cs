@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Threading.Channels;
 using Google.Protobuf;
 using Jex.Protocol.V1;
@@ -58,25 +57,7 @@ internal sealed class SharedMemorySessionChannel : ISessionChannel
             // Sending into a ring nobody reads would "succeed" until it fills: fail at once instead.
             _channel.Peer.ThrowIfLost();
             var ring = _channel.Outbound;
-            var size = message.CalculateSize();
-            if (size <= ring.MaxFramePayload)
-            {
-                message.WriteTo(ring.Claim(size, cancellationToken));
-                ring.Commit();
-            }
-            else
-            {
-                var buffer = ArrayPool<byte>.Shared.Rent(size);
-                try
-                {
-                    message.WriteTo(buffer.AsSpan(0, size));
-                    ring.Write(buffer.AsSpan(0, size), cancellationToken);
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                }
-            }
+            ring.Write(message.CalculateSize(), message, static (span, m) => m.WriteTo(span), cancellationToken);
 
             ring.Flush();
             return ValueTask.CompletedTask;

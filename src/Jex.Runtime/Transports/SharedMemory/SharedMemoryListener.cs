@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net;
 using System.Threading.Channels;
 using Google.Protobuf;
@@ -282,25 +281,7 @@ internal sealed class SharedMemoryListener
                     throw new SharedMemoryPeerLostException($"{ring}: the session's member has left.");
                 }
 
-                var size = message.CalculateSize();
-                if (size <= ring.MaxFramePayload)
-                {
-                    message.WriteTo(ring.Claim(size, cancellationToken));
-                    ring.Commit();
-                }
-                else
-                {
-                    var buffer = ArrayPool<byte>.Shared.Rent(size);
-                    try
-                    {
-                        message.WriteTo(buffer.AsSpan(0, size));
-                        ring.Write(buffer.AsSpan(0, size), cancellationToken);
-                    }
-                    finally
-                    {
-                        ArrayPool<byte>.Shared.Return(buffer);
-                    }
-                }
+                ring.Write(message.CalculateSize(), message, static (span, m) => m.WriteTo(span), cancellationToken);
 
                 ring.Flush();
             }
