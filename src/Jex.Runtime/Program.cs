@@ -100,6 +100,7 @@ internal static partial class Program
                 }
 
                 kestrel.ListenUnixSocket(socketPath, l => l.Protocols = HttpProtocols.Http2);
+                ExitCleanup.Register(() => File.Delete(socketPath));
             }
             else
             {

@@ -13,6 +13,9 @@ namespace Jex.Runtime.Hosting;
 internal sealed partial class ParentWatcher : BackgroundService
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>How long a graceful stop may take once the parent is gone: there is nobody left to drain for.</summary>
+    private static readonly TimeSpan ForcedExitAfter = TimeSpan.FromMilliseconds(600);
     private readonly int? _parentPid;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger<ParentWatcher> _logger;
@@ -41,10 +44,34 @@ internal sealed partial class ParentWatcher : BackgroundService
             {
                 Log.ParentGone(_logger, pid);
                 ParentDied = true;
+                StartForcedExitBackstop(_lifetime.ApplicationStopped);
                 _lifetime.StopApplication();
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// If the graceful stop has not finished in <see cref="ForcedExitAfter"/>, remove the runtime's
+    /// files and leave with _exit(0). Environment.Exit would wait on the host's own ProcessExit
+    /// handler, which waits for the very shutdown that is slow.
+    /// </summary>
+    private static void StartForcedExitBackstop(CancellationToken stopped)
+    {
+        var thread = new Thread(() =>
+        {
+            if (!stopped.WaitHandle.WaitOne(ForcedExitAfter))
+            {
+                ExitCleanup.RunAll();
+                Console.Error.Flush();
+                ExitNow(0);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "jex-parent-exit-backstop",
+        };
+        thread.Start();
     }
 
     internal static bool IsAlive(int pid)
@@ -61,4 +88,7 @@ internal sealed partial class ParentWatcher : BackgroundService
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int kill(int pid, int signal);
+
+    [LibraryImport("libc", EntryPoint = "_exit")]
+    private static partial void ExitNow(int status);
 }

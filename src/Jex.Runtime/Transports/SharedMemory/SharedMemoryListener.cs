@@ -80,6 +80,7 @@ internal sealed class SharedMemoryListener
         });
         // Stopping: the processor drains every session (Drained, then SessionClosed), bounded by the
         // drain timeout; then the slot threads stop and the files go.
+        ExitCleanup.Register(channel.RemoveFiles);
         app.Lifetime.ApplicationStopping.Register(() =>
         {
             _ = Task.WaitAll(listener._sessions, TimeSpan.FromSeconds(options.DrainTimeoutSeconds));
