@@ -34,7 +34,10 @@ public interface IJexContext
     /// <summary>The member-chosen id of the batch the item belongs to.</summary>
     long BatchId { get; }
 
-    /// <summary>The item's key, as encoded on the wire (for example Hazelcast <c>Data</c> bytes).</summary>
+    /// <summary>
+    /// The item's key, as encoded on the wire (for example Hazelcast <c>Data</c> bytes). It points
+    /// into a pooled buffer and is valid until the call completes; copy it to keep it.
+    /// </summary>
     ReadOnlyMemory<byte> RawKey { get; }
 
     /// <summary>The item's event time, from the map journal.</summary>

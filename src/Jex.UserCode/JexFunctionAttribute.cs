@@ -25,6 +25,10 @@ namespace Jex.UserCode;
 /// the wire (for Hazelcast items, the whole <c>Data</c> envelope) and returns it in the item's format.
 /// <c>byte[]</c> does the same for raw, text and JSON items, but for Hazelcast items it binds to
 /// Hazelcast's byte-array type.</para>
+/// <para>A <see cref="ReadOnlyMemory{T}"/> argument (and <see cref="IJexContext.RawKey"/>) points into
+/// the runtime's pooled receive buffer, without a copy: it is valid until the function's call (or
+/// its returned task or sequence) completes. A function that keeps the bytes longer copies them
+/// (<c>ToArray()</c>). Returning the argument itself, or a slice of it, is fine.</para>
 /// </remarks>
 [AttributeUsage(AttributeTargets.Method, AllowMultiple = false, Inherited = false)]
 public sealed class JexFunctionAttribute : Attribute

@@ -4,6 +4,7 @@ using Jex.Member.Transports;
 using Jex.Protocol.V1;
 using Jex.Runtime.Configuration;
 using Jex.Runtime.Dispatch;
+using Jex.Runtime.Dispatch.Wire;
 using Jex.Runtime.Hosting;
 using Jex.Runtime.UserCode;
 using Microsoft.Extensions.Hosting;
@@ -14,8 +15,8 @@ namespace Jex.Cli.Bench;
 
 /// <summary>
 /// The <c>direct</c> path, the floor: the runtime's own session processor, dispatcher and compiled
-/// invoker, loaded into this process, fed through in-memory channels. Messages are handed over as
-/// objects, so there is no serialization and no transport; everything else is the real runtime.
+/// invoker, loaded into this process, fed through in-memory channels: messages are encoded and
+/// decoded as on a transport, but nothing crosses a process; everything else is the real runtime.
 /// </summary>
 [SupportedOSPlatform("linux")]
 internal sealed class DirectRuntime : IDisposable
@@ -59,7 +60,7 @@ internal sealed class DirectRuntime : IDisposable
 
     private sealed class Channel : ISessionChannel, ISessionOutput
     {
-        private readonly Channel<MemberMessage> _in = System.Threading.Channels.Channel.CreateUnbounded<MemberMessage>(
+        private readonly Channel<MemberFrame> _in = System.Threading.Channels.Channel.CreateUnbounded<MemberFrame>(
             new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         private readonly Channel<RuntimeMessage> _out = System.Threading.Channels.Channel.CreateUnbounded<RuntimeMessage>(
             new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
@@ -86,11 +87,13 @@ internal sealed class DirectRuntime : IDisposable
             }
         }
 
-        ValueTask ISessionOutput.WriteAsync(RuntimeMessage message, CancellationToken cancellationToken) =>
-            _out.Writer.WriteAsync(message, cancellationToken);
+        // Messages cross as the bytes a transport would carry: encoded by the member, read in place
+        // by the runtime, results decoded by the member.
+        ValueTask ISessionOutput.WriteAsync(RuntimeFrame frame, bool moreFollows, CancellationToken cancellationToken) =>
+            _out.Writer.WriteAsync(frame.ToMessage(), cancellationToken);
 
         public ValueTask SendAsync(MemberMessage message, CancellationToken cancellationToken) =>
-            _in.Writer.WriteAsync(message, cancellationToken);
+            _in.Writer.WriteAsync(MemberFrame.From(message), cancellationToken);
 
         public async ValueTask<RuntimeMessage?> ReadAsync(CancellationToken cancellationToken)
         {

@@ -1,5 +1,8 @@
 using System.Diagnostics;
+using System.Threading.Channels;
+using Google.Protobuf;
 using Jex.Protocol.V1;
+using Jex.Runtime.Dispatch.Wire;
 using Jex.Runtime.UserCode;
 using Log = Jex.Runtime.Diagnostics.Log;
 
@@ -13,18 +16,18 @@ namespace Jex.Runtime.Dispatch;
 internal sealed class BatchRun
 {
     private readonly Session _session;
-    private readonly Batch _batch;
+    private readonly MemberFrame _frame;
     private readonly CancellationTokenSource _cts;
     private readonly CancellationTokenSource? _deadline;
     private volatile bool _cancelledByMember;
 
-    public BatchRun(Session session, Batch batch)
+    public BatchRun(Session session, MemberFrame frame)
     {
         _session = session;
-        _batch = batch;
-        if (batch.DeadlineMs > 0)
+        _frame = frame;
+        if (frame.DeadlineMs > 0)
         {
-            _deadline = new CancellationTokenSource(TimeSpan.FromMilliseconds(batch.DeadlineMs));
+            _deadline = new CancellationTokenSource(TimeSpan.FromMilliseconds(frame.DeadlineMs));
             _cts = CancellationTokenSource.CreateLinkedTokenSource(session.Token, _deadline.Token);
         }
         else
@@ -33,7 +36,7 @@ internal sealed class BatchRun
         }
     }
 
-    public ulong Id => _batch.Id;
+    public ulong Id => _frame.BatchId;
 
     public Task Completion { get; private set; } = Task.CompletedTask;
 
@@ -55,29 +58,28 @@ internal sealed class BatchRun
     private async Task RunAsync()
     {
         var started = Stopwatch.GetTimestamp();
-        var items = _batch.Items;
-        var result = new BatchResult { BatchId = _batch.Id };
-        // Exact sizes: RepeatedField otherwise grows from 8 slots by doubling, which is most of
-        // the garbage a batch makes beyond the messages themselves.
-        result.Results.Capacity = items.Count;
+        var frame = _frame;
+        var count = frame.ItemCount;
+        var batchId = frame.BatchId;
+        var result = new BatchResultWriter(batchId, frame.BatchBytes);
         var errors = 0;
         var token = _cts.Token;
         var logger = new ForwardingLogger(_session.UserLogger, _session.UserCategory,
-            _session.Writer, _session.ForwardLevel, _batch.Id);
-        var context = new InvocationContext(_session.Info, logger, (long)_batch.Id, token);
+            _session.Writer, _session.ForwardLevel, batchId);
+        var context = new InvocationContext(_session.Info, logger, (long)batchId, token);
         var invoker = _session.Function.Invoker;
+        var abandoned = false;
         try
         {
-            for (var i = 0; i < items.Count; i++)
+            for (var i = 0; i < count; i++)
             {
                 if (token.IsCancellationRequested)
                 {
-                    errors += FillStopped(result, items.Count - i);
+                    errors += FillStopped(result, count - i);
                     break;
                 }
 
-                context.MoveTo(items[i]);
-                ItemResult itemResult;
+                context.MoveTo(frame, frame.Items[i]);
                 try
                 {
                     var pending = invoker.InvokeAsync(context);
@@ -92,43 +94,51 @@ internal sealed class BatchRun
                         }
                         catch (OperationCanceledException) when (!task.IsCompleted)
                         {
+                            abandoned = true;
+                            context.Abandon();
                             ObserveAbandoned(task);
                             throw;
                         }
                     }
 
-                    var outputs = new Outputs();
-                    outputs.Outputs_.Capacity = context.Outputs.Count;
-                    outputs.Outputs_.AddRange(context.Outputs);
-                    itemResult = new ItemResult { Ok = outputs };
+                    result.AddOk(context.Outputs);
                 }
                 catch (OperationCanceledException) when (token.IsCancellationRequested)
                 {
-                    errors += FillStopped(result, items.Count - i);
+                    errors += FillStopped(result, count - i);
                     break;
                 }
                 catch (Exception e) when (ExceptionFilter.IsRecoverable(e))
                 {
                     errors++;
-                    itemResult = new ItemResult { Error = ToItemError(e) };
-                    Log.ItemFailed(_session.Logger, e, _session.Id, i, _batch.Id);
+                    result.AddEncoded(new ItemResult { Error = ToItemError(e) }.ToByteArray());
+                    Log.ItemFailed(_session.Logger, e, _session.Id, i, batchId);
                 }
-
-                result.Results.Add(itemResult);
             }
 
-            result.ElapsedUs = (ulong)Stopwatch.GetElapsedTime(started).Ticks / 10;
-            await SendAsync(result).ConfigureAwait(false);
+            await SendAsync(result.Finish((ulong)Stopwatch.GetElapsedTime(started).Ticks / 10)).ConfigureAwait(false);
+        }
+        catch
+        {
+            result.Discard();
+            throw;
         }
         finally
         {
             _cts.Dispose();
             _deadline?.Dispose();
-            _session.OnBatchDone(this, items.Count, errors);
+            context.Dispose();
+            if (!abandoned)
+            {
+                // An abandoned call may still read its item: that buffer is left to the GC.
+                frame.Release();
+            }
+
+            _session.OnBatchDone(this, count, errors);
         }
     }
 
-    private async Task SendAsync(BatchResult result)
+    private async Task SendAsync(RuntimeFrame result)
     {
         var schemas = _session.Info.PendingSchemas;
         if (schemas.Count > 0)
@@ -145,29 +155,33 @@ internal sealed class BatchRun
 
             if (toSend is not null)
             {
-                await _session.Writer.WriteAsync(new RuntimeMessage { Schemas = toSend }).ConfigureAwait(false);
+                await _session.Writer.WriteAsync(RuntimeFrame.From(new RuntimeMessage { Schemas = toSend })).ConfigureAwait(false);
             }
         }
 
         // Not cancellable by the session token: a result is only dropped when the channel closes,
         // which happens only once nobody can receive it.
-        await _session.Writer.WriteAsync(new RuntimeMessage { Result = result }).ConfigureAwait(false);
+        try
+        {
+            await _session.Writer.WriteAsync(result).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            result.Release();
+            throw;
+        }
     }
 
-    private int FillStopped(BatchResult result, int remaining)
+    private int FillStopped(BatchResultWriter result, int remaining)
     {
         var (code, message) = _deadline is { IsCancellationRequested: true } && !_cancelledByMember
-            ? (ItemError.Types.Code.DeadlineExceeded, $"batch {_batch.Id} ran past its deadline of {_batch.DeadlineMs} ms")
+            ? (ItemError.Types.Code.DeadlineExceeded, $"batch {Id} ran past its deadline of {_frame.DeadlineMs} ms")
             : _cancelledByMember
-                ? (ItemError.Types.Code.Cancelled, $"batch {_batch.Id} was cancelled by the member")
-                : (ItemError.Types.Code.Cancelled, $"batch {_batch.Id} was cancelled: the session ended");
-        var error = new ItemError { Code = code, Type = "Jex." + code, Message = message };
-        for (var i = 0; i < remaining; i++)
-        {
-            result.Results.Add(new ItemResult { Error = error });
-        }
-
-        Log.BatchStopped(_session.Logger, _session.Id, _batch.Id, code.ToString(), remaining);
+                ? (ItemError.Types.Code.Cancelled, $"batch {Id} was cancelled by the member")
+                : (ItemError.Types.Code.Cancelled, $"batch {Id} was cancelled: the session ended");
+        var error = new ItemResult { Error = new ItemError { Code = code, Type = "Jex." + code, Message = message } };
+        result.AddEncoded(error.ToByteArray(), remaining);
+        Log.BatchStopped(_session.Logger, _session.Id, Id, code.ToString(), remaining);
         return remaining;
     }
 
@@ -192,7 +206,7 @@ internal sealed class BatchRun
     private void ObserveAbandoned(Task task)
     {
         var session = _session;
-        var batchId = _batch.Id;
+        var batchId = Id;
         _ = task.ContinueWith(
             t => Log.AbandonedCallFailed(session.Logger, t.Exception!.GetBaseException(), session.Id, session.Function.Name, batchId),
             CancellationToken.None,

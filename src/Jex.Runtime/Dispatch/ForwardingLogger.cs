@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Jex.Protocol.V1;
+using Jex.Runtime.Dispatch.Wire;
 using ProtoLogLevel = Jex.Protocol.V1.LogLevel;
 using MsLogLevel = Microsoft.Extensions.Logging.LogLevel;
 
@@ -13,12 +14,12 @@ namespace Jex.Runtime.Dispatch;
 internal sealed class ForwardingLogger : ILogger
 {
     private readonly ILogger _local;
-    private readonly ChannelWriter<RuntimeMessage> _output;
+    private readonly ChannelWriter<RuntimeFrame> _output;
     private readonly MsLogLevel _forwardLevel;
     private readonly ulong _batchId;
     private readonly string _category;
 
-    public ForwardingLogger(ILogger local, string category, ChannelWriter<RuntimeMessage> output, MsLogLevel forwardLevel, ulong batchId)
+    public ForwardingLogger(ILogger local, string category, ChannelWriter<RuntimeFrame> output, MsLogLevel forwardLevel, ulong batchId)
     {
         _local = local;
         _category = category;
@@ -51,7 +52,7 @@ internal sealed class ForwardingLogger : ILogger
             return;
         }
 
-        var message = new RuntimeMessage
+        var message = RuntimeFrame.From(new RuntimeMessage
         {
             Log = new Log
             {
@@ -62,7 +63,7 @@ internal sealed class ForwardingLogger : ILogger
                 BatchId = _batchId,
                 TimestampMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
             },
-        };
+        });
 
         // ILogger is synchronous. When the output channel is full the user's thread waits: logs are
         // back-pressured like results rather than dropped. A closed channel means the session ended.
@@ -74,6 +75,7 @@ internal sealed class ForwardingLogger : ILogger
             }
             catch (ChannelClosedException)
             {
+                message.Release();
             }
         }
     }

@@ -1,22 +1,20 @@
-using Jex.Protocol.V1;
+using Jex.Runtime.Dispatch.Wire;
 
 namespace Jex.Runtime.Dispatch;
 
 /// <summary>
-/// Where a session's runtime messages go. The transports implement it: the gRPC adapter writes to
-/// the response stream, the shared-memory adapter to the runtime-to-member ring. The dispatcher
-/// calls it from one writer task only, so implementations need not be thread-safe.
+/// Where a session's runtime messages go, already encoded. The transports implement it: the gRPC
+/// adapter writes to the response stream, the shared-memory adapter to the runtime-to-member ring.
+/// The dispatcher calls it from one writer at a time, so implementations need not be thread-safe,
+/// and releases each frame after the write completes.
 /// </summary>
 internal interface ISessionOutput
 {
-    ValueTask WriteAsync(RuntimeMessage message, CancellationToken cancellationToken);
-
     /// <summary>
     /// Writes one message. <paramref name="moreFollows"/> means the next write comes at once, so
     /// a transport may buffer this one instead of flushing it; a write with it false flushes.
     /// </summary>
-    ValueTask WriteAsync(RuntimeMessage message, bool moreFollows, CancellationToken cancellationToken) =>
-        WriteAsync(message, cancellationToken);
+    ValueTask WriteAsync(RuntimeFrame frame, bool moreFollows, CancellationToken cancellationToken);
 }
 
 /// <summary>

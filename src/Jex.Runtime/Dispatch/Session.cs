@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Jex.Protocol.V1;
+using Jex.Runtime.Dispatch.Wire;
 using Jex.Runtime.UserCode;
 using Log = Jex.Runtime.Diagnostics.Log;
 using StatusCode = Grpc.Core.StatusCode;
@@ -22,7 +23,7 @@ internal sealed class Session
     private readonly ISessionOutput _output;
     private readonly CancellationToken _runtimeStopping;
     private readonly CancellationTokenSource _sessionCts;
-    private readonly Channel<RuntimeMessage> _channel = Channel.CreateBounded<RuntimeMessage>(
+    private readonly Channel<RuntimeFrame> _channel = Channel.CreateBounded<RuntimeFrame>(
         new BoundedChannelOptions(OutputCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly ConcurrentDictionary<ulong, BatchRun> _running = new();
     private readonly object _gate = new();
@@ -58,14 +59,14 @@ internal sealed class Session
 
     internal Microsoft.Extensions.Logging.LogLevel ForwardLevel => _forwardLevel;
 
-    internal ChannelWriter<RuntimeMessage> Writer => _channel.Writer;
+    internal ChannelWriter<RuntimeFrame> Writer => _channel.Writer;
 
     internal ILogger UserLogger { get; private set; } = null!;
 
     /// <summary>The user logger's category, made once per session rather than once per batch.</summary>
     internal string UserCategory { get; private set; } = "UserCode";
 
-    public async Task RunAsync(IAsyncEnumerable<MemberMessage> incoming)
+    public async Task RunAsync(IAsyncEnumerable<MemberFrame> incoming)
     {
         var enumerator = incoming.GetAsyncEnumerator(_sessionCts.Token);
         Task? readTask = null;
@@ -77,16 +78,27 @@ internal sealed class Session
                 return;
             }
 
-            var first = enumerator.Current;
-            if (first.KindCase != MemberMessage.KindOneofCase.Init)
+            var firstFrame = enumerator.Current;
+            var first = Parse(firstFrame);
+            firstFrame.Release();
+            if (first?.KindCase != MemberMessage.KindOneofCase.Init)
             {
-                Log.SessionRejected(Logger, _id, nameof(StatusCode.FailedPrecondition), $"first message was {first.KindCase}, not Init");
+                var kind = first?.KindCase.ToString() ?? nameof(MemberMessage.KindOneofCase.Batch);
+                Log.SessionRejected(Logger, _id, nameof(StatusCode.FailedPrecondition), $"first message was {kind}, not Init");
                 throw new SessionRejectedException(StatusCode.FailedPrecondition,
-                    $"the first message of a session must be Init, not {first.KindCase}");
+                    $"the first message of a session must be Init, not {kind}");
             }
 
             Start(first.Init);
-            await _output.WriteAsync(new RuntimeMessage { Ready = BuildReady() }, _sessionCts.Token).ConfigureAwait(false);
+            var ready = RuntimeFrame.From(new RuntimeMessage { Ready = BuildReady() });
+            try
+            {
+                await _output.WriteAsync(ready, moreFollows: false, _sessionCts.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                ready.Release();
+            }
 
             writerTask = WriteLoopAsync();
             readTask = ReadLoopAsync(enumerator);
@@ -107,10 +119,10 @@ internal sealed class Session
             await Task.WhenAll(inFlight.Select(b => b.Completion)).ConfigureAwait(false);
             if (_drainRequested.Task.IsCompleted)
             {
-                await Writer.WriteAsync(new RuntimeMessage
+                await Writer.WriteAsync(RuntimeFrame.From(new RuntimeMessage
                 {
                     Drained = new Drained { Batches = (ulong)Interlocked.Read(ref _batches), Items = (ulong)Interlocked.Read(ref _items) },
-                }).ConfigureAwait(false);
+                })).ConfigureAwait(false);
             }
 
             Writer.TryComplete();
@@ -213,18 +225,44 @@ internal sealed class Session
         return ready;
     }
 
-    private async Task ReadLoopAsync(IAsyncEnumerator<MemberMessage> enumerator)
+    /// <summary>
+    /// Reads a frame: null for a batch (read in place, the frame stays alive), else the message
+    /// (the caller releases the frame). Bytes that are not a MemberMessage end the session.
+    /// </summary>
+    private MemberMessage? Parse(MemberFrame frame)
+    {
+        try
+        {
+            frame.Parse();
+        }
+        catch (MalformedFrameException e)
+        {
+            frame.Release();
+            var reason = $"a {frame.Length}-byte message is not a valid MemberMessage: {e.Message}";
+            Log.SessionRejected(Logger, _id, nameof(StatusCode.InvalidArgument), reason);
+            throw new SessionRejectedException(StatusCode.InvalidArgument, reason);
+        }
+
+        return frame.IsBatch ? null : frame.Message;
+    }
+
+    private async Task ReadLoopAsync(IAsyncEnumerator<MemberFrame> enumerator)
     {
         // Yield first so RunAsync gets to wait on this task before the loop blocks on a read.
         await Task.Yield();
         while (await enumerator.MoveNextAsync().ConfigureAwait(false))
         {
-            var message = enumerator.Current;
+            var frame = enumerator.Current;
+            var message = Parse(frame);
+            if (message is null)
+            {
+                await OnBatchAsync(frame).ConfigureAwait(false);
+                continue;
+            }
+
+            frame.Release();
             switch (message.KindCase)
             {
-                case MemberMessage.KindOneofCase.Batch:
-                    await OnBatchAsync(message.Batch).ConfigureAwait(false);
-                    break;
                 case MemberMessage.KindOneofCase.Cancel:
                     if (_running.TryGetValue(message.Cancel.BatchId, out var run))
                     {
@@ -233,10 +271,10 @@ internal sealed class Session
 
                     break;
                 case MemberMessage.KindOneofCase.Ping:
-                    await Writer.WriteAsync(new RuntimeMessage
+                    await Writer.WriteAsync(RuntimeFrame.From(new RuntimeMessage
                     {
                         Pong = new Pong { Nonce = message.Ping.Nonce, Stats = _processor.Counters.Snapshot() },
-                    }, _sessionCts.Token).ConfigureAwait(false);
+                    }), _sessionCts.Token).ConfigureAwait(false);
                     break;
                 case MemberMessage.KindOneofCase.Schemas:
                     await OnSchemasAsync(message.Schemas).ConfigureAwait(false);
@@ -256,7 +294,24 @@ internal sealed class Session
 
     private void RequestDrain() => _drainRequested.TrySetResult();
 
-    private async Task OnBatchAsync(Batch batch)
+    /// <summary>Takes a batch frame; it is released here unless a BatchRun takes it over.</summary>
+    private async Task OnBatchAsync(MemberFrame batch)
+    {
+        var started = false;
+        try
+        {
+            started = await TryStartBatchAsync(batch).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (!started)
+            {
+                batch.Release();
+            }
+        }
+    }
+
+    private async Task<bool> TryStartBatchAsync(MemberFrame batch)
     {
         lock (_gate)
         {
@@ -266,26 +321,26 @@ internal sealed class Session
             }
         }
 
-        if (batch.Id == 0)
+        if (batch.BatchId == 0)
         {
             await ProtocolErrorAsync(ProtocolError.Types.Code.Malformed,
-                $"batch id 0 is not allowed (ids start at 1); its {batch.Items.Count} item(s) were not processed", null).ConfigureAwait(false);
-            return;
+                $"batch id 0 is not allowed (ids start at 1); its {batch.ItemCount} item(s) were not processed", null).ConfigureAwait(false);
+            return false;
         }
 
-        if (_lastBatchId is { } last && batch.Id <= last)
+        if (_lastBatchId is { } last && batch.BatchId <= last)
         {
             await ProtocolErrorAsync(ProtocolError.Types.Code.DuplicateBatchId,
-                $"batch id {batch.Id} is not above the previous id {last}; its {batch.Items.Count} item(s) were not processed", batch.Id).ConfigureAwait(false);
-            return;
+                $"batch id {batch.BatchId} is not above the previous id {last}; its {batch.ItemCount} item(s) were not processed", batch.BatchId).ConfigureAwait(false);
+            return false;
         }
 
-        _lastBatchId = batch.Id;
+        _lastBatchId = batch.BatchId;
         var options = _processor.Options;
-        if (batch.Items.Count > options.MaxBatchItems || batch.CalculateSize() > options.MaxBatchBytes)
+        if (batch.ItemCount > options.MaxBatchItems || batch.BatchBytes > options.MaxBatchBytes)
         {
             await RefuseOversizedAsync(batch, options).ConfigureAwait(false);
-            return;
+            return false;
         }
 
         // Back-pressure: a member with more batches in flight than agreed waits here.
@@ -293,32 +348,30 @@ internal sealed class Session
         var run = new BatchRun(this, batch);
         lock (_gate)
         {
-            _running[batch.Id] = run;
+            _running[batch.BatchId] = run;
         }
 
         _processor.Counters.BatchStarted();
         run.Start();
-        return;
+        return true;
 
     refused:
         await ProtocolErrorAsync(ProtocolError.Types.Code.BatchAfterDrain,
-            $"batch {batch.Id} arrived after Drain (or runtime shutdown); its {batch.Items.Count} item(s) were not processed", batch.Id).ConfigureAwait(false);
+            $"batch {batch.BatchId} arrived after Drain (or runtime shutdown); its {batch.ItemCount} item(s) were not processed", batch.BatchId).ConfigureAwait(false);
+        return false;
     }
 
-    private async Task RefuseOversizedAsync(Batch batch, Configuration.UserCodeOptions options)
+    private async Task RefuseOversizedAsync(MemberFrame batch, Configuration.UserCodeOptions options)
     {
-        var reason = $"batch {batch.Id} has {batch.Items.Count} items and {batch.CalculateSize()} bytes; the limits are {options.MaxBatchItems} items and {options.MaxBatchBytes} bytes";
-        var result = new BatchResult { BatchId = batch.Id };
-        for (var i = 0; i < batch.Items.Count; i++)
+        var reason = $"batch {batch.BatchId} has {batch.ItemCount} items and {batch.BatchBytes} bytes; the limits are {options.MaxBatchItems} items and {options.MaxBatchBytes} bytes";
+        var result = new BatchResultWriter(batch.BatchId, 0);
+        var error = new ItemResult
         {
-            result.Results.Add(new ItemResult
-            {
-                Error = new ItemError { Code = ItemError.Types.Code.BatchTooLarge, Type = "Jex.BatchTooLarge", Message = reason },
-            });
-        }
-
-        Interlocked.Add(ref _errors, batch.Items.Count);
-        await Writer.WriteAsync(new RuntimeMessage { Result = result }, _sessionCts.Token).ConfigureAwait(false);
+            Error = new ItemError { Code = ItemError.Types.Code.BatchTooLarge, Type = "Jex.BatchTooLarge", Message = reason },
+        };
+        result.AddEncoded(Google.Protobuf.MessageExtensions.ToByteArray(error), batch.ItemCount);
+        Interlocked.Add(ref _errors, batch.ItemCount);
+        await Writer.WriteAsync(result.Finish(0), _sessionCts.Token).ConfigureAwait(false);
         Log.ProtocolError(Logger, _id, "BatchTooLarge", reason);
     }
 
@@ -353,7 +406,7 @@ internal sealed class Session
             error.BatchId = b;
         }
 
-        await Writer.WriteAsync(new RuntimeMessage { Error = error }, _sessionCts.Token).ConfigureAwait(false);
+        await Writer.WriteAsync(RuntimeFrame.From(new RuntimeMessage { Error = error }), _sessionCts.Token).ConfigureAwait(false);
     }
 
     internal void OnBatchDone(BatchRun run, int items, int errors)
@@ -378,13 +431,20 @@ internal sealed class Session
             var reader = _channel.Reader;
             while (await reader.WaitToReadAsync(_sessionCts.Token).ConfigureAwait(false))
             {
-                while (reader.TryRead(out var message))
+                while (reader.TryRead(out var frame))
                 {
                     // When another message is already queued, the transport may hold this one back
                     // and send both with one flush: one system call instead of one per message.
                     // The last message of every run has nothing behind it, so it always flushes.
                     var moreFollows = reader.TryPeek(out _);
-                    await _output.WriteAsync(message, moreFollows, _sessionCts.Token).ConfigureAwait(false);
+                    try
+                    {
+                        await _output.WriteAsync(frame, moreFollows, _sessionCts.Token).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        frame.Release();
+                    }
                 }
             }
         }

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Jex.Protocol.V1;
 using Jex.Runtime.Configuration;
+using Jex.Runtime.Dispatch.Wire;
 using Jex.Runtime.UserCode;
 using Log = Jex.Runtime.Diagnostics.Log;
 using Microsoft.Extensions.Options;
@@ -64,10 +65,11 @@ internal sealed class SessionProcessor
 
     /// <summary>
     /// Runs one session to its end: the member's stream ends, it drains, the runtime stops, or the
-    /// transport fails (<paramref name="cancellationToken"/>). Throws
+    /// transport fails (<paramref name="cancellationToken"/>). Incoming frames belong to the
+    /// session, which releases them. Throws
     /// <see cref="SessionRejectedException"/> when the session is refused before Ready.
     /// </summary>
-    public async Task RunAsync(IAsyncEnumerable<MemberMessage> incoming, ISessionOutput output, CancellationToken cancellationToken)
+    public async Task RunAsync(IAsyncEnumerable<MemberFrame> incoming, ISessionOutput output, CancellationToken cancellationToken)
     {
         var id = Interlocked.Increment(ref _nextSessionId);
         Interlocked.Increment(ref _activeSessions);

@@ -14,7 +14,7 @@ internal sealed class ValueInput<T>(PayloadBinder<T> binder, string description)
 {
     public override string Description => description;
 
-    public override T Read(InvocationContext context) => binder.Read(context.Item.Value, context.ValueFormat, context);
+    public override T Read(InvocationContext context) => binder.Read(context.Value, context.ValueFormat, context);
 }
 
 internal sealed class EntryInput<TKey, TValue>(PayloadBinder<TKey> key, PayloadBinder<TValue> value, string description)
@@ -23,6 +23,6 @@ internal sealed class EntryInput<TKey, TValue>(PayloadBinder<TKey> key, PayloadB
     public override string Description => description;
 
     public override MapEntry<TKey, TValue> Read(InvocationContext context) => new(
-        key.Read(context.Item.Key, context.KeyFormat, context),
-        value.Read(context.Item.Value, context.ValueFormat, context));
+        key.Read(context.Key, context.KeyFormat, context),
+        value.Read(context.Value, context.ValueFormat, context));
 }

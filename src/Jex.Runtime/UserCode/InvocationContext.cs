@@ -1,16 +1,34 @@
-using Google.Protobuf;
+using System.Buffers;
+using System.Text;
 using Jex.Protocol.V1;
+using Jex.Runtime.Dispatch.Wire;
 using Jex.UserCode;
 
 namespace Jex.Runtime.UserCode;
 
 /// <summary>
 /// The <see cref="IJexContext"/> of one batch, moved from item to item as the batch advances. Also
-/// carries what binders need: the item's formats and the session's codec state.
+/// carries what binders need: the item's bytes and formats, the session's codec state, and where
+/// the item's outputs go until the batch encodes them.
 /// </summary>
-internal sealed class InvocationContext : IJexContext
+/// <remarks>
+/// Item bytes are slices of the batch's pooled frame and outputs are collected as slices, with
+/// transient bytes (encoded strings, Hazelcast writes) kept in a pooled arena: an item allocates
+/// nothing of its own. Everything is valid until the item ends; the batch copies the outputs into
+/// its result then. A call abandoned at its deadline may still write here afterwards, so an
+/// abandoned context never gives its buffers back to the pools.
+/// </remarks>
+internal sealed class InvocationContext : IJexContext, IDisposable
 {
+    private const int ArenaChunk = 4096;
+
     private readonly SessionInfo _session;
+    private PendingOutput[] _outputs = new PendingOutput[4];
+    private int _outputCount;
+    private byte[] _arena = [];
+    private int _arenaPos;
+    private List<byte[]>? _retired;
+    private bool _abandoned;
 
     public InvocationContext(SessionInfo session, ILogger logger, long batchId, CancellationToken cancellationToken)
     {
@@ -32,13 +50,13 @@ internal sealed class InvocationContext : IJexContext
 
     public long BatchId { get; }
 
-    public ReadOnlyMemory<byte> RawKey => Item.Key.Memory;
+    public ReadOnlyMemory<byte> RawKey => Key;
 
-    public DateTimeOffset Timestamp => DateTimeOffset.FromUnixTimeMilliseconds(Item.TimestampMs);
+    public DateTimeOffset Timestamp => DateTimeOffset.FromUnixTimeMilliseconds(TimestampMs);
 
-    public int Partition => Item.Partition;
+    public int Partition { get; private set; }
 
-    public long Sequence => Item.Sequence;
+    public long Sequence { get; private set; }
 
     public IReadOnlyDictionary<string, string> Settings => _session.Settings;
 
@@ -47,32 +65,146 @@ internal sealed class InvocationContext : IJexContext
     /// <summary>Session-wide codec state (Compact schemas); owned by the Hazelcast binding.</summary>
     public SessionInfo Session => _session;
 
-    /// <summary>The item being processed.</summary>
-    public Item Item { get; private set; } = null!;
+    /// <summary>The current item's key bytes.</summary>
+    public ReadOnlyMemory<byte> Key { get; private set; }
+
+    /// <summary>The current item's value bytes.</summary>
+    public ReadOnlyMemory<byte> Value { get; private set; }
+
+    public long TimestampMs { get; private set; }
 
     public Format KeyFormat { get; private set; }
 
     public Format ValueFormat { get; private set; }
 
     /// <summary>The current item's outputs, filled by the function's result sink.</summary>
-    public List<Output> Outputs { get; } = new(1);
+    public ReadOnlySpan<PendingOutput> Outputs => _outputs.AsSpan(0, _outputCount);
 
+    /// <summary>Moves to an item of a batch frame.</summary>
+    public void MoveTo(MemberFrame frame, in ItemView item)
+    {
+        Reset(item.KeyFormat, item.ValueFormat);
+        Key = frame.Slice(item.KeyStart, item.KeyLength);
+        Value = frame.Slice(item.ValueStart, item.ValueLength);
+        TimestampMs = item.TimestampMs;
+        Partition = item.Partition;
+        Sequence = item.Sequence;
+    }
+
+    /// <summary>Moves to an item given as a message (unit tests).</summary>
     public void MoveTo(Item item)
     {
-        Item = item;
-        KeyFormat = item.KeyFormat == Format.Unspecified ? _session.KeyFormat : item.KeyFormat;
-        ValueFormat = item.ValueFormat == Format.Unspecified ? _session.ValueFormat : item.ValueFormat;
-        Outputs.Clear();
+        Reset(item.KeyFormat, item.ValueFormat);
+        Key = item.Key.Memory;
+        Value = item.Value.Memory;
+        TimestampMs = item.TimestampMs;
+        Partition = item.Partition;
+        Sequence = item.Sequence;
+    }
+
+    private void Reset(Format keyFormat, Format valueFormat)
+    {
+        KeyFormat = keyFormat == Format.Unspecified ? _session.KeyFormat : keyFormat;
+        ValueFormat = valueFormat == Format.Unspecified ? _session.ValueFormat : valueFormat;
+        _outputs.AsSpan(0, _outputCount).Clear();
+        _outputCount = 0;
+        _arenaPos = 0;
+        if (_retired is { Count: > 0 })
+        {
+            foreach (var chunk in _retired)
+            {
+                ArrayPool<byte>.Shared.Return(chunk);
+            }
+
+            _retired.Clear();
+        }
     }
 
     /// <summary>An output keyed like the input item.</summary>
-    public void AddOutput(ByteString value, Format valueFormat) => Outputs.Add(new Output
+    public void AddOutput(ReadOnlyMemory<byte> value, Format valueFormat) =>
+        AddOutput(Key, KeyFormat, value, valueFormat);
+
+    public void AddOutput(ReadOnlyMemory<byte> key, Format keyFormat, ReadOnlyMemory<byte> value, Format valueFormat)
     {
-        Key = Item.Key,
-        KeyFormat = KeyFormat,
-        Value = value,
-        ValueFormat = valueFormat,
-    });
+        if (_outputCount == _outputs.Length)
+        {
+            Array.Resize(ref _outputs, _outputs.Length * 2);
+        }
+
+        _outputs[_outputCount++] = new PendingOutput(key, keyFormat, value, valueFormat);
+    }
+
+    /// <summary>Copies transient bytes (a reused encoder buffer) into memory that lives until the item ends.</summary>
+    public ReadOnlyMemory<byte> Keep(ReadOnlySpan<byte> bytes)
+    {
+        var target = Reserve(bytes.Length, out var memory);
+        bytes.CopyTo(target);
+        return memory;
+    }
+
+    /// <summary>A string's UTF-8 bytes, living until the item ends.</summary>
+    public ReadOnlyMemory<byte> KeepUtf8(string value)
+    {
+        var target = Reserve(Encoding.UTF8.GetMaxByteCount(value.Length), out var memory);
+        var written = Encoding.UTF8.GetBytes(value, target);
+        _arenaPos -= target.Length - written;
+        return memory[..written];
+    }
+
+    private Span<byte> Reserve(int length, out ReadOnlyMemory<byte> memory)
+    {
+        if (_arena.Length - _arenaPos < length)
+        {
+            if (_arena.Length > 0)
+            {
+                (_retired ??= []).Add(_arena);
+            }
+
+            _arena = ArrayPool<byte>.Shared.Rent(Math.Max(ArenaChunk, length));
+            _arenaPos = 0;
+        }
+
+        var start = _arenaPos;
+        _arenaPos += length;
+        memory = _arena.AsMemory(start, length);
+        return _arena.AsSpan(start, length);
+    }
+
+    /// <summary>The current outputs as messages (unit tests).</summary>
+    public List<Output> OutputMessages()
+    {
+        var list = new List<Output>(_outputCount);
+        foreach (var o in Outputs)
+        {
+            list.Add(new Output
+            {
+                Key = Google.Protobuf.ByteString.CopyFrom(o.Key.Span),
+                KeyFormat = o.KeyFormat,
+                Value = Google.Protobuf.ByteString.CopyFrom(o.Value.Span),
+                ValueFormat = o.ValueFormat,
+            });
+        }
+
+        return list;
+    }
+
+    /// <summary>A call still running on this context was abandoned: its buffers must never be reused.</summary>
+    public void Abandon() => _abandoned = true;
+
+    public void Dispose()
+    {
+        if (_abandoned)
+        {
+            return;
+        }
+
+        Reset(KeyFormat, ValueFormat);
+        if (_arena.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(_arena);
+            _arena = [];
+        }
+    }
 }
 
 /// <summary>What a session's Init established.</summary>

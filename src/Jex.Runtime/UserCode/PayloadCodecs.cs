@@ -2,7 +2,6 @@ using System.Reflection;
 using System.Runtime.ExceptionServices;
 using System.Text;
 using System.Text.Json;
-using Google.Protobuf;
 using Jex.Protocol.V1;
 using Jex.UserCode;
 
@@ -89,13 +88,13 @@ internal sealed class PayloadCodecs
     {
         private readonly HazelcastCodec<string?>? _hazelcast = codecs.Hazelcast?.CodecFor<string?>();
 
-        public override string? Read(ByteString data, Format format, InvocationContext context) => format switch
+        public override string? Read(ReadOnlyMemory<byte> data, Format format, InvocationContext context) => format switch
         {
-            Format.Hazelcast => RequireHazelcast(_hazelcast).Read(data.Memory, context),
+            Format.Hazelcast => RequireHazelcast(_hazelcast).Read(data, context),
             _ => data.Length == 0 ? string.Empty : Encoding.UTF8.GetString(data.Span),
         };
 
-        public override ByteString Write(string? value, Format preferred, InvocationContext context, out Format format)
+        public override ReadOnlyMemory<byte> Write(string? value, Format preferred, InvocationContext context, out Format format)
         {
             if (preferred == Format.Hazelcast)
             {
@@ -104,7 +103,7 @@ internal sealed class PayloadCodecs
             }
 
             format = Format.Text;
-            return value is null ? ByteString.Empty : UnsafeByteOperations.UnsafeWrap(Encoding.UTF8.GetBytes(value));
+            return value is null ? ReadOnlyMemory<byte>.Empty : context.KeepUtf8(value);
         }
     }
 
@@ -116,10 +115,10 @@ internal sealed class PayloadCodecs
     {
         private readonly HazelcastCodec<byte[]?>? _hazelcast = codecs.Hazelcast?.CodecFor<byte[]?>();
 
-        public override byte[]? Read(ByteString data, Format format, InvocationContext context) =>
-            format == Format.Hazelcast ? RequireHazelcast(_hazelcast).Read(data.Memory, context) : data.ToByteArray();
+        public override byte[]? Read(ReadOnlyMemory<byte> data, Format format, InvocationContext context) =>
+            format == Format.Hazelcast ? RequireHazelcast(_hazelcast).Read(data, context) : data.ToArray();
 
-        public override ByteString Write(byte[]? value, Format preferred, InvocationContext context, out Format format)
+        public override ReadOnlyMemory<byte> Write(byte[]? value, Format preferred, InvocationContext context, out Format format)
         {
             if (preferred == Format.Hazelcast && _hazelcast is not null)
             {
@@ -128,18 +127,22 @@ internal sealed class PayloadCodecs
             }
 
             format = preferred;
-            return value is null ? ByteString.Empty : UnsafeByteOperations.UnsafeWrap(value);
+            return value;
         }
     }
 
+    /// <summary>
+    /// The item's bytes without a copy: a slice of the batch's pooled buffer, valid until the call
+    /// returns (documented on the attribute); a function that keeps it copies it.
+    /// </summary>
     private sealed class MemoryBinder : PayloadBinder<ReadOnlyMemory<byte>>
     {
-        public override ReadOnlyMemory<byte> Read(ByteString data, Format format, InvocationContext context) => data.Memory;
+        public override ReadOnlyMemory<byte> Read(ReadOnlyMemory<byte> data, Format format, InvocationContext context) => data;
 
-        public override ByteString Write(ReadOnlyMemory<byte> value, Format preferred, InvocationContext context, out Format format)
+        public override ReadOnlyMemory<byte> Write(ReadOnlyMemory<byte> value, Format preferred, InvocationContext context, out Format format)
         {
             format = preferred;
-            return UnsafeByteOperations.UnsafeWrap(value);
+            return value;
         }
     }
 
@@ -149,17 +152,17 @@ internal sealed class PayloadCodecs
         // Built once per binder, at load: a type the binding cannot map fails the load, not an item.
         private readonly HazelcastCodec<T>? _hazelcast = codecs.Hazelcast?.CodecFor<T>();
 
-        public override T Read(ByteString data, Format format, InvocationContext context)
+        public override T Read(ReadOnlyMemory<byte> data, Format format, InvocationContext context)
         {
             if (format == Format.Hazelcast)
             {
-                return RequireHazelcast(_hazelcast).Read(data.Memory, context);
+                return RequireHazelcast(_hazelcast).Read(data, context);
             }
 
             return JsonSerializer.Deserialize<T>(data.Span, codecs.Json)!;
         }
 
-        public override ByteString Write(T value, Format preferred, InvocationContext context, out Format format)
+        public override ReadOnlyMemory<byte> Write(T value, Format preferred, InvocationContext context, out Format format)
         {
             if (preferred == Format.Hazelcast && _hazelcast is { CanWrite: true } hz)
             {
@@ -168,7 +171,7 @@ internal sealed class PayloadCodecs
             }
 
             format = Format.Json;
-            return UnsafeByteOperations.UnsafeWrap(JsonSerializer.SerializeToUtf8Bytes(value, codecs.Json));
+            return JsonSerializer.SerializeToUtf8Bytes(value, codecs.Json);
         }
     }
 
@@ -179,9 +182,10 @@ internal sealed class PayloadCodecs
 /// <summary>Reads and writes one CLR type.</summary>
 internal abstract class PayloadBinder<T>
 {
-    public abstract T Read(ByteString data, Format format, InvocationContext context);
+    public abstract T Read(ReadOnlyMemory<byte> data, Format format, InvocationContext context);
 
-    public abstract ByteString Write(T value, Format preferred, InvocationContext context, out Format format);
+    /// <summary>Encodes a result; the bytes must stay valid until the item ends (see <see cref="InvocationContext.Keep"/>).</summary>
+    public abstract ReadOnlyMemory<byte> Write(T value, Format preferred, InvocationContext context, out Format format);
 }
 
 /// <summary>The hook the Hazelcast codec plugs into.</summary>
@@ -209,8 +213,8 @@ internal abstract class HazelcastCodec<T>
     /// <summary>Decodes; bad data throws <see cref="PayloadBindingException"/> (DECODE or UNKNOWN_SCHEMA).</summary>
     public abstract T Read(ReadOnlyMemory<byte> data, InvocationContext context);
 
-    /// <summary>Encodes; failures throw <see cref="PayloadBindingException"/> (ENCODE).</summary>
-    public abstract ByteString Write(T value, InvocationContext context);
+    /// <summary>Encodes into memory valid until the item ends; failures throw <see cref="PayloadBindingException"/> (ENCODE).</summary>
+    public abstract ReadOnlyMemory<byte> Write(T value, InvocationContext context);
 }
 
 /// <summary>A payload could not be bound to, or produced from, the function's types.</summary>

@@ -1,4 +1,3 @@
-using Jex.Protocol.V1;
 using Jex.UserCode;
 
 namespace Jex.Runtime.UserCode;
@@ -28,9 +27,10 @@ internal sealed class EntryOutput<TKey, TValue>(PayloadBinder<TKey> key, Payload
 {
     public override void Write(MapEntry<TKey, TValue> entry, InvocationContext context)
     {
-        var keyBytes = key.Write(entry.Key, context.KeyFormat, context, out var keyFormat);
+        // The key's bytes may sit in an encoder buffer the value's write reuses: keep them first.
+        var keyBytes = context.Keep(key.Write(entry.Key, context.KeyFormat, context, out var keyFormat).Span);
         var valueBytes = value.Write(entry.Value, context.ValueFormat, context, out var valueFormat);
-        context.Outputs.Add(new Output { Key = keyBytes, KeyFormat = keyFormat, Value = valueBytes, ValueFormat = valueFormat });
+        context.AddOutput(keyBytes, keyFormat, valueBytes, valueFormat);
     }
 }
 

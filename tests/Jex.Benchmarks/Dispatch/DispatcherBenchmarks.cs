@@ -4,6 +4,7 @@ using Google.Protobuf;
 using Jex.Protocol.V1;
 using Jex.Runtime.Configuration;
 using Jex.Runtime.Dispatch;
+using Jex.Runtime.Dispatch.Wire;
 using Jex.Runtime.Hosting;
 using Jex.Runtime.UserCode;
 using Microsoft.Extensions.Hosting;
@@ -14,8 +15,9 @@ namespace Jex.Benchmarks.Dispatch;
 
 /// <summary>
 /// The runtime's per-event cost with no transport: <see cref="Invoker"/> is the compiled invoker
-/// alone (bind input, call, write output); <see cref="Session"/> adds the dispatcher (session read
-/// loop, batch run, result building, the output channel). Allocated bytes per operation / Items =
+/// over a batch read in place (bind input, call, collect output) plus the result's encoding;
+/// <see cref="Session"/> adds the dispatcher (reading the batch frame, session read loop, batch run,
+/// the output channel); its input frame is encoded per batch, as a member would. Allocated bytes per operation / Items =
 /// bytes per event. The user code is the samples' <c>identity</c> (zero-copy ReadOnlyMemory).
 /// </summary>
 [MemoryDiagnoser]
@@ -25,8 +27,9 @@ public class DispatcherBenchmarks
     private FunctionInvoker _invoker = null!;
     private InvocationContext _context = null!;
     private Batch _batch = null!;
-    private Channel<MemberMessage> _in = null!;
-    private Channel<RuntimeMessage> _out = null!;
+    private MemberFrame _frame = null!;
+    private Channel<MemberFrame> _in = null!;
+    private Channel<RuntimeFrame> _out = null!;
     private Task _session = null!;
     private CancellationTokenSource _stop = null!;
     private ulong _nextId;
@@ -54,6 +57,8 @@ public class DispatcherBenchmarks
             _batch.Items.Add(new Item { Key = key, Value = value, Partition = i, Sequence = i });
         }
 
+        _frame = MemberFrame.From(new MemberMessage { Batch = _batch });
+        _frame.Parse();
         var info = new SessionInfo
         {
             JobId = "j", JobName = "j", StageName = "s", FunctionName = "identity",
@@ -61,11 +66,11 @@ public class DispatcherBenchmarks
         };
         _context = new InvocationContext(info, NullLogger.Instance, 1, CancellationToken.None);
 
-        _in = Channel.CreateUnbounded<MemberMessage>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        _out = Channel.CreateUnbounded<RuntimeMessage>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        _in = Channel.CreateUnbounded<MemberFrame>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        _out = Channel.CreateUnbounded<RuntimeFrame>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         _session = _processor.RunAsync(_in.Reader.ReadAllAsync(), new ChannelOutput(_out.Writer), CancellationToken.None);
-        _in.Writer.TryWrite(new MemberMessage { Init = new Init { ProtocolVersion = 1, Function = "identity", MaxInFlight = 1 } });
-        var ready = _out.Reader.ReadAsync().AsTask().GetAwaiter().GetResult();
+        _in.Writer.TryWrite(MemberFrame.From(new MemberMessage { Init = new Init { ProtocolVersion = 1, Function = "identity", MaxInFlight = 1 } }));
+        var ready = _out.Reader.ReadAsync().AsTask().GetAwaiter().GetResult().ToMessage();
         if (ready.KindCase != RuntimeMessage.KindOneofCase.Ready)
         {
             throw new InvalidOperationException("expected Ready, got " + ready);
@@ -80,24 +85,27 @@ public class DispatcherBenchmarks
         _stop.Dispose();
     }
 
-    /// <summary>The invoker over every item of the batch, as BatchRun calls it.</summary>
+    /// <summary>The invoker over every item of the batch and the result's encoding, as BatchRun does them.</summary>
     [Benchmark]
     public int Invoker()
     {
-        var outputs = 0;
-        foreach (var item in _batch.Items)
+        var result = new BatchResultWriter(1, _frame.BatchBytes);
+        foreach (ref readonly var item in _frame.Items)
         {
-            _context.MoveTo(item);
+            _context.MoveTo(_frame, item);
             var pending = _invoker.InvokeAsync(_context);
             if (!pending.IsCompletedSuccessfully)
             {
                 pending.AsTask().GetAwaiter().GetResult();
             }
 
-            outputs += _context.Outputs.Count;
+            result.AddOk(_context.Outputs);
         }
 
-        return outputs;
+        var frame = result.Finish(1);
+        var length = frame.Length;
+        frame.Release();
+        return length;
     }
 
     /// <summary>One batch through the session processor: Batch in, BatchResult out.</summary>
@@ -105,15 +113,11 @@ public class DispatcherBenchmarks
     public async Task<int> Session()
     {
         _batch.Id = ++_nextId;
-        _in.Writer.TryWrite(new MemberMessage { Batch = _batch });
-        while (true)
-        {
-            var message = await _out.Reader.ReadAsync().ConfigureAwait(false);
-            if (message.KindCase == RuntimeMessage.KindOneofCase.Result)
-            {
-                return message.Result.Results.Count;
-            }
-        }
+        _in.Writer.TryWrite(MemberFrame.From(new MemberMessage { Batch = _batch }));
+        var frame = await _out.Reader.ReadAsync().ConfigureAwait(false);
+        var length = frame.Length;
+        frame.Release();
+        return length;
     }
 
     private static string SamplesPath()
@@ -131,9 +135,15 @@ public class DispatcherBenchmarks
         return Directory.Exists(samples) ? samples : throw new DirectoryNotFoundException($"'{samples}' is missing: run ./demo.sh build first (or set JEX_OUT)");
     }
 
-    private sealed class ChannelOutput(ChannelWriter<RuntimeMessage> writer) : ISessionOutput
+    /// <summary>Hands each frame on; the session releases it once the write completes, so it is copied.</summary>
+    private sealed class ChannelOutput(ChannelWriter<RuntimeFrame> writer) : ISessionOutput
     {
-        public ValueTask WriteAsync(RuntimeMessage message, CancellationToken cancellationToken) => writer.WriteAsync(message, cancellationToken);
+        public ValueTask WriteAsync(RuntimeFrame frame, bool moreFollows, CancellationToken cancellationToken)
+        {
+            var copy = new byte[frame.Length];
+            frame.Span.CopyTo(copy);
+            return writer.WriteAsync(new RuntimeFrame(copy, 0, copy.Length), cancellationToken);
+        }
     }
 
     private sealed class Lifetime(CancellationToken stopping) : IHostApplicationLifetime

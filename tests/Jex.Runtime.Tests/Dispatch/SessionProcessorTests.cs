@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Jex.Protocol.V1;
 using Jex.Runtime.Configuration;
 using Jex.Runtime.Dispatch;
+using Jex.Runtime.Dispatch.Wire;
 using Jex.Runtime.UserCode;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -67,12 +68,14 @@ public sealed class SessionProcessorTests : IAsyncDisposable
             new RuntimeCounters(),
             NullLoggerFactory.Instance,
             _lifetime);
-        _session = processor.RunAsync(_in.Reader.ReadAllAsync(), new Output(_out.Writer), CancellationToken.None);
+        _session = processor.RunAsync(_in.Reader.ReadAllAsync().Select(MemberFrame.From), new Output(_out.Writer), CancellationToken.None);
     }
 
     private sealed class Output(ChannelWriter<RuntimeMessage> writer) : ISessionOutput
     {
-        public ValueTask WriteAsync(RuntimeMessage message, CancellationToken cancellationToken) => writer.WriteAsync(message, cancellationToken);
+        // Decoded with the generated parser: what the dispatcher encodes by hand must read back.
+        public ValueTask WriteAsync(RuntimeFrame frame, bool moreFollows, CancellationToken cancellationToken) =>
+            writer.WriteAsync(frame.ToMessage(), cancellationToken);
     }
 
     private sealed class Lifetime : IHostApplicationLifetime

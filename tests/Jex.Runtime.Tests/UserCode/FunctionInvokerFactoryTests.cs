@@ -91,7 +91,7 @@ public sealed class FunctionInvokerFactoryTests
         var context = NewContext(format);
         context.MoveTo(new Item { Key = ByteString.CopyFromUtf8(key), Value = ByteString.CopyFromUtf8(value), Partition = 3 });
         await invoker.InvokeAsync(context).AsTask().WaitAsync(TimeSpan.FromSeconds(5));
-        return [.. context.Outputs];
+        return context.OutputMessages();
     }
 
     internal static InvocationContext NewContext(Format valueFormat = Format.Text)

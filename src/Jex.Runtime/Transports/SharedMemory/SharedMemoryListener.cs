@@ -1,9 +1,9 @@
 using System.Net;
 using System.Threading.Channels;
-using Google.Protobuf;
 using Jex.Protocol.V1;
 using Jex.Runtime.Configuration;
 using Jex.Runtime.Dispatch;
+using Jex.Runtime.Dispatch.Wire;
 using Jex.Runtime.Hosting;
 using Jex.Transport.SharedMemory;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -152,7 +152,7 @@ internal sealed class SharedMemoryListener
     /// <summary>Serves the member holding the slot until it closes or dies (or the runtime stops).</summary>
     private void ServeOccupancy(SharedMemorySlot slot)
     {
-        var incoming = Channel.CreateBounded<MemberMessage>(new BoundedChannelOptions(IncomingCapacity) { SingleReader = true, SingleWriter = true });
+        var incoming = Channel.CreateBounded<MemberFrame>(new BoundedChannelOptions(IncomingCapacity) { SingleReader = true, SingleWriter = true });
         using var transport = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, slot.Peer.LostToken);
         var output = new RingOutput(slot.Outbound);
         var session = RunSessionAsync(slot, incoming, output, transport.Token);
@@ -166,18 +166,8 @@ internal sealed class SharedMemoryListener
                 return; // The session is over: what the member still sends has no one to go to.
             }
 
-            MemberMessage message;
-            try
-            {
-                message = MemberMessage.Parser.ParseFrom(span);
-            }
-            catch (InvalidProtocolBufferException e)
-            {
-                writer.TryComplete(new SessionRejectedException(StatusCode.InvalidArgument,
-                    $"a {span.Length}-byte frame on {inbound} is not a MemberMessage: {e.Message}"));
-                return;
-            }
-
+            // One copy out of the ring into a pooled buffer; the dispatcher reads it in place.
+            var message = MemberFrame.Copy(span);
             try
             {
                 if (!writer.TryWrite(message))
@@ -223,7 +213,7 @@ internal sealed class SharedMemoryListener
         output.Close();
     }
 
-    private async Task RunSessionAsync(SharedMemorySlot slot, Channel<MemberMessage> incoming, RingOutput output, CancellationToken transport)
+    private async Task RunSessionAsync(SharedMemorySlot slot, Channel<MemberFrame> incoming, RingOutput output, CancellationToken transport)
     {
         // Off the slot thread, which goes on to read the ring.
         await Task.Yield();
@@ -253,7 +243,9 @@ internal sealed class SharedMemoryListener
         {
             try
             {
-                await output.WriteAsync(new RuntimeMessage { Closed = closed }, CancellationToken.None).ConfigureAwait(false);
+                var frame = RuntimeFrame.From(new RuntimeMessage { Closed = closed });
+                await output.WriteAsync(frame, moreFollows: false, CancellationToken.None).ConfigureAwait(false);
+                frame.Release();
             }
             catch (SharedMemoryPeerLostException)
             {
@@ -264,16 +256,17 @@ internal sealed class SharedMemoryListener
     }
 
     /// <summary>
-    /// Serializes each message straight into the runtime-to-member ring (no intermediate buffer for a
-    /// message that fits one frame) and wakes the member only if it sleeps. One writer at a time (the
-    /// session's write loop); the lock is uncontended and only fences off a write racing the recycle.
+    /// Copies each encoded message into the runtime-to-member ring, fragmented when it exceeds a
+    /// frame, and publishes (waking the member only if it sleeps) when no other message follows at
+    /// once. One writer at a time (the session's write loop); the lock is uncontended and only
+    /// fences off a write racing the recycle.
     /// </summary>
     private sealed class RingOutput(RingProducer ring) : ISessionOutput
     {
         private readonly Lock _gate = new();
         private bool _closed;
 
-        public ValueTask WriteAsync(RuntimeMessage message, CancellationToken cancellationToken)
+        public ValueTask WriteAsync(RuntimeFrame frame, bool moreFollows, CancellationToken cancellationToken)
         {
             lock (_gate)
             {
@@ -282,9 +275,11 @@ internal sealed class SharedMemoryListener
                     throw new SharedMemoryPeerLostException($"{ring}: the session's member has left.");
                 }
 
-                ring.Write(message.CalculateSize(), message, static (span, m) => m.WriteTo(span), cancellationToken);
-
-                ring.Flush();
+                ring.Write(frame.Span, cancellationToken);
+                if (!moreFollows)
+                {
+                    ring.Flush();
+                }
             }
 
             return ValueTask.CompletedTask;

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Google.Protobuf;
 using Jex.Hazelcast;
 using Jex.Hazelcast.Compact;
 using Jex.Hazelcast.Serialization;
@@ -42,11 +41,11 @@ internal abstract class ValueCodec<T> : HazelcastCodec<T>
         }
     }
 
-    public sealed override ByteString Write(T value, InvocationContext context)
+    public sealed override ReadOnlyMemory<byte> Write(T value, InvocationContext context)
     {
         if (value is null)
         {
-            return ByteString.Empty;
+            return ReadOnlyMemory<byte>.Empty;
         }
 
         var scratch = HazelcastScratch.Current;
@@ -54,8 +53,8 @@ internal abstract class ValueCodec<T> : HazelcastCodec<T>
         {
             var output = scratch.Output();
             WriteValue(value, output, scratch, context);
-            // The protocol message owns its bytes: this copy is the one allocation of a write.
-            return UnsafeByteOperations.UnsafeWrap(output.WrittenSpan.ToArray());
+            // The scratch buffer is reused by the next write: keep the bytes until the item ends.
+            return context.Keep(output.WrittenSpan);
         }
         catch (PayloadBindingException)
         {

@@ -35,7 +35,7 @@ public sealed class HazelcastInvocationTests
     {
         context.MoveTo(item);
         await invoker.InvokeAsync(context).AsTask().WaitAsync(TimeSpan.FromSeconds(5));
-        return [.. context.Outputs];
+        return context.OutputMessages();
     }
 
     private InvocationContext NewSessionContext()

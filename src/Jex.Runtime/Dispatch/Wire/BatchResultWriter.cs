@@ -1,0 +1,151 @@
+using System.Buffers;
+using Jex.Protocol.V1;
+
+namespace Jex.Runtime.Dispatch.Wire;
+
+/// <summary>An output of the current item: key and value bytes with their formats.</summary>
+internal readonly record struct PendingOutput(ReadOnlyMemory<byte> Key, Format KeyFormat, ReadOnlyMemory<byte> Value, Format ValueFormat)
+{
+    /// <summary>The encoded size of the Output message.</summary>
+    public int Size =>
+        (Key.Length > 0 ? ProtoWire.DelimitedSize(Key.Length) : 0)
+        + (Value.Length > 0 ? ProtoWire.DelimitedSize(Value.Length) : 0)
+        + ProtoWire.EnumSize((int)KeyFormat)
+        + ProtoWire.EnumSize((int)ValueFormat);
+}
+
+/// <summary>
+/// Encodes one <c>RuntimeMessage { result: BatchResult }</c> item by item into a pooled buffer,
+/// with exactly the bytes Google.Protobuf would write for the same message (fields in number
+/// order, defaults omitted), so peers cannot tell the difference. Room for the outer tag and
+/// length is kept in front and filled in by <see cref="Finish"/>, when the size is known.
+/// One writer per batch, used by the batch's own loop only.
+/// </summary>
+internal sealed class BatchResultWriter
+{
+    // RuntimeMessage.result: tag byte plus a length of at most 5 bytes (messages stay under 2 GiB).
+    private const int HeaderRoom = 6;
+    private static readonly byte ResultTag = ProtoWire.Tag(2, ProtoWire.LengthDelimited);
+    private static readonly byte BatchIdTag = ProtoWire.Tag(1, ProtoWire.Varint);
+    private static readonly byte ResultsTag = ProtoWire.Tag(2, ProtoWire.LengthDelimited);
+    private static readonly byte ElapsedTag = ProtoWire.Tag(3, ProtoWire.Varint);
+    private static readonly byte OkTag = ProtoWire.Tag(1, ProtoWire.LengthDelimited);
+    private static readonly byte OutputTag = ProtoWire.Tag(1, ProtoWire.LengthDelimited);
+    private static readonly byte KeyTag = ProtoWire.Tag(1, ProtoWire.LengthDelimited);
+    private static readonly byte ValueTag = ProtoWire.Tag(2, ProtoWire.LengthDelimited);
+    private static readonly byte KeyFormatTag = ProtoWire.Tag(3, ProtoWire.Varint);
+    private static readonly byte ValueFormatTag = ProtoWire.Tag(4, ProtoWire.Varint);
+
+    private byte[] _buffer;
+    private int _pos;
+
+    /// <param name="batchId">The batch answered.</param>
+    /// <param name="sizeHint">Expected size of the result; the input batch's size is a good guess for a map.</param>
+    public BatchResultWriter(ulong batchId, int sizeHint)
+    {
+        _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(256, sizeHint + 64));
+        _pos = HeaderRoom;
+        if (batchId != 0)
+        {
+            _buffer[_pos++] = BatchIdTag;
+            _pos = ProtoWire.WriteVarint(_buffer, _pos, batchId);
+        }
+    }
+
+    /// <summary>The number of item results written so far.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>Adds <c>ItemResult { ok: Outputs { outputs } }</c>.</summary>
+    public void AddOk(ReadOnlySpan<PendingOutput> outputs)
+    {
+        var outputsSize = 0;
+        foreach (ref readonly var output in outputs)
+        {
+            outputsSize += ProtoWire.DelimitedSize(output.Size);
+        }
+
+        var itemSize = ProtoWire.DelimitedSize(outputsSize);
+        Ensure(ProtoWire.DelimitedSize(itemSize));
+        var buffer = _buffer.AsSpan();
+        var pos = _pos;
+        buffer[pos++] = ResultsTag;
+        pos = ProtoWire.WriteVarint(buffer, pos, (uint)itemSize);
+        buffer[pos++] = OkTag;
+        pos = ProtoWire.WriteVarint(buffer, pos, (uint)outputsSize);
+        foreach (ref readonly var output in outputs)
+        {
+            buffer[pos++] = OutputTag;
+            pos = ProtoWire.WriteVarint(buffer, pos, (uint)output.Size);
+            if (output.Key.Length > 0)
+            {
+                pos = ProtoWire.WriteDelimited(buffer, pos, KeyTag, output.Key.Span);
+            }
+
+            if (output.Value.Length > 0)
+            {
+                pos = ProtoWire.WriteDelimited(buffer, pos, ValueTag, output.Value.Span);
+            }
+
+            pos = ProtoWire.WriteEnum(buffer, pos, KeyFormatTag, (int)output.KeyFormat);
+            pos = ProtoWire.WriteEnum(buffer, pos, ValueFormatTag, (int)output.ValueFormat);
+        }
+
+        _pos = pos;
+        Count++;
+    }
+
+    /// <summary>Adds an ItemResult already encoded (errors, built with the generated classes), <paramref name="times"/> times.</summary>
+    public void AddEncoded(ReadOnlySpan<byte> itemResult, int times = 1)
+    {
+        var size = ProtoWire.DelimitedSize(itemResult.Length);
+        Ensure(checked(size * times));
+        for (var i = 0; i < times; i++)
+        {
+            _pos = ProtoWire.WriteDelimited(_buffer, _pos, ResultsTag, itemResult);
+        }
+
+        Count += times;
+    }
+
+    /// <summary>Ends the message and hands its bytes over; the writer must not be used afterwards.</summary>
+    public RuntimeFrame Finish(ulong elapsedUs)
+    {
+        if (elapsedUs != 0)
+        {
+            Ensure(11);
+            _buffer[_pos++] = ElapsedTag;
+            _pos = ProtoWire.WriteVarint(_buffer, _pos, elapsedUs);
+        }
+
+        var bodyLength = _pos - HeaderRoom;
+        var start = HeaderRoom - 1 - ProtoWire.VarintSize((uint)bodyLength);
+        _buffer[start] = ResultTag;
+        _ = ProtoWire.WriteVarint(_buffer, start + 1, (uint)bodyLength);
+        var frame = new RuntimeFrame(_buffer, start, _pos - start);
+        _buffer = [];
+        return frame;
+    }
+
+    /// <summary>Gives the buffer back without sending (the batch was abandoned).</summary>
+    public void Discard()
+    {
+        if (_buffer.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = [];
+        }
+    }
+
+    private void Ensure(int more)
+    {
+        if (_buffer.Length - _pos >= more)
+        {
+            return;
+        }
+
+        var larger = ArrayPool<byte>.Shared.Rent(checked(Math.Max(_buffer.Length * 2, _pos + more)));
+        _buffer.AsSpan(0, _pos).CopyTo(larger);
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = larger;
+    }
+}

@@ -1,0 +1,269 @@
+using System.Buffers;
+using Google.Protobuf;
+using Jex.Protocol.V1;
+
+namespace Jex.Runtime.Dispatch.Wire;
+
+/// <summary>
+/// One MemberMessage as bytes, in a buffer rented from the shared pool. Batches, nearly all the
+/// traffic, are read in place (<see cref="ParseBatch"/>): items are offsets into the buffer, so a
+/// batch costs no object per item. Every other kind is parsed with the generated classes. The
+/// buffer goes back to the pool with <see cref="Release"/>, once nothing refers to it any more (for
+/// a batch: when its result has been encoded).
+/// </summary>
+internal sealed class MemberFrame
+{
+    private const int BatchField = 3;
+    private byte[]? _buffer;
+    private ItemView[]? _items;
+
+    private MemberFrame(byte[] buffer, int length)
+    {
+        _buffer = buffer;
+        Length = length;
+    }
+
+    public int Length { get; private set; }
+
+    public ReadOnlySpan<byte> Span => _buffer.AsSpan(0, Length);
+
+    public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, Length);
+
+    /// <summary>Set when the frame holds a batch read in place; else <see cref="Message"/> is.</summary>
+    public bool IsBatch { get; private set; }
+
+    /// <summary>A message that is not a batch (or a batch in an unusual encoding), parsed.</summary>
+    public MemberMessage? Message { get; private set; }
+
+    public ulong BatchId { get; private set; }
+
+    public uint DeadlineMs { get; private set; }
+
+    /// <summary>The size of the encoded Batch message, checked against UserCode:MaxBatchBytes.</summary>
+    public int BatchBytes { get; private set; }
+
+    public int ItemCount { get; private set; }
+
+    public ReadOnlySpan<ItemView> Items => _items.AsSpan(0, ItemCount);
+
+    public ReadOnlyMemory<byte> Slice(int start, int length) => _buffer.AsMemory(start, length);
+
+    /// <summary>A frame with a copy of <paramref name="bytes"/>.</summary>
+    public static MemberFrame Copy(ReadOnlySpan<byte> bytes)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(bytes.Length, 1));
+        bytes.CopyTo(buffer);
+        return new MemberFrame(buffer, bytes.Length);
+    }
+
+    /// <summary>A frame with a copy of a sequence (gRPC hands payloads over as one).</summary>
+    public static MemberFrame Copy(in ReadOnlySequence<byte> bytes)
+    {
+        var length = checked((int)bytes.Length);
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        bytes.CopyTo(buffer);
+        return new MemberFrame(buffer, length);
+    }
+
+    /// <summary>A frame holding an already-built message (tests, the in-process bench path).</summary>
+    public static MemberFrame From(MemberMessage message)
+    {
+        var length = message.CalculateSize();
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        message.WriteTo(buffer.AsSpan(0, length));
+        return new MemberFrame(buffer, length);
+    }
+
+    /// <summary>
+    /// Reads the frame: a batch in place, anything else into <see cref="Message"/>. Throws
+    /// <see cref="MalformedFrameException"/> naming the byte at fault when the bytes are not a
+    /// MemberMessage.
+    /// </summary>
+    public void Parse()
+    {
+        var span = Span;
+        if (TryLocateBatch(span, out var start, out var length))
+        {
+            ParseBatch(span.Slice(start, length), start);
+            return;
+        }
+
+        try
+        {
+            Message = MemberMessage.Parser.ParseFrom(span);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new MalformedFrameException(e.Message);
+        }
+
+        if (Message.KindCase == MemberMessage.KindOneofCase.Batch)
+        {
+            // A batch split over repeated fields or mixed with other kinds (legal, never sent by
+            // our members): Google.Protobuf merged it; re-encode it alone and read that in place.
+            var batch = Message.Batch;
+            var size = batch.CalculateSize();
+            var rented = ArrayPool<byte>.Shared.Rent(Math.Max(size, 1));
+            batch.WriteTo(rented.AsSpan(0, size));
+            ReturnBuffer();
+            _buffer = rented;
+            Length = size;
+            Message = null;
+            ParseBatch(rented.AsSpan(0, size), 0);
+        }
+    }
+
+    /// <summary>
+    /// The common shape: exactly one field 3 (the batch), and nothing else but unknown fields.
+    /// Anything else goes the general way, which applies protobuf's merge rules.
+    /// </summary>
+    private static bool TryLocateBatch(ReadOnlySpan<byte> span, out int start, out int length)
+    {
+        start = -1;
+        length = 0;
+        var pos = 0;
+        while (pos < span.Length)
+        {
+            var tag = ProtoWire.ReadTag(span, ref pos);
+            var field = tag >> 3;
+            if (field == BatchField && (tag & 7) == ProtoWire.LengthDelimited && start < 0)
+            {
+                start = ProtoWire.ReadLength(span, ref pos, out length);
+                continue;
+            }
+
+            if (field is >= 1 and <= 6)
+            {
+                return false;
+            }
+
+            ProtoWire.Skip(span, ref pos, tag);
+        }
+
+        return start >= 0;
+    }
+
+    private void ParseBatch(ReadOnlySpan<byte> batch, int offset)
+    {
+        IsBatch = true;
+        BatchBytes = batch.Length;
+        var items = _items ?? ArrayPool<ItemView>.Shared.Rent(16);
+        var count = 0;
+        var pos = 0;
+        while (pos < batch.Length)
+        {
+            var tag = ProtoWire.ReadTag(batch, ref pos);
+            switch (tag)
+            {
+                case (1 << 3) | ProtoWire.Varint:
+                    BatchId = ProtoWire.ReadVarint(batch, ref pos);
+                    break;
+                case (2 << 3) | ProtoWire.Varint:
+                    DeadlineMs = (uint)ProtoWire.ReadVarint(batch, ref pos);
+                    break;
+                case (3 << 3) | ProtoWire.LengthDelimited:
+                    var itemStart = ProtoWire.ReadLength(batch, ref pos, out var itemLength);
+                    if (count == items.Length)
+                    {
+                        var larger = ArrayPool<ItemView>.Shared.Rent(items.Length * 2);
+                        items.AsSpan().CopyTo(larger);
+                        ArrayPool<ItemView>.Shared.Return(items);
+                        items = larger;
+                    }
+
+                    try
+                    {
+                        items[count] = ItemView.Parse(batch.Slice(itemStart, itemLength), offset + itemStart);
+                    }
+                    catch (MalformedFrameException e)
+                    {
+                        throw new MalformedFrameException($"batch item {count}: {e.Message}");
+                    }
+
+                    count++;
+                    break;
+                default:
+                    ProtoWire.Skip(batch, ref pos, tag);
+                    break;
+            }
+        }
+
+        _items = items;
+        ItemCount = count;
+    }
+
+    /// <summary>Returns the buffers to their pools; the frame must not be used afterwards.</summary>
+    public void Release()
+    {
+        ReturnBuffer();
+        if (_items is { } items)
+        {
+            _items = null;
+            ArrayPool<ItemView>.Shared.Return(items);
+        }
+    }
+
+    private void ReturnBuffer()
+    {
+        if (_buffer is { } buffer)
+        {
+            _buffer = null;
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}
+
+/// <summary>One item of a batch, as offsets into its frame's buffer.</summary>
+internal readonly record struct ItemView(
+    int KeyStart,
+    int KeyLength,
+    int ValueStart,
+    int ValueLength,
+    Format KeyFormat,
+    Format ValueFormat,
+    long TimestampMs,
+    int Partition,
+    long Sequence)
+{
+    /// <summary>Reads an Item message; <paramref name="offset"/> is where it starts in the frame.</summary>
+    public static ItemView Parse(ReadOnlySpan<byte> item, int offset)
+    {
+        int keyStart = offset, keyLength = 0, valueStart = offset, valueLength = 0, partition = 0;
+        Format keyFormat = 0, valueFormat = 0;
+        long timestamp = 0, sequence = 0;
+        var pos = 0;
+        while (pos < item.Length)
+        {
+            var tag = ProtoWire.ReadTag(item, ref pos);
+            switch (tag)
+            {
+                case (1 << 3) | ProtoWire.LengthDelimited:
+                    keyStart = offset + ProtoWire.ReadLength(item, ref pos, out keyLength);
+                    break;
+                case (2 << 3) | ProtoWire.LengthDelimited:
+                    valueStart = offset + ProtoWire.ReadLength(item, ref pos, out valueLength);
+                    break;
+                case (3 << 3) | ProtoWire.Varint:
+                    keyFormat = (Format)(int)ProtoWire.ReadVarint(item, ref pos);
+                    break;
+                case (4 << 3) | ProtoWire.Varint:
+                    valueFormat = (Format)(int)ProtoWire.ReadVarint(item, ref pos);
+                    break;
+                case (5 << 3) | ProtoWire.Varint:
+                    timestamp = (long)ProtoWire.ReadVarint(item, ref pos);
+                    break;
+                case (6 << 3) | ProtoWire.Varint:
+                    partition = (int)ProtoWire.ReadVarint(item, ref pos);
+                    break;
+                case (7 << 3) | ProtoWire.Varint:
+                    sequence = (long)ProtoWire.ReadVarint(item, ref pos);
+                    break;
+                default:
+                    ProtoWire.Skip(item, ref pos, tag);
+                    break;
+            }
+        }
+
+        return new ItemView(keyStart, keyLength, valueStart, valueLength, keyFormat, valueFormat, timestamp, partition, sequence);
+    }
+}

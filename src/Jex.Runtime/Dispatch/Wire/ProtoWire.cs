@@ -1,0 +1,177 @@
+using System.Runtime.CompilerServices;
+
+namespace Jex.Runtime.Dispatch.Wire;
+
+/// <summary>
+/// The few protobuf wire-format primitives the hot path reads and writes itself. Google.Protobuf
+/// has no API that hands out a bytes field as a slice of the input, or that writes a message
+/// straight into a pooled buffer around bytes it does not own; everything else (Init, Ping,
+/// errors, ...) still goes through the generated classes. Semantics follow the protobuf encoding
+/// spec: varints of up to 10 bytes, unknown fields of wire types 0, 1, 2 and 5 skipped.
+/// </summary>
+internal static class ProtoWire
+{
+    public const int Varint = 0;
+    public const int Fixed64 = 1;
+    public const int LengthDelimited = 2;
+    public const int Fixed32 = 5;
+
+    /// <summary>Reads a varint at <paramref name="pos"/> and advances it; throws <see cref="MalformedFrameException"/> when truncated or over 10 bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong ReadVarint(ReadOnlySpan<byte> buffer, ref int pos)
+    {
+        if ((uint)pos < (uint)buffer.Length && buffer[pos] < 0x80)
+        {
+            return buffer[pos++];
+        }
+
+        return ReadVarintSlow(buffer, ref pos);
+    }
+
+    private static ulong ReadVarintSlow(ReadOnlySpan<byte> buffer, ref int pos)
+    {
+        ulong result = 0;
+        for (var shift = 0; shift < 70; shift += 7)
+        {
+            if ((uint)pos >= (uint)buffer.Length)
+            {
+                throw new MalformedFrameException($"truncated varint at byte {pos}");
+            }
+
+            var b = buffer[pos++];
+            result |= (ulong)(b & 0x7F) << shift;
+            if (b < 0x80)
+            {
+                return result;
+            }
+        }
+
+        throw new MalformedFrameException($"varint longer than 10 bytes ending at byte {pos}");
+    }
+
+    /// <summary>Reads a length prefix and checks the bytes it announces are there; returns the start of the payload.</summary>
+    public static int ReadLength(ReadOnlySpan<byte> buffer, ref int pos, out int length)
+    {
+        var value = ReadVarint(buffer, ref pos);
+        if (value > (ulong)(buffer.Length - pos))
+        {
+            throw new MalformedFrameException($"length {value} at byte {pos} runs past the end of the message ({buffer.Length - pos} bytes left)");
+        }
+
+        length = (int)value;
+        var start = pos;
+        pos += length;
+        return start;
+    }
+
+    /// <summary>Skips the value of a field whose tag was just read.</summary>
+    public static void Skip(ReadOnlySpan<byte> buffer, ref int pos, uint tag)
+    {
+        switch ((int)(tag & 7))
+        {
+            case Varint:
+                _ = ReadVarint(buffer, ref pos);
+                break;
+            case Fixed64:
+                Advance(buffer, ref pos, 8);
+                break;
+            case LengthDelimited:
+                _ = ReadLength(buffer, ref pos, out _);
+                break;
+            case Fixed32:
+                Advance(buffer, ref pos, 4);
+                break;
+            default:
+                throw new MalformedFrameException($"field {tag >> 3} has unsupported wire type {tag & 7} at byte {pos}");
+        }
+    }
+
+    /// <summary>Reads a tag; field number 0 is invalid in protobuf.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint ReadTag(ReadOnlySpan<byte> buffer, ref int pos)
+    {
+        var at = pos;
+        var tag = ReadVarint(buffer, ref pos);
+        if (tag >> 3 == 0 || tag > uint.MaxValue)
+        {
+            throw new MalformedFrameException($"invalid tag {tag} at byte {at}");
+        }
+
+        return (uint)tag;
+    }
+
+    private static void Advance(ReadOnlySpan<byte> buffer, ref int pos, int count)
+    {
+        if (buffer.Length - pos < count)
+        {
+            throw new MalformedFrameException($"truncated fixed-width field at byte {pos}");
+        }
+
+        pos += count;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int VarintSize(ulong value) => value < 0x80 ? 1 : VarintSizeSlow(value);
+
+    private static int VarintSizeSlow(ulong value)
+    {
+        var size = 1;
+        while (value >= 0x80)
+        {
+            value >>= 7;
+            size++;
+        }
+
+        return size;
+    }
+
+    /// <summary>Size of a length-delimited field with a one-byte tag: tag, length, payload.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int DelimitedSize(int length) => 1 + VarintSize((uint)length) + length;
+
+    /// <summary>Size of an enum (int32) field with a one-byte tag; 0 is not written (proto3 default).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int EnumSize(int value) => value == 0 ? 0 : 1 + VarintSize((ulong)(long)value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int WriteVarint(Span<byte> buffer, int pos, ulong value)
+    {
+        while (value >= 0x80)
+        {
+            buffer[pos++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+
+        buffer[pos++] = (byte)value;
+        return pos;
+    }
+
+    /// <summary>Writes a length-delimited field with a one-byte tag (field numbers 1 to 15).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int WriteDelimited(Span<byte> buffer, int pos, byte tag, ReadOnlySpan<byte> payload)
+    {
+        buffer[pos++] = tag;
+        pos = WriteVarint(buffer, pos, (uint)payload.Length);
+        payload.CopyTo(buffer[pos..]);
+        return pos + payload.Length;
+    }
+
+    /// <summary>Writes an enum (int32) field unless it is 0; negative values take 10 bytes, as protobuf specifies.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int WriteEnum(Span<byte> buffer, int pos, byte tag, int value)
+    {
+        if (value == 0)
+        {
+            return pos;
+        }
+
+        buffer[pos++] = tag;
+        return WriteVarint(buffer, pos, (ulong)(long)value);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static byte Tag(int field, int wireType) => (byte)((field << 3) | wireType);
+}
+
+/// <summary>A member message whose bytes are not valid protobuf for its type; the message says where.</summary>
+internal sealed class MalformedFrameException(string message) : Exception(message);

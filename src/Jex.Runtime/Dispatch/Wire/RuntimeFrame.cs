@@ -1,0 +1,53 @@
+using System.Buffers;
+using Google.Protobuf;
+using Jex.Protocol.V1;
+
+namespace Jex.Runtime.Dispatch.Wire;
+
+/// <summary>
+/// One encoded RuntimeMessage in a pooled buffer, ready for a transport to copy out. Results are
+/// written straight into one by <see cref="BatchResultWriter"/>; the rare other messages are
+/// encoded from the generated classes with <see cref="From"/>. The transport releases it once
+/// the bytes are out.
+/// </summary>
+internal sealed class RuntimeFrame
+{
+    private byte[]? _buffer;
+
+    internal RuntimeFrame(byte[] buffer, int offset, int length)
+    {
+        _buffer = buffer;
+        Offset = offset;
+        Length = length;
+    }
+
+    public int Offset { get; }
+
+    public int Length { get; }
+
+    public ReadOnlySpan<byte> Span => (_buffer ?? throw Released()).AsSpan(Offset, Length);
+
+    public ReadOnlyMemory<byte> Memory => (_buffer ?? throw Released()).AsMemory(Offset, Length);
+
+    public static RuntimeFrame From(RuntimeMessage message)
+    {
+        var length = message.CalculateSize();
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        message.WriteTo(buffer.AsSpan(0, length));
+        return new RuntimeFrame(buffer, 0, length);
+    }
+
+    /// <summary>Decodes the frame (tests, the in-process bench path, logging).</summary>
+    public RuntimeMessage ToMessage() => RuntimeMessage.Parser.ParseFrom(Span);
+
+    public void Release()
+    {
+        if (_buffer is { } buffer)
+        {
+            _buffer = null;
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static ObjectDisposedException Released() => new(nameof(RuntimeFrame), "the frame was already sent and released");
+}

@@ -1,0 +1,312 @@
+using FsCheck.Xunit;
+using Google.Protobuf;
+using Jex.Protocol.V1;
+using Jex.Runtime.Dispatch.Wire;
+
+namespace Jex.Runtime.Tests.Dispatch;
+
+/// <summary>
+/// The dispatcher reads batches and writes results without the generated classes. These tests
+/// hold it to them: what it reads equals what Google.Protobuf parses from the same bytes, and what
+/// it writes is byte for byte what Google.Protobuf writes for the same message.
+/// </summary>
+public sealed class WireFormatTests
+{
+    [Property(MaxTest = 500)]
+    public bool BatchReadInPlace_EqualsTheGeneratedParser(int seed)
+    {
+        var random = new Random(seed);
+        var bytes = RandomBatchMessage(random, withUnknownFields: random.Next(2) == 0);
+        AssertSameBatch(bytes, $"seed {seed}");
+        return true;
+    }
+
+    [Property(MaxTest = 300)]
+    public bool TruncatedOrCorruptedFrames_ReadLikeTheGeneratedParserOrFailNamingTheByte(int seed)
+    {
+        var random = new Random(seed);
+        var bytes = RandomBatchMessage(random, withUnknownFields: true);
+        var damaged = random.Next(2) == 0
+            ? bytes[..random.Next(bytes.Length)]
+            : Corrupt(bytes, random);
+        MemberMessage? expected;
+        try
+        {
+            expected = MemberMessage.Parser.ParseFrom(damaged);
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            expected = null;
+        }
+
+        var frame = MemberFrame.Copy(damaged);
+        try
+        {
+            frame.Parse();
+        }
+        catch (MalformedFrameException e)
+        {
+            // The generated parser may accept what the hand-written one refuses (groups), never
+            // the other way round silently: a refusal names a byte or a field.
+            Assert.Matches("byte|field|item", e.Message);
+            return true;
+        }
+
+        Assert.True(expected is not null, $"seed {seed}: read bytes the generated parser refuses");
+        AssertSame(expected!, frame, $"seed {seed}");
+        return true;
+    }
+
+    [Fact]
+    public void BatchSplitOverRepeatedFields_IsMergedAsProtobufSpecifies()
+    {
+        var first = new MemberMessage { Batch = new Batch { Id = 4, Items = { new Item { Value = ByteString.CopyFromUtf8("a") } } } }.ToByteArray();
+        var second = new MemberMessage { Batch = new Batch { DeadlineMs = 9, Items = { new Item { Value = ByteString.CopyFromUtf8("b") } } } }.ToByteArray();
+        byte[] bytes = [.. first, .. second];
+
+        var frame = AssertSameBatch(bytes, "split batch");
+
+        Assert.Equal(2, frame.ItemCount);
+        Assert.Equal(4UL, frame.BatchId);
+        Assert.Equal(9U, frame.DeadlineMs);
+    }
+
+    [Fact]
+    public void NonBatchMessages_AreParsedByTheGeneratedClasses()
+    {
+        var frame = MemberFrame.From(new MemberMessage { Ping = new Ping { Nonce = 7 } });
+
+        frame.Parse();
+
+        Assert.False(frame.IsBatch);
+        Assert.Equal(7UL, frame.Message!.Ping.Nonce);
+    }
+
+    [Fact]
+    public void ALengthPastTheEnd_IsRefusedNamingWhereAndHowMuch()
+    {
+        // MemberMessage.batch announcing 100 bytes, of which 2 are there.
+        var frame = MemberFrame.Copy([0x1A, 100, 0x08, 0x01]);
+
+        var e = Assert.Throws<MalformedFrameException>(frame.Parse);
+
+        Assert.Equal("length 100 at byte 2 runs past the end of the message (2 bytes left)", e.Message);
+    }
+
+    [Fact]
+    public void ABadItem_IsRefusedNamingTheItem()
+    {
+        var items = new Batch { Id = 1, Items = { new Item(), new Item() } }.ToByteArray();
+        byte[] broken = [.. items, 0x1A, 0x02, 0x0A, 0x05];
+        var bytes = new CodedBytes().Delimited(3, broken).ToArray();
+
+        var e = Assert.Throws<MalformedFrameException>(MemberFrame.Copy(bytes).Parse);
+
+        Assert.StartsWith("batch item 2: length 5", e.Message, StringComparison.Ordinal);
+    }
+
+    [Property(MaxTest = 500)]
+    public bool BatchResultWriter_WritesTheBytesGoogleProtobufWrites(int seed)
+    {
+        var random = new Random(seed);
+        var batchId = (ulong)random.NextInt64(1, long.MaxValue) >> random.Next(64);
+        var expected = new BatchResult { BatchId = batchId };
+        var writer = new BatchResultWriter(batchId, random.Next(0, 2000));
+        var count = random.Next(0, 40);
+        for (var i = 0; i < count; i++)
+        {
+            if (random.Next(10) == 0)
+            {
+                var error = new ItemResult
+                {
+                    Error = new ItemError { Code = ItemError.Types.Code.UserException, Type = "T" + i, Message = new string('m', random.Next(300)) },
+                };
+                var times = random.Next(1, 3);
+                writer.AddEncoded(error.ToByteArray(), times);
+                for (var t = 0; t < times; t++)
+                {
+                    expected.Results.Add(error);
+                }
+
+                continue;
+            }
+
+            var outputs = new List<PendingOutput>();
+            var message = new Outputs();
+            for (var o = random.Next(0, 4); o > 0; o--)
+            {
+                var key = RandomBytes(random, 20);
+                var value = RandomBytes(random, random.Next(3) == 0 ? 5000 : 200);
+                var keyFormat = RandomFormat(random);
+                var valueFormat = RandomFormat(random);
+                outputs.Add(new PendingOutput(key, keyFormat, value, valueFormat));
+                message.Outputs_.Add(new Output { Key = ByteString.CopyFrom(key), KeyFormat = keyFormat, Value = ByteString.CopyFrom(value), ValueFormat = valueFormat });
+            }
+
+            writer.AddOk(outputs.ToArray());
+            expected.Results.Add(new ItemResult { Ok = message });
+        }
+
+        var elapsed = random.Next(3) == 0 ? 0UL : (ulong)random.NextInt64(0, 1L << 40);
+        expected.ElapsedUs = elapsed;
+        var frame = writer.Finish(elapsed);
+        Assert.Equal(expected.Results.Count, writer.Count);
+        Assert.Equal(new RuntimeMessage { Result = expected }.ToByteArray(), frame.Span.ToArray());
+        frame.Release();
+        return true;
+    }
+
+    private static MemberFrame AssertSameBatch(byte[] bytes, string because)
+    {
+        var expected = MemberMessage.Parser.ParseFrom(bytes);
+        var frame = MemberFrame.Copy(bytes);
+        frame.Parse();
+        AssertSame(expected, frame, because);
+        return frame;
+    }
+
+    private static void AssertSame(MemberMessage expected, MemberFrame frame, string because)
+    {
+        if (expected.KindCase != MemberMessage.KindOneofCase.Batch)
+        {
+            Assert.False(frame.IsBatch, because);
+            Assert.Equal(expected, frame.Message);
+            return;
+        }
+
+        Assert.True(frame.IsBatch, because);
+        var batch = expected.Batch;
+        Assert.Equal(batch.Id, frame.BatchId);
+        Assert.Equal(batch.DeadlineMs, frame.DeadlineMs);
+        Assert.Equal(batch.Items.Count, frame.ItemCount);
+        for (var i = 0; i < batch.Items.Count; i++)
+        {
+            var want = batch.Items[i];
+            var got = frame.Items[i];
+            Assert.Equal(want.Key.ToByteArray(), frame.Slice(got.KeyStart, got.KeyLength).ToArray());
+            Assert.Equal(want.Value.ToByteArray(), frame.Slice(got.ValueStart, got.ValueLength).ToArray());
+            Assert.Equal(want.KeyFormat, got.KeyFormat);
+            Assert.Equal(want.ValueFormat, got.ValueFormat);
+            Assert.Equal(want.TimestampMs, got.TimestampMs);
+            Assert.Equal(want.Partition, got.Partition);
+            Assert.Equal(want.Sequence, got.Sequence);
+        }
+    }
+
+    /// <summary>A MemberMessage holding a random batch, optionally with unknown fields at every level.</summary>
+    private static byte[] RandomBatchMessage(Random random, bool withUnknownFields)
+    {
+        var batch = new CodedBytes();
+        if (withUnknownFields)
+        {
+            Unknown(batch, random);
+        }
+
+        batch.Varint(1, (ulong)random.NextInt64()).Varint(2, (uint)random.Next());
+        for (var i = random.Next(0, 300); i > 0; i--)
+        {
+            var item = new Item
+            {
+                Key = ByteString.CopyFrom(RandomBytes(random, 24)),
+                Value = ByteString.CopyFrom(RandomBytes(random, random.Next(4) == 0 ? 3000 : 100)),
+                KeyFormat = RandomFormat(random),
+                ValueFormat = RandomFormat(random),
+                TimestampMs = random.NextInt64(long.MinValue, long.MaxValue),
+                Partition = random.Next(int.MinValue, int.MaxValue),
+                Sequence = random.Next(3) == 0 ? -random.NextInt64() : random.NextInt64(),
+            };
+            var itemBytes = new CodedBytes().Raw(item.ToByteArray());
+            if (withUnknownFields && random.Next(3) == 0)
+            {
+                Unknown(itemBytes, random);
+            }
+
+            batch.Delimited(3, itemBytes.ToArray());
+        }
+
+        var message = new CodedBytes();
+        if (withUnknownFields)
+        {
+            Unknown(message, random);
+        }
+
+        return message.Delimited(3, batch.ToArray()).ToArray();
+    }
+
+    private static void Unknown(CodedBytes bytes, Random random)
+    {
+        var field = random.Next(8, 3000);
+        switch (random.Next(4))
+        {
+            case 0:
+                bytes.Varint(field, (ulong)random.NextInt64());
+                break;
+            case 1:
+                bytes.Tag(field, 1).Raw(RandomBytes(random, 8, exact: true));
+                break;
+            case 2:
+                bytes.Delimited(field, RandomBytes(random, 40));
+                break;
+            default:
+                bytes.Tag(field, 5).Raw(RandomBytes(random, 4, exact: true));
+                break;
+        }
+    }
+
+    private static byte[] Corrupt(byte[] bytes, Random random)
+    {
+        var copy = bytes.ToArray();
+        for (var i = random.Next(1, 4); i > 0 && copy.Length > 0; i--)
+        {
+            copy[random.Next(copy.Length)] = (byte)random.Next(256);
+        }
+
+        return copy;
+    }
+
+    private static byte[] RandomBytes(Random random, int max, bool exact = false)
+    {
+        var bytes = new byte[exact ? max : random.Next(0, max + 1)];
+        random.NextBytes(bytes);
+        return bytes;
+    }
+
+    private static Format RandomFormat(Random random) => random.Next(6) switch
+    {
+        0 => Format.Unspecified,
+        5 => (Format)random.Next(-3, 300),
+        var n => (Format)n,
+    };
+
+    /// <summary>Builds protobuf bytes field by field, for shapes the generated classes never write.</summary>
+    private sealed class CodedBytes
+    {
+        private readonly List<byte> _bytes = [];
+
+        public CodedBytes Tag(int field, int wireType) => VarintRaw(((ulong)field << 3) | (uint)wireType);
+
+        public CodedBytes Varint(int field, ulong value) => Tag(field, 0).VarintRaw(value);
+
+        public CodedBytes Delimited(int field, byte[] payload) => Tag(field, 2).VarintRaw((ulong)payload.Length).Raw(payload);
+
+        public CodedBytes Raw(byte[] bytes)
+        {
+            _bytes.AddRange(bytes);
+            return this;
+        }
+
+        public byte[] ToArray() => [.. _bytes];
+
+        private CodedBytes VarintRaw(ulong value)
+        {
+            while (value >= 0x80)
+            {
+                _bytes.Add((byte)(value | 0x80));
+                value >>= 7;
+            }
+
+            _bytes.Add((byte)value);
+            return this;
+        }
+    }
+}
