@@ -5,6 +5,8 @@ internal sealed record BenchSettings
 {
     public static readonly string[] AllPaths = ["direct", "shm", "grpc-tcp", "grpc-uds"];
 
+    public static readonly string[] AllFormats = ["raw", CompactWorkload.FormatName];
+
     public required string Runtime { get; init; }
 
     public required string Samples { get; init; }
@@ -19,7 +21,7 @@ internal sealed record BenchSettings
 
     public IReadOnlyList<string> Functions { get; init; } = ["identity", "burn1us"];
 
-    public IReadOnlyList<string> Formats { get; init; } = ["raw"];
+    public IReadOnlyList<string> Formats { get; init; } = AllFormats;
 
     public TimeSpan WarmUp { get; init; } = TimeSpan.FromMilliseconds(500);
 
@@ -71,6 +73,7 @@ internal sealed record BenchSettings
         Payloads = [64],
         Batches = [1, 256],
         Functions = ["identity"],
+        Formats = ["raw"],
         WarmUp = TimeSpan.FromMilliseconds(300),
         Measure = TimeSpan.FromMilliseconds(400),
         Repeats = 3,
