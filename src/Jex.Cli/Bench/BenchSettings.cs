@@ -54,8 +54,14 @@ internal sealed record BenchSettings
                     {
                         foreach (var inFlight in InFlight)
                         {
-                            // Quick mode: batch 1 both ways, big batches only with 4 in flight.
+                            // Quick mode: batch 1 both ways, big batches only with 4 in flight;
+                            // Compact only at the biggest batch and most in flight (one cell a path).
                             if (Quick && batch > 1 && inFlight == 1)
+                            {
+                                continue;
+                            }
+
+                            if (Quick && format == CompactWorkload.FormatName && (batch != Batches.Max() || inFlight != InFlight.Max()))
                             {
                                 continue;
                             }
@@ -73,7 +79,7 @@ internal sealed record BenchSettings
         Payloads = [64],
         Batches = [1, 256],
         Functions = ["identity"],
-        Formats = ["raw"],
+        Formats = AllFormats,
         WarmUp = TimeSpan.FromMilliseconds(300),
         Measure = TimeSpan.FromMilliseconds(400),
         Repeats = 3,
