@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmark smoke test: `jex bench --quick --json` must run every path and write a complete report.
+# Benchmark smoke test: `jex bench --quick --json` must run every path, raw and Hazelcast Compact,
+# and write a complete report.
 # It checks that the benchmark runs, never a number. Last line: "smoke: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +42,15 @@ if report is not None:
             for k in ("events_per_s", "p50_us", "p99_us", "alloc_b_per_event", "cpu_us_per_event"))
         check(f"path {p} ran every quick cell with every metric", ok, why)
         for b in (1, 256):
-            check(f"path {p} has a 64 B batch-{b} cell", any(r.get("payload") == 64 and r.get("batch") == b for r in cells), why)
+            check(f"path {p} has a 64 B batch-{b} cell", any(r.get("payload") == 64 and r.get("batch") == b and r.get("format") == "raw" for r in cells), why)
+        # The Compact cell: Hazelcast Data through compactEcho; the bench itself checks that the
+        # output decodes to the record sent, so a result here means the format ran end to end.
+        compact = [r for r in cells if r.get("format") == "compact"]
+        check(f"path {p} ran a Compact cell (compactEcho) with events_per_s > 0",
+              len(compact) > 0 and all(r.get("user_function") == "compactEcho" and not r.get("error")
+                                       and (r.get("events_per_s") or 0) > 0 for r in compact),
+              (compact[0].get("error") or why) if compact else "no compact cell in the report")
+    check("no format is reported unavailable", not any(k.startswith("format") for k in report.get("unavailable", {})),
+          str(report.get("unavailable")))
 print(f"smoke: {passed} passed, {failed} failed")
 PYEOF

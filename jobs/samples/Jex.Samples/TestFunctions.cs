@@ -87,12 +87,7 @@ public static class TestFunctions
     [JexFunction("burn1us")]
     public static ReadOnlyMemory<byte> Burn1Us(ReadOnlyMemory<byte> value)
     {
-        var until = System.Diagnostics.Stopwatch.GetTimestamp() + (System.Diagnostics.Stopwatch.Frequency / 1_000_000);
-        while (System.Diagnostics.Stopwatch.GetTimestamp() < until)
-        {
-            Spin();
-        }
-
+        BenchFunctions.BurnOneMicrosecond();
         return value;
     }
 
@@ -123,9 +118,4 @@ public static class TestFunctions
         $"{context.JobName}/{context.StageName}/{context.FunctionName} batch={context.BatchId} partition={context.Partition} seq={context.Sequence} key={Encoding.UTF8.GetString(context.RawKey.Span)} value={value}";
 
     private static readonly object CounterLock = new();
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Spin()
-    {
-    }
 }

@@ -79,10 +79,6 @@ internal sealed class BenchRunner(BenchSettings settings, TextWriter progress)
         var results = new List<CellResult>();
         var startup = new List<StartupResult>();
         var unavailable = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (settings.Formats.Contains("raw") && !settings.Formats.Contains("compact"))
-        {
-            unavailable["format compact"] = CompactUnavailableReason();
-        }
         foreach (var name in settings.Paths)
         {
             await using var path = BenchPath.Create(name, settings);
@@ -110,16 +106,6 @@ internal sealed class BenchRunner(BenchSettings settings, TextWriter progress)
         }
 
         return new BenchReport(machine, startup, results, unavailable, watch.Elapsed);
-    }
-
-    /// <summary>Why the Hazelcast Compact format is not in the matrix.</summary>
-    private static string CompactUnavailableReason()
-    {
-        var codecs = new Runtime.UserCode.PayloadCodecs();
-        Runtime.Hosting.TransportRegistry.ConfigureCodecs(codecs);
-        return codecs.Hazelcast is null
-            ? "the runtime registers no Hazelcast binding in this build (TransportRegistry.ConfigureCodecs), so FORMAT_HAZELCAST is refused"
-            : "jex bench has no Compact workload yet (a Compact-mapped identity sample and Compact payloads)";
     }
 
     private async Task<StartupResult> MeasureStartupAsync(BenchPath path, CancellationToken cancellationToken)

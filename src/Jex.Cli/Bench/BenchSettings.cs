@@ -5,6 +5,8 @@ internal sealed record BenchSettings
 {
     public static readonly string[] AllPaths = ["direct", "shm", "grpc-tcp", "grpc-uds"];
 
+    public static readonly string[] AllFormats = ["raw", CompactWorkload.FormatName];
+
     public required string Runtime { get; init; }
 
     public required string Samples { get; init; }
@@ -19,7 +21,7 @@ internal sealed record BenchSettings
 
     public IReadOnlyList<string> Functions { get; init; } = ["identity", "burn1us"];
 
-    public IReadOnlyList<string> Formats { get; init; } = ["raw"];
+    public IReadOnlyList<string> Formats { get; init; } = AllFormats;
 
     public TimeSpan WarmUp { get; init; } = TimeSpan.FromMilliseconds(500);
 
@@ -52,8 +54,14 @@ internal sealed record BenchSettings
                     {
                         foreach (var inFlight in InFlight)
                         {
-                            // Quick mode: batch 1 both ways, big batches only with 4 in flight.
+                            // Quick mode: batch 1 both ways, big batches only with 4 in flight;
+                            // Compact only at the biggest batch and most in flight (one cell a path).
                             if (Quick && batch > 1 && inFlight == 1)
+                            {
+                                continue;
+                            }
+
+                            if (Quick && format == CompactWorkload.FormatName && (batch != Batches.Max() || inFlight != InFlight.Max()))
                             {
                                 continue;
                             }
@@ -71,6 +79,7 @@ internal sealed record BenchSettings
         Payloads = [64],
         Batches = [1, 256],
         Functions = ["identity"],
+        Formats = AllFormats,
         WarmUp = TimeSpan.FromMilliseconds(300),
         Measure = TimeSpan.FromMilliseconds(400),
         Repeats = 3,

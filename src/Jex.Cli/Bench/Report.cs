@@ -86,6 +86,7 @@ internal static class Report
             json.WriteNumber("inflight", r.Cell.InFlight);
             json.WriteString("function", r.Cell.Function);
             json.WriteString("format", r.Cell.Format);
+            json.WriteString("user_function", r.Cell.UserFunction);
             if (r.Error is not null)
             {
                 json.WriteString("error", r.Error);
@@ -188,6 +189,11 @@ internal static class Report
         sb.AppendLine("p50/p99/max: round trip per batch in fixed-rate mode at half the cell's closed-loop rate, timed from each batch's");
         sb.AppendLine("scheduled send (coordinated omission corrected). closed p50: the same under full closed-loop load. alloc: runtime");
         sb.AppendLine("bytes allocated per event (Pong.stats deltas; direct shares one process with the harness). MB/s: payload bytes.");
+        if (report.Results.Any(r => r.Cell.Format == CompactWorkload.FormatName))
+        {
+            sb.AppendLine("compact: Hazelcast Data of Compact bench-record {id: INT64, payload: ARRAY_OF_INT8}, sized to the payload, long keys;");
+            sb.AppendLine("identity and burn1us run as compactEcho and compactBurn1us, which bind it to a POCO (decode and encode per event).");
+        }
         sb.AppendLine(Inv, $"Elapsed: {report.Elapsed.TotalSeconds:F0} s");
         return sb.ToString();
     }

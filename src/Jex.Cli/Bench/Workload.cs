@@ -9,6 +9,9 @@ namespace Jex.Cli.Bench;
 /// <summary>One cell of the matrix: what is sent and how.</summary>
 internal sealed record Cell(string Path, int Payload, int Batch, int InFlight, string Function, string Format)
 {
+    /// <summary>The sample function the runtime runs: <see cref="Function"/>, or its Compact counterpart.</summary>
+    public string UserFunction => Format == CompactWorkload.FormatName ? CompactWorkload.UserFunction(Function) : Function;
+
     public override string ToString() => $"{Path} {Payload}B x{Batch} if{InFlight} {Function} {Format}";
 }
 
@@ -34,17 +37,21 @@ internal sealed class Workload
     private readonly Cell _cell;
     private readonly int _runtimePid;
     private readonly MemberMessage[] _pool;
+    private readonly CompactWorkload? _compact;
     private readonly long[] _sentAt = new long[Window];
     private ulong _nextId = 1;
     private ulong _nonce;
+    private bool _outputChecked;
 
     public Workload(ISessionChannel channel, Cell cell, int runtimePid)
     {
         _channel = channel;
         _cell = cell;
         _runtimePid = runtimePid;
-        var value = UnsafeByteOperations.UnsafeWrap(Enumerable.Range(0, cell.Payload).Select(i => (byte)i).ToArray());
-        var key = UnsafeByteOperations.UnsafeWrap(new byte[8]);
+        _compact = cell.Format == CompactWorkload.FormatName ? CompactWorkload.For(cell.Payload) : null;
+        var value = _compact?.Value ?? UnsafeByteOperations.UnsafeWrap(Enumerable.Range(0, cell.Payload).Select(i => (byte)i).ToArray());
+        var rawKey = UnsafeByteOperations.UnsafeWrap(new byte[8]);
+        var keys = Enumerable.Range(0, cell.Batch).Select(i => _compact is null ? rawKey : CompactWorkload.KeyFor(i)).ToArray();
 
         // The direct path hands the Batch object itself to the runtime, so a pooled message is
         // reused only long after its result came back.
@@ -54,7 +61,7 @@ internal sealed class Workload
             var batch = new Batch();
             for (var i = 0; i < cell.Batch; i++)
             {
-                batch.Items.Add(new Item { Key = key, Value = value, TimestampMs = 1_700_000_000_000 + i, Partition = i % 271, Sequence = i });
+                batch.Items.Add(new Item { Key = keys[i], Value = value, TimestampMs = 1_700_000_000_000 + i, Partition = i % 271, Sequence = i });
             }
 
             _pool[p] = new MemberMessage { Batch = batch };
@@ -68,9 +75,9 @@ internal sealed class Workload
         JobId = "bench",
         JobName = "jex-bench",
         StageName = cell.ToString(),
-        Function = cell.Function,
-        KeyFormat = Format.Bytes,
-        ValueFormat = Format.Bytes,
+        Function = cell.UserFunction,
+        KeyFormat = cell.Format == CompactWorkload.FormatName ? Format.Hazelcast : Format.Bytes,
+        ValueFormat = cell.Format == CompactWorkload.FormatName ? Format.Hazelcast : Format.Bytes,
         MaxInFlight = (uint)cell.InFlight,
         LogLevel = Protocol.V1.LogLevel.Warning,
     };
@@ -83,6 +90,11 @@ internal sealed class Workload
         if (first.KindCase != RuntimeMessage.KindOneofCase.Ready)
         {
             throw new InvalidOperationException($"expected Ready, got {first}");
+        }
+
+        if (_compact is not null)
+        {
+            await _channel.SendAsync(new MemberMessage { Schemas = CompactWorkload.SchemasMessage() }, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -191,6 +203,9 @@ internal sealed class Workload
                 case RuntimeMessage.KindOneofCase.Pong when message.Pong.Nonce == MarkerNonce:
                     markerSeen = true;
                     break;
+                case RuntimeMessage.KindOneofCase.Schemas:
+                    _compact?.Learn(message.Schemas);
+                    break;
                 case RuntimeMessage.KindOneofCase.Error:
                     throw new InvalidOperationException("protocol error from the runtime: " + message.Error);
                 default:
@@ -219,6 +234,19 @@ internal sealed class Workload
             {
                 throw new InvalidOperationException($"batch {result.BatchId}: item failed: {r.Error}");
             }
+
+            if (r.Ok.Outputs_.Count != 1)
+            {
+                throw new InvalidOperationException($"batch {result.BatchId}: an item has {r.Ok.Outputs_.Count} outputs, expected 1");
+            }
+        }
+
+        // The session's first output value is decoded in full; the rest are counted only, to keep
+        // the member's cost out of the measurement.
+        if (_compact is not null && !_outputChecked)
+        {
+            _compact.CheckOutput(result.Results[0].Ok.Outputs_[0].Value.Memory, $"batch {result.BatchId}, item 0");
+            _outputChecked = true;
         }
     }
 
