@@ -40,7 +40,8 @@ internal sealed class BatchRun
 
     public Task Completion { get; private set; } = Task.CompletedTask;
 
-    public void Start() => Completion = Task.Run(RunAsync);
+    /// <summary>Starts the batch on the thread pool, or on this thread up to its first real await.</summary>
+    public void Start(bool inline) => Completion = inline ? RunAsync() : Task.Run(RunAsync);
 
     public void CancelByMember()
     {
@@ -69,6 +70,7 @@ internal sealed class BatchRun
         var context = new InvocationContext(_session.Info, logger, (long)batchId, token);
         var invoker = _session.Function.Invoker;
         var abandoned = false;
+        long elapsedUs = long.MaxValue;
         try
         {
             for (var i = 0; i < count; i++)
@@ -116,7 +118,8 @@ internal sealed class BatchRun
                 }
             }
 
-            await SendAsync(result.Finish((ulong)Stopwatch.GetElapsedTime(started).Ticks / 10)).ConfigureAwait(false);
+            elapsedUs = (long)Stopwatch.GetElapsedTime(started).Ticks / 10;
+            await SendAsync(result.Finish((ulong)elapsedUs)).ConfigureAwait(false);
         }
         catch
         {
@@ -134,7 +137,7 @@ internal sealed class BatchRun
                 frame.Release();
             }
 
-            _session.OnBatchDone(this, count, errors);
+            _session.OnBatchDone(this, count, errors, elapsedUs);
         }
     }
 
@@ -155,7 +158,7 @@ internal sealed class BatchRun
 
             if (toSend is not null)
             {
-                await _session.Writer.WriteAsync(RuntimeFrame.From(new RuntimeMessage { Schemas = toSend })).ConfigureAwait(false);
+                await _session.SendAsync(RuntimeFrame.From(new RuntimeMessage { Schemas = toSend })).ConfigureAwait(false);
             }
         }
 
@@ -163,7 +166,7 @@ internal sealed class BatchRun
         // which happens only once nobody can receive it.
         try
         {
-            await _session.Writer.WriteAsync(result).ConfigureAwait(false);
+            await _session.SendAsync(result).ConfigureAwait(false);
         }
         catch (ChannelClosedException)
         {

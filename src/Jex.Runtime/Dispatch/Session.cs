@@ -6,6 +6,7 @@ using Jex.Runtime.Dispatch.Wire;
 using Jex.Runtime.UserCode;
 using Log = Jex.Runtime.Diagnostics.Log;
 using StatusCode = Grpc.Core.StatusCode;
+using Jex.Protocol.Wire;
 
 namespace Jex.Runtime.Dispatch;
 
@@ -18,6 +19,12 @@ internal sealed class Session
 {
     private const int OutputCapacity = 256;
 
+    /// <summary>Batches of at most this many items may run on the reading thread (see <see cref="RunInline"/>).</summary>
+    private const int InlineMaxItems = 16;
+
+    /// <summary>...and only while the function's recent batches of that size took less than this.</summary>
+    private const long InlineMaxMicros = 50;
+
     private readonly SessionProcessor _processor;
     private readonly long _id;
     private readonly ISessionOutput _output;
@@ -27,6 +34,11 @@ internal sealed class Session
         new BoundedChannelOptions(OutputCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly ConcurrentDictionary<ulong, BatchRun> _running = new();
     private readonly object _gate = new();
+
+    // Held by whoever writes to the transport: the writer loop, or a batch writing its own result
+    // when nothing is queued (no hand-off to the writer task on the fast path).
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private long _recentBatchMicros;
     private readonly TaskCompletionSource _drainRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private SemaphoreSlim _slots = null!;
     private FunctionDescriptor _function = null!;
@@ -352,7 +364,7 @@ internal sealed class Session
         }
 
         _processor.Counters.BatchStarted();
-        run.Start();
+        run.Start(RunInline(batch.ItemCount));
         return true;
 
     refused:
@@ -409,8 +421,22 @@ internal sealed class Session
         await Writer.WriteAsync(RuntimeFrame.From(new RuntimeMessage { Error = error }), _sessionCts.Token).ConfigureAwait(false);
     }
 
-    internal void OnBatchDone(BatchRun run, int items, int errors)
+    /// <summary>
+    /// A small batch of a fast function runs on the thread that read it, up to its first real await:
+    /// handing it to the thread pool and back costs more than the batch (tens of µs when the pool
+    /// threads sleep). Slow or big batches still run on the pool, so the reader stays free for the
+    /// next batch and for Cancel. The cost estimate is the last inline-sized batch's time.
+    /// </summary>
+    private bool RunInline(int items) =>
+        items <= InlineMaxItems && Volatile.Read(ref _recentBatchMicros) < InlineMaxMicros;
+
+    internal void OnBatchDone(BatchRun run, int items, int errors, long elapsedMicros)
     {
+        if (items <= InlineMaxItems)
+        {
+            Volatile.Write(ref _recentBatchMicros, elapsedMicros);
+        }
+
         lock (_gate)
         {
             _running.TryRemove(run.Id, out _);
@@ -423,6 +449,54 @@ internal sealed class Session
         _slots.Release();
     }
 
+    /// <summary>
+    /// Sends a frame. When nothing is queued and nobody is writing, the caller writes it to the
+    /// transport itself; otherwise it joins the queue behind what is there, so a batch's logs always
+    /// precede its result. Not cancellable: a frame is only dropped when nobody can receive it.
+    /// </summary>
+    internal ValueTask SendAsync(RuntimeFrame frame)
+    {
+        if (_channel.Reader.Count == 0 && _writeGate.Wait(0))
+        {
+            if (_channel.Reader.Count == 0)
+            {
+                return WriteDirectAsync(frame);
+            }
+
+            _writeGate.Release();
+        }
+
+        return _channel.Writer.WriteAsync(frame);
+    }
+
+    private async ValueTask WriteDirectAsync(RuntimeFrame frame)
+    {
+        try
+        {
+            await _output.WriteAsync(frame, moreFollows: false, _sessionCts.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (ExceptionFilter.IsRecoverable(e))
+        {
+            await FailOutputAsync(e).ConfigureAwait(false);
+            throw new ChannelClosedException(e);
+        }
+        finally
+        {
+            frame.Release();
+            _writeGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// The transport failed: nobody can receive results any more. Stop everything that would produce
+    /// them, and unblock writers waiting on the full channel.
+    /// </summary>
+    private async Task FailOutputAsync(Exception e)
+    {
+        _channel.Writer.TryComplete(e);
+        await _sessionCts.CancelAsync().ConfigureAwait(false);
+    }
+
     private async Task WriteLoopAsync()
     {
         await Task.Yield();
@@ -431,30 +505,42 @@ internal sealed class Session
             var reader = _channel.Reader;
             while (await reader.WaitToReadAsync(_sessionCts.Token).ConfigureAwait(false))
             {
-                while (reader.TryRead(out var frame))
+                // The gate first, then the queue: a batch writing directly never overtakes a
+                // message this loop has already taken.
+                await _writeGate.WaitAsync(_sessionCts.Token).ConfigureAwait(false);
+                try
                 {
-                    // When another message is already queued, the transport may hold this one back
-                    // and send both with one flush: one system call instead of one per message.
-                    // The last message of every run has nothing behind it, so it always flushes.
-                    var moreFollows = reader.TryPeek(out _);
-                    try
-                    {
-                        await _output.WriteAsync(frame, moreFollows, _sessionCts.Token).ConfigureAwait(false);
-                    }
-                    finally
-                    {
-                        frame.Release();
-                    }
+                    await DrainAsync(reader).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _writeGate.Release();
                 }
             }
         }
         catch (Exception e) when (ExceptionFilter.IsRecoverable(e))
         {
-            // The transport failed: nobody can receive results any more. Stop everything that
-            // would produce them, and unblock writers waiting on the full channel.
-            _channel.Writer.TryComplete(e);
-            await _sessionCts.CancelAsync().ConfigureAwait(false);
+            await FailOutputAsync(e).ConfigureAwait(false);
             throw;
+        }
+    }
+
+    private async Task DrainAsync(ChannelReader<RuntimeFrame> reader)
+    {
+        while (reader.TryRead(out var frame))
+        {
+            // When another message is already queued, the transport may hold this one back and
+            // send both with one flush: one system call instead of one per message. The last
+            // message of every run has nothing behind it, so it always flushes.
+            var moreFollows = reader.TryPeek(out _);
+            try
+            {
+                await _output.WriteAsync(frame, moreFollows, _sessionCts.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                frame.Release();
+            }
         }
     }
 }

@@ -2,6 +2,7 @@ using FsCheck.Xunit;
 using Google.Protobuf;
 using Jex.Protocol.V1;
 using Jex.Runtime.Dispatch.Wire;
+using Jex.Protocol.Wire;
 
 namespace Jex.Runtime.Tests.Dispatch;
 

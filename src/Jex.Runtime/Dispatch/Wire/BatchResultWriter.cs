@@ -1,5 +1,6 @@
 using System.Buffers;
 using Jex.Protocol.V1;
+using Jex.Protocol.Wire;
 
 namespace Jex.Runtime.Dispatch.Wire;
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using Google.Protobuf;
 using Jex.Protocol.V1;
+using Jex.Protocol.Wire;
 
 namespace Jex.Runtime.Dispatch.Wire;
 

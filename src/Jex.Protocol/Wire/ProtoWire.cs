@@ -1,15 +1,16 @@
 using System.Runtime.CompilerServices;
 
-namespace Jex.Runtime.Dispatch.Wire;
+namespace Jex.Protocol.Wire;
 
 /// <summary>
-/// The few protobuf wire-format primitives the hot path reads and writes itself. Google.Protobuf
+/// The few protobuf wire-format primitives the hot paths (the runtime's dispatcher, the member's
+/// result reader) read and write themselves. Google.Protobuf
 /// has no API that hands out a bytes field as a slice of the input, or that writes a message
 /// straight into a pooled buffer around bytes it does not own; everything else (Init, Ping,
 /// errors, ...) still goes through the generated classes. Semantics follow the protobuf encoding
 /// spec: varints of up to 10 bytes, unknown fields of wire types 0, 1, 2 and 5 skipped.
 /// </summary>
-internal static class ProtoWire
+public static class ProtoWire
 {
     public const int Varint = 0;
     public const int Fixed64 = 1;
@@ -174,4 +175,4 @@ internal static class ProtoWire
 }
 
 /// <summary>A member message whose bytes are not valid protobuf for its type; the message says where.</summary>
-internal sealed class MalformedFrameException(string message) : Exception(message);
+public sealed class MalformedFrameException(string message) : Exception(message);
