@@ -62,7 +62,7 @@ internal sealed class DirectRuntime : IDisposable
     {
         private readonly Channel<MemberFrame> _in = System.Threading.Channels.Channel.CreateUnbounded<MemberFrame>(
             new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        private readonly Channel<RuntimeMessage> _out = System.Threading.Channels.Channel.CreateUnbounded<RuntimeMessage>(
+        private readonly Channel<RuntimeBytes> _out = System.Threading.Channels.Channel.CreateUnbounded<RuntimeBytes>(
             new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         private readonly CancellationTokenSource _transport = new();
         private readonly Task _session;
@@ -87,15 +87,27 @@ internal sealed class DirectRuntime : IDisposable
             }
         }
 
-        // Messages cross as the bytes a transport would carry: encoded by the member, read in place
-        // by the runtime, results decoded by the member.
+        // Messages cross as the bytes a transport would carry (one copy each way, as a transport
+        // makes): encoded by the member, read in place by the runtime, results read by the member.
         ValueTask ISessionOutput.WriteAsync(RuntimeFrame frame, bool moreFollows, CancellationToken cancellationToken) =>
-            _out.Writer.WriteAsync(frame.ToMessage(), cancellationToken);
+            _out.Writer.WriteAsync(RuntimeBytes.Copy(frame.Span), cancellationToken);
 
         public ValueTask SendAsync(MemberMessage message, CancellationToken cancellationToken) =>
             _in.Writer.WriteAsync(MemberFrame.From(message), cancellationToken);
 
         public async ValueTask<RuntimeMessage?> ReadAsync(CancellationToken cancellationToken)
+        {
+            if (await ReadBytesAsync(cancellationToken).ConfigureAwait(false) is not { } bytes)
+            {
+                return null;
+            }
+
+            var message = bytes.ToMessage();
+            bytes.Release();
+            return message;
+        }
+
+        public async ValueTask<RuntimeBytes?> ReadBytesAsync(CancellationToken cancellationToken)
         {
             try
             {

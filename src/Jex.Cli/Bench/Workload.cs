@@ -172,10 +172,10 @@ internal sealed class Workload
         var markerSeen = false;
         while (!markerSeen || batches < Interlocked.Read(ref sentTotal))
         {
-            RuntimeMessage? message;
+            RuntimeBytes? bytes;
             try
             {
-                message = await _channel.ReadAsync(cancellationToken).ConfigureAwait(false);
+                bytes = await _channel.ReadBytesAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (sender.IsFaulted)
             {
@@ -183,23 +183,31 @@ internal sealed class Workload
                 throw;
             }
 
-            if (message is null)
+            if (bytes is null)
             {
                 throw new InvalidOperationException("the runtime ended the session during the run");
             }
 
             var now = Stopwatch.GetTimestamp();
+
+            // Results are counted from their bytes, not decoded into an object per item: the
+            // member's cost stays out of the measurement (it is what a Java member would not pay).
+            if (bytes.TryReadResult(out var result))
+            {
+                latencies.Add(now - _sentAt[result.BatchId % Window]);
+                Check(result, bytes);
+                bytes.Release();
+                events += result.Items;
+                batches++;
+                lastAt = now;
+                slots.Release();
+                continue;
+            }
+
+            var message = bytes.ToMessage();
+            bytes.Release();
             switch (message.KindCase)
             {
-                case RuntimeMessage.KindOneofCase.Result:
-                    var result = message.Result;
-                    latencies.Add(now - _sentAt[result.BatchId % Window]);
-                    Check(result);
-                    events += result.Results.Count;
-                    batches++;
-                    lastAt = now;
-                    slots.Release();
-                    break;
                 case RuntimeMessage.KindOneofCase.Pong when message.Pong.Nonce == MarkerNonce:
                     markerSeen = true;
                     break;
@@ -221,31 +229,29 @@ internal sealed class Workload
         return new RunSample(events, batches, seconds, [.. latencies], after.AllocatedBytes - before.AllocatedBytes, runtimeCpu, memberCpu);
     }
 
-    private void Check(BatchResult result)
+    private void Check(ResultSummary result, RuntimeBytes bytes)
     {
-        if (result.Results.Count != _cell.Batch)
+        if (result.Items != _cell.Batch)
         {
-            throw new InvalidOperationException($"batch {result.BatchId}: {result.Results.Count} results for {_cell.Batch} items");
+            throw new InvalidOperationException($"batch {result.BatchId}: {result.Items} results for {_cell.Batch} items");
         }
 
-        foreach (var r in result.Results)
+        if (result.Failed > 0)
         {
-            if (r.OutcomeCase != ItemResult.OutcomeOneofCase.Ok)
-            {
-                throw new InvalidOperationException($"batch {result.BatchId}: item failed: {r.Error}");
-            }
-
-            if (r.Ok.Outputs_.Count != 1)
-            {
-                throw new InvalidOperationException($"batch {result.BatchId}: an item has {r.Ok.Outputs_.Count} outputs, expected 1");
-            }
+            // Decoded only to say what went wrong.
+            var first = bytes.ToMessage().Result.Results.First(r => r.OutcomeCase != ItemResult.OutcomeOneofCase.Ok);
+            throw new InvalidOperationException($"batch {result.BatchId}: {result.Failed} item(s) failed, the first: {first.Error}");
         }
 
-        // The session's first output value is decoded in full; the rest are counted only, to keep
-        // the member's cost out of the measurement.
+        if (result.NotOneOutput > 0)
+        {
+            throw new InvalidOperationException($"batch {result.BatchId}: {result.NotOneOutput} item(s) do not have exactly 1 output");
+        }
+
+        // The session's first output value is decoded in full; the rest are counted only.
         if (_compact is not null && !_outputChecked)
         {
-            _compact.CheckOutput(result.Results[0].Ok.Outputs_[0].Value.Memory, $"batch {result.BatchId}, item 0");
+            _compact.CheckOutput(bytes.Slice(result.FirstValueStart, result.FirstValueLength), $"batch {result.BatchId}, item 0");
             _outputChecked = true;
         }
     }

@@ -20,6 +20,14 @@ internal interface ISessionChannel : IAsyncDisposable
     /// <summary>Reads the next runtime message, or null when the runtime ended the stream cleanly.</summary>
     ValueTask<RuntimeMessage?> ReadAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Reads the next runtime message undecoded, or null at the end, for readers that scan results
+    /// without building objects; the caller releases it. Transports that receive bytes hand them
+    /// over as they are; the default encodes what <see cref="ReadAsync"/> returns.
+    /// </summary>
+    async ValueTask<RuntimeBytes?> ReadBytesAsync(CancellationToken cancellationToken) =>
+        await ReadAsync(cancellationToken).ConfigureAwait(false) is { } message ? RuntimeBytes.From(message) : null;
+
     /// <summary>Tells the runtime the member will send nothing more (half-close).</summary>
     ValueTask CompleteAsync(CancellationToken cancellationToken);
 }

@@ -1,16 +1,38 @@
 using Grpc.Core;
 using Grpc.Net.Client;
+using Google.Protobuf;
 using Jex.Protocol.V1;
 
 namespace Jex.Member.Transports.Grpc;
 
-/// <summary>One Transform call: the request stream carries member messages, the response stream runtime ones.</summary>
+/// <summary>
+/// One Transform call: the request stream carries member messages, the response stream runtime ones.
+/// Responses are taken as bytes (<see cref="RuntimeBytes"/>), so a reader can scan results without
+/// decoding them into objects; <see cref="ReadAsync"/> decodes.
+/// </summary>
 internal sealed class GrpcSessionChannel : ISessionChannel
 {
-    private readonly GrpcChannel _channel;
-    private readonly AsyncDuplexStreamingCall<MemberMessage, RuntimeMessage> _call;
+    /// <summary>jex.v1.UserCode/Transform as generated, but with responses left as bytes.</summary>
+    internal static readonly Method<MemberMessage, RuntimeBytes> TransformMethod = new(
+        MethodType.DuplexStreaming,
+        "jex.v1.UserCode",
+        "Transform",
+        new Marshaller<MemberMessage>(
+            static (message, context) =>
+            {
+                context.SetPayloadLength(message.CalculateSize());
+                message.WriteTo(context.GetBufferWriter());
+                context.Complete();
+            },
+            static context => MemberMessage.Parser.ParseFrom(context.PayloadAsReadOnlySequence())),
+        new Marshaller<RuntimeBytes>(
+            static (bytes, context) => context.Complete(bytes.Span.ToArray()),
+            static context => RuntimeBytes.Copy(context.PayloadAsReadOnlySequence())));
 
-    public GrpcSessionChannel(GrpcChannel channel, AsyncDuplexStreamingCall<MemberMessage, RuntimeMessage> call)
+    private readonly GrpcChannel _channel;
+    private readonly AsyncDuplexStreamingCall<MemberMessage, RuntimeBytes> _call;
+
+    public GrpcSessionChannel(GrpcChannel channel, AsyncDuplexStreamingCall<MemberMessage, RuntimeBytes> call)
     {
         _channel = channel;
         _call = call;
@@ -35,6 +57,27 @@ internal sealed class GrpcSessionChannel : ISessionChannel
     }
 
     public async ValueTask<RuntimeMessage?> ReadAsync(CancellationToken cancellationToken)
+    {
+        if (await ReadBytesAsync(cancellationToken).ConfigureAwait(false) is not { } bytes)
+        {
+            return null;
+        }
+
+        try
+        {
+            return bytes.ToMessage();
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new SessionEndedException((int)StatusCode.Internal, $"The runtime sent a message that cannot be read: {e.Message}", e);
+        }
+        finally
+        {
+            bytes.Release();
+        }
+    }
+
+    public async ValueTask<RuntimeBytes?> ReadBytesAsync(CancellationToken cancellationToken)
     {
         try
         {

@@ -1,7 +1,7 @@
 using System.Net.Sockets;
+using Grpc.Core;
 using Grpc.Net.Client;
 using Jex.Member.Launch;
-using Jex.Protocol.V1;
 
 namespace Jex.Member.Transports.Grpc;
 
@@ -22,8 +22,7 @@ internal sealed class GrpcSessionConnector : ISessionConnector
         var channel = CreateChannel(ready.Address);
         try
         {
-            var client = new UserCode.UserCodeClient(channel);
-            var call = client.Transform(cancellationToken: CancellationToken.None);
+            var call = channel.CreateCallInvoker().AsyncDuplexStreamingCall(GrpcSessionChannel.TransformMethod, null, new CallOptions());
             return ValueTask.FromResult<ISessionChannel>(new GrpcSessionChannel(channel, call));
         }
         catch

@@ -16,9 +16,10 @@ namespace Jex.Member.Transports.SharedMemory;
 internal sealed class SharedMemorySessionChannel : ISessionChannel
 {
     private const int Unavailable = 14;
+    private const byte ClosedTag = (8 << 3) | 2;
 
     private readonly SharedMemoryChannel _channel;
-    private readonly Channel<RuntimeMessage> _incoming = Channel.CreateUnbounded<RuntimeMessage>(
+    private readonly Channel<RuntimeBytes> _incoming = Channel.CreateUnbounded<RuntimeBytes>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly Thread _reader;
     private readonly CancellationTokenSource _stop = new();
@@ -74,6 +75,27 @@ internal sealed class SharedMemorySessionChannel : ISessionChannel
 
     public async ValueTask<RuntimeMessage?> ReadAsync(CancellationToken cancellationToken)
     {
+        if (await ReadBytesAsync(cancellationToken).ConfigureAwait(false) is not { } bytes)
+        {
+            return null;
+        }
+
+        try
+        {
+            return bytes.ToMessage();
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new SessionEndedException(13, $"The runtime sent data that cannot be read: {e.Message}", e);
+        }
+        finally
+        {
+            bytes.Release();
+        }
+    }
+
+    public async ValueTask<RuntimeBytes?> ReadBytesAsync(CancellationToken cancellationToken)
+    {
         try
         {
             if (await _incoming.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false)
@@ -123,6 +145,13 @@ internal sealed class SharedMemorySessionChannel : ISessionChannel
         Exception? failure = null;
         MessageHandler deliver = span =>
         {
+            // Only SessionClosed (field 8) concerns this thread; everything else is queued as bytes.
+            if (span.IsEmpty || span[0] != ClosedTag)
+            {
+                _incoming.Writer.TryWrite(RuntimeBytes.Copy(span));
+                return;
+            }
+
             var message = RuntimeMessage.Parser.ParseFrom(span);
             if (message.KindCase == RuntimeMessage.KindOneofCase.Closed)
             {
@@ -135,7 +164,7 @@ internal sealed class SharedMemorySessionChannel : ISessionChannel
                 return;
             }
 
-            _incoming.Writer.TryWrite(message);
+            _incoming.Writer.TryWrite(RuntimeBytes.From(message));
         };
 
         try
