@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.InteropServices;
 using Jex.Hazelcast;
 using Jex.Hazelcast.Compact;
 using Jex.Hazelcast.Serialization;
@@ -131,6 +130,51 @@ internal sealed class GenericValueConverter<T>(FieldKind kind, FieldKind[] readK
     }
 }
 
+/// <summary>
+/// ARRAY_OF_INT8 as byte[], copied once straight from the data (the generic path would build an
+/// sbyte[] element by element and copy it again): payloads are often byte arrays.
+/// </summary>
+internal sealed class ByteArrayConverter : FieldConverter<byte[]?>
+{
+    public static readonly ByteArrayConverter Instance = new();
+
+    public override FieldKind Kind => FieldKind.ARRAY_OF_INT8;
+
+    public override bool CanRead(FieldKind kind) => kind == FieldKind.ARRAY_OF_INT8;
+
+    public override byte[]? Read(CompactReader reader, FieldDescriptor field)
+    {
+        var position = reader.NestedPosition(field);
+        if (position < 0)
+        {
+            return null;
+        }
+
+        var data = reader.Data.Span;
+        var length = BigEndian.ReadInt32(data, position);
+        if (length < 0 || length > data.Length - position - 4)
+        {
+            throw new HazelcastCodecException(
+                $"field '{field.Name}' of '{reader.Schema.TypeName}' announces {length} bytes at {position}, but {data.Length - position - 4} remain");
+        }
+
+        return data.Slice(position + 4, length).ToArray();
+    }
+
+    public override void Write(CompactWriter writer, FieldDescriptor field, byte[]? value)
+    {
+        if (value is null)
+        {
+            writer.WriteNull(field);
+            return;
+        }
+
+        var output = writer.BeginVariable(field);
+        output.WriteInt32(value.Length);
+        output.WriteBytes(value);
+    }
+}
+
 /// <summary>A nested Compact object (COMPACT), through its type's codec.</summary>
 internal sealed class CompactConverter<T>(CompactTypeCodec<T> codec) : FieldConverter<T?>
 {
@@ -243,8 +287,7 @@ internal static class FieldConverters
             static (r, f) => r.ReadFloat64(f), static (w, f, v) => w.WriteFloat64(f, v), static (o, v) => o.WriteFloat64(v));
 
         // Java's byte[] is ARRAY_OF_INT8; .NET users write byte[].
-        table[typeof(byte[])] = new GenericValueConverter<byte[]>(FieldKind.ARRAY_OF_INT8, [FieldKind.ARRAY_OF_INT8],
-            v => MemoryMarshal.AsBytes(((sbyte[])v).AsSpan()).ToArray(), v => MemoryMarshal.Cast<byte, sbyte>(v.AsSpan()).ToArray());
+        table[typeof(byte[])] = ByteArrayConverter.Instance;
         table[typeof(string)] = StringConverter.Instance;
         table[typeof(string[])] = new GenericValueConverter<string?[]>(FieldKind.ARRAY_OF_STRING, [FieldKind.ARRAY_OF_STRING], v => (string?[])v, v => v);
 
