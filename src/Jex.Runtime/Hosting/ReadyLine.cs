@@ -1,5 +1,5 @@
+using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using Jex.Runtime.Dispatch;
 
 namespace Jex.Runtime.Hosting;
@@ -9,37 +9,80 @@ namespace Jex.Runtime.Hosting;
 /// <c>JEX-READY {"transport":...,"address":...,"pid":...,"version":...,"functions":[...]}</c>.
 /// Logs go to stderr, so this is the only line on stdout.
 /// </summary>
+/// <remarks>
+/// Startup: the JSON is written by hand, and straight to the stdout stream in one write. Utf8JsonWriter
+/// and Console.Out cost a few milliseconds of assembly loading and JIT on the path to ready, for five
+/// fields whose escaping is simple.
+/// </remarks>
 internal static class ReadyLine
 {
     public const string Prefix = "JEX-READY ";
 
     public static string Format(string transport, string address, IEnumerable<string> functions)
     {
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
+        var line = new StringBuilder(256).Append(Prefix).Append("{\"transport\":");
+        AppendString(line, transport);
+        line.Append(",\"address\":");
+        AppendString(line, address);
+        line.Append(",\"pid\":").Append(Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        line.Append(",\"version\":");
+        AppendString(line, RuntimeInfo.Version);
+        line.Append(",\"functions\":[");
+        var first = true;
+        foreach (var f in functions)
         {
-            json.WriteStartObject();
-            json.WriteString("transport", transport);
-            json.WriteString("address", address);
-            json.WriteNumber("pid", Environment.ProcessId);
-            json.WriteString("version", RuntimeInfo.Version);
-            json.WriteStartArray("functions");
-            foreach (var f in functions)
+            if (!first)
             {
-                json.WriteStringValue(f);
+                line.Append(',');
             }
 
-            json.WriteEndArray();
-            json.WriteEndObject();
+            AppendString(line, f);
+            first = false;
         }
 
-        return Prefix + Encoding.UTF8.GetString(buffer.ToArray());
+        return line.Append("]}").ToString();
     }
 
     public static void Write(string transport, string address, IEnumerable<string> functions)
     {
-        var stdout = Console.Out;
-        stdout.WriteLine(Format(transport, address, functions));
+        var bytes = Encoding.UTF8.GetBytes(Format(transport, address, functions) + "\n");
+        using var stdout = Console.OpenStandardOutput();
+        stdout.Write(bytes);
         stdout.Flush();
+    }
+
+    /// <summary>A JSON string (RFC 8259): quote, backslash and control characters escaped; the rest as is.</summary>
+    internal static void AppendString(StringBuilder json, string value)
+    {
+        json.Append('"');
+        foreach (var c in value)
+        {
+            switch (c)
+            {
+                case '"':
+                    json.Append("\\\"");
+                    break;
+                case '\\':
+                    json.Append("\\\\");
+                    break;
+                case '\n':
+                    json.Append("\\n");
+                    break;
+                case '\r':
+                    json.Append("\\r");
+                    break;
+                case '\t':
+                    json.Append("\\t");
+                    break;
+                case < ' ':
+                    json.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
+                    break;
+                default:
+                    json.Append(c);
+                    break;
+            }
+        }
+
+        json.Append('"');
     }
 }
