@@ -53,7 +53,7 @@ internal sealed class SharedMemoryListener
     public static void ConfigureKestrel(KestrelServerOptions kestrel) =>
         kestrel.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2);
 
-    /// <summary>Creates the file now (a failure stops startup) and serves once the host has started.</summary>
+    /// <summary>Creates the file and starts serving now (a failure stops startup), before the host starts.</summary>
     public static void Attach(WebApplication app, UserCodeOptions options)
     {
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Jex.Runtime.SharedMemory");
@@ -68,16 +68,16 @@ internal sealed class SharedMemoryListener
         Log.SharedMemoryCreated(logger, channel.Path, shm.Sessions, shm.RingBytes);
         var listener = new SharedMemoryListener(channel, app.Services.GetRequiredService<SessionProcessor>(), app.Lifetime, logger);
         var catalog = listener._processor.Catalog;
-        app.Lifetime.ApplicationStarted.Register(() =>
+        // Serving needs only the file, the slot threads and the processor, all there now: the member
+        // may connect before Kestrel (health checks only, for this transport) has started, which
+        // takes Kestrel's start off the fork-to-ready path.
+        foreach (var thread in listener._threads)
         {
-            foreach (var thread in listener._threads)
-            {
-                thread.Start();
-            }
+            thread.Start();
+        }
 
-            Log.Ready(logger, RuntimeInfo.Version, "shared-memory", channel.Path, string.Join(", ", catalog.Names));
-            ReadyLine.Write("shared-memory", channel.Path, catalog.Names);
-        });
+        Log.Ready(logger, RuntimeInfo.Version, "shared-memory", channel.Path, string.Join(", ", catalog.Names));
+        ReadyLine.Write("shared-memory", channel.Path, catalog.Names);
         // Stopping: the processor drains every session (Drained, then SessionClosed), bounded by the
         // drain timeout; then the slot threads stop and the files go.
         ExitCleanup.Register(channel.RemoveFiles);
@@ -116,6 +116,7 @@ internal sealed class SharedMemoryListener
         // The member that forked us is gone: nobody can reach this runtime any more.
         Log.SharedMemoryMemberDied(_logger, reason);
         _channel.RemoveFiles();
+        ParentWatcher.StartForcedExitBackstop(_lifetime.ApplicationStopped);
         // Queued, not called: the host's stop takes locks that a monitor-thread caller must not hold up.
         ThreadPool.UnsafeQueueUserWorkItem(static lifetime => lifetime.StopApplication(), _lifetime, preferLocal: false);
     }
