@@ -8,7 +8,7 @@ namespace Jex.Transport.SharedMemory;
 /// </summary>
 internal sealed class IdleStrategy
 {
-    public static readonly IdleStrategy Default = new(TimeSpan.FromMicroseconds(50), TimeSpan.Zero);
+    public static readonly IdleStrategy Default = new(TimeSpan.FromMicroseconds(10), TimeSpan.Zero);
 
     /// <summary>Never spins or yields: blocks at once. Used to measure the pure doorbell wake-up.</summary>
     public static readonly IdleStrategy BlockOnly = new(TimeSpan.Zero, TimeSpan.Zero);
