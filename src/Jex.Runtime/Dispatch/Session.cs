@@ -113,9 +113,12 @@ internal sealed class Session
             }
 
             writerTask = WriteLoopAsync();
-            readTask = ReadLoopAsync(enumerator);
             using (_runtimeStopping.Register(() => RequestDrain()))
             {
+                // With an inline source this runs on the calling thread until the loop first waits
+                // on something other than the source (or ends): the source is then responsible for
+                // ending its reads when the runtime stops.
+                readTask = ReadLoopAsync(enumerator, incoming is IInlineSource);
                 await Task.WhenAny(readTask, _drainRequested.Task, writerTask).ConfigureAwait(false);
             }
 
@@ -258,10 +261,14 @@ internal sealed class Session
         return frame.IsBatch ? null : frame.Message;
     }
 
-    private async Task ReadLoopAsync(IAsyncEnumerator<MemberFrame> enumerator)
+    private async Task ReadLoopAsync(IAsyncEnumerator<MemberFrame> enumerator, bool inline)
     {
-        // Yield first so RunAsync gets to wait on this task before the loop blocks on a read.
-        await Task.Yield();
+        if (!inline)
+        {
+            // Yield first so RunAsync gets to wait on this task before the loop blocks on a read.
+            await Task.Yield();
+        }
+
         while (await enumerator.MoveNextAsync().ConfigureAwait(false))
         {
             var frame = enumerator.Current;
@@ -552,6 +559,14 @@ internal static class RuntimeInfo
 
     public static readonly Stopwatch Uptime = Stopwatch.StartNew();
 }
+
+/// <summary>
+/// A source of member messages whose reads may block the calling thread (a shared-memory slot's own
+/// thread): the session reads it on the calling thread instead of hopping to the thread pool first,
+/// so a small batch is read, run and answered without a thread hand-off. The source ends its reads
+/// (MoveNextAsync returns false) when the runtime stops.
+/// </summary>
+internal interface IInlineSource;
 
 /// <summary>Implemented by the Hazelcast binding to accept the member's in-band schemas.</summary>
 internal interface ISchemaRegistry

@@ -1,10 +1,10 @@
 using System.Net;
-using System.Threading.Channels;
 using Jex.Protocol.V1;
 using Jex.Runtime.Configuration;
 using Jex.Runtime.Dispatch;
 using Jex.Runtime.Dispatch.Wire;
 using Jex.Runtime.Hosting;
+using Jex.Runtime.UserCode;
 using Jex.Transport.SharedMemory;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using StatusCode = Grpc.Core.StatusCode;
@@ -25,13 +25,14 @@ namespace Jex.Runtime.Transports.SharedMemory;
 /// </summary>
 internal sealed class SharedMemoryListener
 {
-    private const int IncomingCapacity = 64;
-
     private readonly SharedMemoryChannel _channel;
     private readonly SessionProcessor _processor;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
+
+    // Cancelled first when the runtime stops: sessions stop reading and drain what they accepted.
+    private readonly CancellationTokenSource _stopReading = new();
     private readonly Task[] _sessions;
     private readonly Thread[] _threads;
 
@@ -83,6 +84,7 @@ internal sealed class SharedMemoryListener
         ExitCleanup.Register(channel.RemoveFiles);
         app.Lifetime.ApplicationStopping.Register(() =>
         {
+            listener._stopReading.Cancel();
             _ = Task.WaitAll(listener._sessions, TimeSpan.FromSeconds(options.DrainTimeoutSeconds));
             listener._stop.Cancel();
         });
@@ -150,58 +152,43 @@ internal sealed class SharedMemoryListener
         }
     }
 
-    /// <summary>Serves the member holding the slot until it closes or dies (or the runtime stops).</summary>
+    /// <summary>
+    /// Serves the member holding the slot until it closes or dies (or the runtime stops). The session
+    /// runs on this thread for as long as it can: it reads the ring here, and a small batch runs and
+    /// answers here too, with no thread hand-off. When the session waits on something else, its reads
+    /// come back to this thread through <see cref="SlotReader.ServeUntil"/>.
+    /// </summary>
     private void ServeOccupancy(SharedMemorySlot slot)
     {
-        var incoming = Channel.CreateBounded<MemberFrame>(new BoundedChannelOptions(IncomingCapacity) { SingleReader = true, SingleWriter = true });
         using var transport = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, slot.Peer.LostToken);
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(transport.Token, _stopReading.Token);
         var output = new RingOutput(slot.Outbound);
-        var session = RunSessionAsync(slot, incoming, output, transport.Token);
-        _sessions[slot.Index] = session;
-        var writer = incoming.Writer;
-        var inbound = slot.Inbound;
-        MessageHandler deliver = span =>
-        {
-            if (session.IsCompleted)
-            {
-                return; // The session is over: what the member still sends has no one to go to.
-            }
+        var reader = new SlotReader(slot.Inbound, reading.Token);
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _sessions[slot.Index] = done.Task;
+        var session = RunSessionAsync(slot, reader, output, transport.Token, done);
+        reader.ServeUntil(session);
 
-            // One copy out of the ring into a pooled buffer; the dispatcher reads it in place.
-            var message = MemberFrame.Copy(span);
-            try
-            {
-                if (!writer.TryWrite(message))
-                {
-                    // The processor is behind: block this thread, which leaves frames in the ring and so
-                    // pushes back on the member.
-                    writer.WriteAsync(message, transport.Token).AsTask().GetAwaiter().GetResult();
-                }
-            }
-            catch (ChannelClosedException)
-            {
-            }
-        };
-
-        try
-        {
-            while (true)
-            {
-                inbound.WaitForData(transport.Token);
-                _ = inbound.Drain(deliver);
-            }
-        }
-        catch (Exception e) when (e is OperationCanceledException or SharedMemoryPeerLostException)
-        {
-            // The member left or died, or the runtime stops: the incoming stream ends.
-            writer.TryComplete();
-        }
-        catch (SharedMemoryFormatException e)
+        if (reader.Broken)
         {
             // The ring itself is broken: nothing more can be read from this occupancy.
-            Log.SharedMemorySessionFailed(_logger, e);
-            writer.TryComplete(new SessionRejectedException(StatusCode.Internal, e.Message));
             WaitHandle.WaitAny([slot.Peer.LostToken.WaitHandle, _stop.Token.WaitHandle]);
+        }
+        else
+        {
+            try
+            {
+                // The session is over; what the member still sends has no one to go to. Wait for it
+                // to close the slot (or die), or for the runtime to stop.
+                while (true)
+                {
+                    slot.Inbound.WaitForData(transport.Token);
+                    _ = slot.Inbound.Drain(static _ => { });
+                }
+            }
+            catch (Exception e) when (e is OperationCanceledException or SharedMemoryPeerLostException or SharedMemoryFormatException)
+            {
+            }
         }
 
         // The member is gone, so the session's remaining writes can reach no one: bounded wait.
@@ -212,16 +199,27 @@ internal sealed class SharedMemoryListener
 
         // Fence off a straggling writer before the slot is recycled under it.
         output.Close();
+        reader.Dispose();
     }
 
-    private async Task RunSessionAsync(SharedMemorySlot slot, Channel<MemberFrame> incoming, RingOutput output, CancellationToken transport)
+    private async Task RunSessionAsync(SharedMemorySlot slot, SlotReader incoming, RingOutput output, CancellationToken transport, TaskCompletionSource done)
     {
-        // Off the slot thread, which goes on to read the ring.
-        await Task.Yield();
+        try
+        {
+            await RunSessionCoreAsync(slot, incoming, output, transport).ConfigureAwait(false);
+        }
+        finally
+        {
+            done.TrySetResult();
+        }
+    }
+
+    private async Task RunSessionCoreAsync(SharedMemorySlot slot, SlotReader incoming, RingOutput output, CancellationToken transport)
+    {
         var closed = new SessionClosed { Code = 0, Message = "session ended" };
         try
         {
-            await _processor.RunAsync(incoming.Reader.ReadAllAsync(transport), output, transport).ConfigureAwait(false);
+            await _processor.RunAsync(incoming, output, transport).ConfigureAwait(false);
         }
         catch (SessionRejectedException e)
         {
@@ -234,10 +232,6 @@ internal sealed class SharedMemoryListener
         catch (Exception e) when (e is SharedMemoryPeerLostException or SharedMemoryFormatException)
         {
             closed = new SessionClosed { Code = (int)StatusCode.Unavailable, Message = e.Message };
-        }
-        finally
-        {
-            incoming.Writer.TryComplete();
         }
 
         if (!slot.Peer.IsLost)
@@ -254,6 +248,128 @@ internal sealed class SharedMemoryListener
         }
 
         Log.SharedMemorySessionEnded(_logger, slot.Index, closed.Code, closed.Message);
+    }
+
+    /// <summary>
+    /// The session's incoming messages, read straight from the slot's member-to-runtime ring by the
+    /// slot's thread. On that thread a read blocks in the ring's wait (spin, then the doorbell); from
+    /// any other thread (the session continuing after an await) the read is handed to the slot
+    /// thread, whose <see cref="ServeUntil"/> performs it and resumes the session there. So reads stay
+    /// on one thread (the ring has one consumer) and never block a thread-pool thread. Reads end,
+    /// returning false, when the member leaves or dies or the runtime stops.
+    /// </summary>
+    private sealed class SlotReader : IAsyncEnumerable<MemberFrame>, IAsyncEnumerator<MemberFrame>, IInlineSource, IDisposable
+    {
+        private readonly RingConsumer _ring;
+        private readonly CancellationToken _stopReading;
+        private readonly Thread _home = Thread.CurrentThread;
+        private readonly Queue<MemberFrame> _ready = new();
+        private readonly ManualResetEventSlim _wake = new(false);
+        private readonly MessageHandler _deliver;
+        private TaskCompletionSource<bool>? _pending;
+        private CancellationTokenSource? _reading;
+
+        public SlotReader(RingConsumer ring, CancellationToken stopReading)
+        {
+            _ring = ring;
+            _stopReading = stopReading;
+            // One copy out of the ring into a pooled buffer; the dispatcher reads it in place.
+            _deliver = span => _ready.Enqueue(MemberFrame.Copy(span));
+        }
+
+        public MemberFrame Current { get; private set; } = null!;
+
+        /// <summary>The ring's contents could not be read: the occupancy is over.</summary>
+        public bool Broken { get; private set; }
+
+        public IAsyncEnumerator<MemberFrame> GetAsyncEnumerator(CancellationToken cancellationToken = default)
+        {
+            _reading = CancellationTokenSource.CreateLinkedTokenSource(_stopReading, cancellationToken);
+            return this;
+        }
+
+        public ValueTask<bool> MoveNextAsync()
+        {
+            if (Thread.CurrentThread == _home)
+            {
+                return new(Read());
+            }
+
+            var pending = new TaskCompletionSource<bool>();
+            Volatile.Write(ref _pending, pending);
+            _wake.Set();
+            return new(pending.Task);
+        }
+
+        /// <summary>The slot thread: performs reads asked from other threads until the session ends.</summary>
+        public void ServeUntil(Task session)
+        {
+            _ = session.ContinueWith(static (_, wake) => ((ManualResetEventSlim)wake!).Set(), _wake,
+                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            while (!session.IsCompleted)
+            {
+                _wake.Wait();
+                _wake.Reset();
+                if (Interlocked.Exchange(ref _pending, null) is not { } pending)
+                {
+                    continue;
+                }
+
+                bool result;
+                try
+                {
+                    result = Read();
+                }
+                catch (Exception e) when (ExceptionFilter.IsRecoverable(e))
+                {
+                    pending.SetException(e);
+                    continue;
+                }
+
+                // The session resumes here, on this thread, until it next waits on something else.
+                pending.SetResult(result);
+            }
+        }
+
+        private bool Read()
+        {
+            try
+            {
+                var token = _reading?.Token ?? _stopReading;
+                while (_ready.Count == 0)
+                {
+                    _ring.WaitForData(token);
+                    _ = _ring.Drain(_deliver);
+                }
+            }
+            catch (Exception e) when (e is OperationCanceledException or SharedMemoryPeerLostException)
+            {
+                // The member left or died, or the runtime stops: the incoming stream ends.
+                return false;
+            }
+            catch (SharedMemoryFormatException e)
+            {
+                Broken = true;
+                throw new SessionRejectedException(StatusCode.Internal, e.Message);
+            }
+
+            Current = _ready.Dequeue();
+            return true;
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+        /// <summary>Frames read but never taken go back to the pool.</summary>
+        public void Dispose()
+        {
+            while (_ready.TryDequeue(out var frame))
+            {
+                frame.Release();
+            }
+
+            _wake.Dispose();
+            _reading?.Dispose();
+        }
     }
 
     /// <summary>
