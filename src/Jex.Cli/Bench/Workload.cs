@@ -133,7 +133,26 @@ internal sealed class Workload
         var end = start + (long)(duration.TotalSeconds * Stopwatch.Frequency);
         var period = batchesPerSecond is { } rate ? Stopwatch.Frequency / rate : 0;
 
-        var sender = Task.Run(async () =>
+        // Closed loop: the reading loop itself sends the next batch as each result arrives (one task,
+        // no hand-off per batch, as a member's processor would); here only the first batches go out.
+        // Open loop: a sender task keeps the schedule.
+        Task sender;
+        if (period == 0)
+        {
+            for (var i = 0; i < _cell.InFlight; i++)
+            {
+                sent++;
+                await SendNextAsync(Stopwatch.GetTimestamp(), cancellationToken).ConfigureAwait(false);
+            }
+
+            sender = Task.CompletedTask;
+        }
+        else
+        {
+            sender = StartSender();
+        }
+
+        Task StartSender() => Task.Run(async () =>
         {
             for (long n = 0; ; n++)
             {
@@ -154,12 +173,8 @@ internal sealed class Workload
                 }
 
                 await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
-                var id = _nextId++;
-                var message = _pool[(int)(id % (ulong)_pool.Length)];
-                message.Batch.Id = id;
-                _sentAt[id % Window] = period > 0 ? due : Stopwatch.GetTimestamp();
                 sent++;
-                await _channel.SendAsync(message, cancellationToken).ConfigureAwait(false);
+                await SendNextAsync(due, cancellationToken).ConfigureAwait(false);
             }
 
             // The marker: once its Pong is back and every batch sent has its result, the run is over.
@@ -200,7 +215,22 @@ internal sealed class Workload
                 events += result.Items;
                 batches++;
                 lastAt = now;
-                slots.Release();
+                if (period > 0)
+                {
+                    slots.Release();
+                }
+                else if (now < end)
+                {
+                    sent++;
+                    await SendNextAsync(Stopwatch.GetTimestamp(), cancellationToken).ConfigureAwait(false);
+                }
+                else if (!markerSeen && Interlocked.Read(ref sentTotal) == long.MaxValue)
+                {
+                    // Time is up: the rest in flight come back, then the run is over.
+                    Interlocked.Exchange(ref sentTotal, sent);
+                    markerSeen = true;
+                }
+
                 continue;
             }
 
@@ -227,6 +257,16 @@ internal sealed class Workload
         var memberCpu = (ProcStat.CpuMicroseconds(Environment.ProcessId) ?? 0) - memberCpu0;
         var after = await PingAsync(cancellationToken).ConfigureAwait(false);
         return new RunSample(events, batches, seconds, [.. latencies], after.AllocatedBytes - before.AllocatedBytes, runtimeCpu, memberCpu);
+    }
+
+    /// <summary>Sends the next pooled batch, stamped with the time its round trip counts from.</summary>
+    private ValueTask SendNextAsync(long sentAt, CancellationToken cancellationToken)
+    {
+        var id = _nextId++;
+        var message = _pool[(int)(id % (ulong)_pool.Length)];
+        message.Batch.Id = id;
+        _sentAt[id % Window] = sentAt;
+        return _channel.SendAsync(message, cancellationToken);
     }
 
     private void Check(ResultSummary result, RuntimeBytes bytes)
