@@ -280,7 +280,7 @@ internal sealed class Workload
         {
             // Decoded only to say what went wrong.
             var first = bytes.ToMessage().Result.Results.First(r => r.OutcomeCase != ItemResult.OutcomeOneofCase.Ok);
-            throw new InvalidOperationException($"batch {result.BatchId}: {result.Failed} item(s) failed, the first: {first.Error}");
+            throw new InvalidOperationException($"batch {result.BatchId}: item failed ({result.Failed} of {result.Items}; the first shown): {first.Error}");
         }
 
         if (result.NotOneOutput > 0)
