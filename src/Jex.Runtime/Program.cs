@@ -51,9 +51,20 @@ internal static partial class Program
             // while the host is built. It is awaited before anything uses it and before the server
             // starts, so a load failure still exits with code 3 before the ready line.
             var loading = Task.Run(() => LoadUserCode(options, serilog));
+
+            // Shared memory serves, and says ready, before the host is built: it needs only the
+            // user code, the file and a session processor. gRPC needs Kestrel, so it waits for it.
+            using var lifetime = new EarlyLifetime();
+            SessionProcessor? early = null;
+            if (TransportRegistry.StartsEarly(options))
+            {
+                early = TransportRegistry.StartEarly(options, loading.GetAwaiter().GetResult(), new SerilogLoggerFactory(serilog), lifetime);
+                StartupTrace.Mark("transport started early");
+            }
+
             var builder = CreateBuilder(args, configuration, environmentName);
             StartupTrace.Mark("builder created");
-            return Run(builder, options, serilog, loading);
+            return Run(builder, options, serilog, loading, early, lifetime);
         }
         catch (UserCodeLoadException e)
         {
@@ -72,8 +83,15 @@ internal static partial class Program
         }
     }
 
-    private static int Run(WebApplicationBuilder builder, UserCodeOptions options, Serilog.Core.Logger serilog, Task<FunctionCatalog> loading)
+    private static int Run(
+        WebApplicationBuilder builder, UserCodeOptions options, Serilog.Core.Logger serilog, Task<FunctionCatalog> loading, SessionProcessor? early, EarlyLifetime lifetime)
     {
+        if (early is not null)
+        {
+            // The processor already serving is the one the host knows.
+            builder.Services.AddSingleton(early);
+        }
+
         builder.Logging.ClearProviders();
         builder.Services.AddSerilog(serilog, dispose: false);
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(options.DrainTimeoutSeconds));
@@ -115,14 +133,13 @@ internal static partial class Program
 
         StartupTrace.Mark("services added");
         var app = builder.Build();
+        lifetime.Attach(app.Lifetime);
         StartupTrace.Mark("host built");
         app.MapGrpcService<UserCodeService>();
         app.MapGrpcHealthChecksService();
         StartupTrace.Mark("endpoints mapped");
         var catalog = loading.GetAwaiter().GetResult();
         StartupTrace.Mark("user code awaited");
-        TransportRegistry.MapEndpoints(app, options);
-        StartupTrace.Mark("transport attached");
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Jex.Runtime");
         app.Lifetime.ApplicationStarted.Register(() =>

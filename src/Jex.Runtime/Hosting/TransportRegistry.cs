@@ -1,4 +1,5 @@
 using Jex.Runtime.Configuration;
+using Jex.Runtime.Dispatch;
 using Jex.Runtime.Transports.SharedMemory;
 using Jex.Runtime.UserCode;
 using Jex.Runtime.UserCode.Hazelcast;
@@ -25,11 +26,22 @@ internal static class TransportRegistry
         }
     }
 
-    public static void MapEndpoints(WebApplication app, UserCodeOptions options)
+    /// <summary>Whether the configured transport starts before the host (<see cref="StartEarly"/>).</summary>
+    public static bool StartsEarly(UserCodeOptions options) => SharedMemoryListener.IsSharedMemory(options);
+
+    /// <summary>
+    /// Starts a transport that serves before the host is built (shared memory), with its own
+    /// session processor; returns null for gRPC, which the host serves.
+    /// </summary>
+    public static SessionProcessor? StartEarly(UserCodeOptions options, FunctionCatalog catalog, ILoggerFactory loggerFactory, EarlyLifetime lifetime)
     {
-        if (SharedMemoryListener.IsSharedMemory(options))
+        if (!SharedMemoryListener.IsSharedMemory(options))
         {
-            SharedMemoryListener.Attach(app, options);
+            return null;
         }
+
+        var processor = new SessionProcessor(catalog, Microsoft.Extensions.Options.Options.Create(options), new RuntimeCounters(), loggerFactory, lifetime);
+        SharedMemoryListener.Start(options, processor, lifetime, loggerFactory);
+        return processor;
     }
 }

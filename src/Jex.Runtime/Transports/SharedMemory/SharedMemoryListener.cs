@@ -54,10 +54,15 @@ internal sealed class SharedMemoryListener
     public static void ConfigureKestrel(KestrelServerOptions kestrel) =>
         kestrel.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2);
 
-    /// <summary>Creates the file and starts serving now (a failure stops startup), before the host starts.</summary>
-    public static void Attach(WebApplication app, UserCodeOptions options)
+    /// <summary>
+    /// Creates the file, starts serving and writes the ready line, all before the host is built (a
+    /// failure stops startup): serving needs only the file, the slot threads and the processor, so
+    /// building the host and starting Kestrel (health checks only, on this transport) are off the
+    /// fork-to-ready path. <paramref name="lifetime"/> follows the host once it exists.
+    /// </summary>
+    public static void Start(UserCodeOptions options, SessionProcessor processor, IHostApplicationLifetime lifetime, ILoggerFactory loggerFactory)
     {
-        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Jex.Runtime.SharedMemory");
+        var logger = loggerFactory.CreateLogger("Jex.Runtime.SharedMemory");
         var shm = options.SharedMemory;
         var channel = SharedMemoryChannel.Create(options.Uid!, new SharedMemoryOptions
         {
@@ -66,29 +71,20 @@ internal sealed class SharedMemoryListener
             MaxMessageBytes = options.MaxMessageBytes,
             Sessions = shm.Sessions,
         });
-        Log.SharedMemoryCreated(logger, channel.Path, shm.Sessions, shm.RingBytes);
-        var listener = new SharedMemoryListener(channel, app.Services.GetRequiredService<SessionProcessor>(), app.Lifetime, logger);
-        var catalog = listener._processor.Catalog;
-        // Serving needs only the file, the slot threads and the processor, all there now: the member
-        // may connect before Kestrel (health checks only, for this transport) has started, which
-        // takes Kestrel's start off the fork-to-ready path.
-        foreach (var thread in listener._threads)
-        {
-            thread.Start();
-        }
-
-        Log.Ready(logger, RuntimeInfo.Version, "shared-memory", channel.Path, string.Join(", ", catalog.Names));
-        ReadyLine.Write("shared-memory", channel.Path, catalog.Names);
-        // Stopping: the processor drains every session (Drained, then SessionClosed), bounded by the
-        // drain timeout; then the slot threads stop and the files go.
         ExitCleanup.Register(channel.RemoveFiles);
-        app.Lifetime.ApplicationStopping.Register(() =>
+        Log.SharedMemoryCreated(logger, channel.Path, shm.Sessions, shm.RingBytes);
+        var listener = new SharedMemoryListener(channel, processor, lifetime, logger);
+        var catalog = processor.Catalog;
+
+        // Stopping: sessions stop reading and the processor drains each (Drained, then
+        // SessionClosed), bounded by the drain timeout; then the slot threads stop and the files go.
+        lifetime.ApplicationStopping.Register(() =>
         {
             listener._stopReading.Cancel();
             _ = Task.WaitAll(listener._sessions, TimeSpan.FromSeconds(options.DrainTimeoutSeconds));
             listener._stop.Cancel();
         });
-        app.Lifetime.ApplicationStopped.Register(() =>
+        lifetime.ApplicationStopped.Register(() =>
         {
             listener._stop.Cancel();
             channel.Close();
@@ -105,6 +101,14 @@ internal sealed class SharedMemoryListener
             channel.Dispose();
             Log.RemovedFile(logger, channel.Path);
         });
+
+        foreach (var thread in listener._threads)
+        {
+            thread.Start();
+        }
+
+        Log.Ready(logger, RuntimeInfo.Version, "shared-memory", channel.Path, string.Join(", ", catalog.Names));
+        ReadyLine.Write("shared-memory", channel.Path, catalog.Names);
     }
 
     private void OnMemberLost(SharedMemorySlot slot, string reason, bool died)

@@ -1,0 +1,60 @@
+namespace Jex.Runtime.Hosting;
+
+/// <summary>
+/// The application lifetime for parts that start serving before the host exists (the shared-memory
+/// transport announces ready before the host is even built). Its tokens follow the host's once
+/// <see cref="Attach"/> is called; a stop asked for before that is passed on at attach time.
+/// </summary>
+internal sealed class EarlyLifetime : IHostApplicationLifetime, IDisposable
+{
+    private readonly CancellationTokenSource _started = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _stopped = new();
+    private readonly Lock _gate = new();
+    private IHostApplicationLifetime? _host;
+    private bool _stopAsked;
+
+    public CancellationToken ApplicationStarted => _started.Token;
+
+    public CancellationToken ApplicationStopping => _stopping.Token;
+
+    public CancellationToken ApplicationStopped => _stopped.Token;
+
+    /// <summary>From now on the host's lifetime drives this one.</summary>
+    public void Attach(IHostApplicationLifetime host)
+    {
+        bool stop;
+        lock (_gate)
+        {
+            _host = host;
+            stop = _stopAsked;
+        }
+
+        host.ApplicationStarted.Register(_started.Cancel);
+        host.ApplicationStopping.Register(_stopping.Cancel);
+        host.ApplicationStopped.Register(_stopped.Cancel);
+        if (stop)
+        {
+            host.StopApplication();
+        }
+    }
+
+    public void StopApplication()
+    {
+        IHostApplicationLifetime? host;
+        lock (_gate)
+        {
+            host = _host;
+            _stopAsked = true;
+        }
+
+        host?.StopApplication();
+    }
+
+    public void Dispose()
+    {
+        _started.Dispose();
+        _stopping.Dispose();
+        _stopped.Dispose();
+    }
+}
