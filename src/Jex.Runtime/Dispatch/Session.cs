@@ -19,10 +19,7 @@ internal sealed class Session
 {
     private const int OutputCapacity = 256;
 
-    /// <summary>Batches of at most this many items may run on the reading thread (see <see cref="RunInline"/>).</summary>
-    private const int InlineMaxItems = 16;
-
-    /// <summary>...and only while the function's recent batches of that size took less than this.</summary>
+    /// <summary>A batch runs on the reading thread while the session's last batch took less than this (see <see cref="RunInline"/>).</summary>
     private const long InlineMaxMicros = 50;
 
     private readonly SessionProcessor _processor;
@@ -429,20 +426,20 @@ internal sealed class Session
     }
 
     /// <summary>
-    /// A small batch of a fast function runs on the thread that read it, up to its first real await:
+    /// A batch of a fast function runs on the thread that read it, up to its first real await:
     /// handing it to the thread pool and back costs more than the batch (tens of µs when the pool
-    /// threads sleep). Slow or big batches still run on the pool, so the reader stays free for the
-    /// next batch and for Cancel. The cost estimate is the last inline-sized batch's time.
+    /// threads sleep; 256 x 64 B identity takes ~40 µs). Once a batch takes longer, the next ones run
+    /// on the pool, so the reader stays free for the next batch and for Cancel, and batches of a
+    /// slow function overlap. The estimate is the session's last batch's time (of any path).
+    /// Measured on 2 cores, 256 x 64 B, 4 in flight: shm 1.1M -> 3.5M events/s, gRPC-UDS 1.1M -> 1.7M
+    /// (inline up to 16 items vs any size).
     /// </summary>
     private bool RunInline(int items) =>
-        items <= InlineMaxItems && Volatile.Read(ref _recentBatchMicros) < InlineMaxMicros;
+        items > 0 && Volatile.Read(ref _recentBatchMicros) < InlineMaxMicros;
 
     internal void OnBatchDone(BatchRun run, int items, int errors, long elapsedMicros)
     {
-        if (items <= InlineMaxItems)
-        {
-            Volatile.Write(ref _recentBatchMicros, elapsedMicros);
-        }
+        Volatile.Write(ref _recentBatchMicros, elapsedMicros);
 
         lock (_gate)
         {
