@@ -8,7 +8,8 @@ namespace Jex.Runtime.UserCode;
 /// <summary>
 /// Finds user assemblies under <c>UserCode:Path</c>, loads each in its own
 /// <see cref="UserCodeLoadContext"/>, runs their <see cref="IJexStartup"/> hooks and collects
-/// their <see cref="JexFunctionAttribute"/> methods.
+/// their <see cref="JexFunctionAttribute"/> methods. A method is checked, its binders built and its
+/// signature described here; its call is compiled on first use (<see cref="FunctionDescriptor.Invoker"/>).
 /// </summary>
 internal static class UserCodeLoader
 {
@@ -164,17 +165,17 @@ internal static class UserCodeLoader
                     }
                 }
 
-                FunctionInvoker invoker;
+                FunctionPlan plan;
                 try
                 {
-                    invoker = FunctionInvokerFactory.Create(method, target, codecs);
+                    plan = FunctionInvokerFactory.Plan(method, target, codecs);
                 }
                 catch (NotSupportedException e)
                 {
                     throw new UserCodeLoadException($"'{file}': function '{attribute.Name}' ({type.FullName}.{method.Name}): {e.Message}", e);
                 }
 
-                yield return new FunctionDescriptor(attribute.Name, $"{type.FullName}.{method.Name}", file, invoker);
+                yield return new FunctionDescriptor(attribute.Name, $"{type.FullName}.{method.Name}", file, plan);
             }
         }
     }
@@ -194,9 +195,6 @@ internal static class UserCodeLoader
         }
     }
 }
-
-/// <summary>A loaded function.</summary>
-internal sealed record FunctionDescriptor(string Name, string MethodDisplayName, string AssemblyPath, FunctionInvoker Invoker);
 
 /// <summary>Every function the runtime loaded, by name.</summary>
 internal sealed class FunctionCatalog
