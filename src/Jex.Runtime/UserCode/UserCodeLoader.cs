@@ -39,7 +39,7 @@ internal static class UserCodeLoader
             }
 
             codecs.AddUserAssembly(assembly);
-            var services = BuildServices(assembly, file, loggerFactory);
+            var services = ConfigureServices(assembly, file, loggerFactory);
             foreach (var descriptor in FindFunctions(assembly, file, services, codecs))
             {
                 if (functions.TryGetValue(descriptor.Name, out var existing))
@@ -109,7 +109,12 @@ internal static class UserCodeLoader
         }
     }
 
-    private static ServiceProvider BuildServices(Assembly assembly, string file, ILoggerFactory loggerFactory)
+    /// <summary>
+    /// Runs the assembly's <see cref="IJexStartup"/> hooks now (a failing one fails the load) and
+    /// returns the service provider for instance functions' targets, built only when the first one
+    /// asks: an assembly of static functions does not pay for a container (~20 ms at startup).
+    /// </summary>
+    private static Func<IServiceProvider> ConfigureServices(Assembly assembly, string file, ILoggerFactory loggerFactory)
     {
         var services = new ServiceCollection();
         services.AddSingleton(loggerFactory);
@@ -131,10 +136,11 @@ internal static class UserCodeLoader
             }
         }
 
-        return services.BuildServiceProvider();
+        ServiceProvider? provider = null;
+        return () => provider ??= services.BuildServiceProvider();
     }
 
-    private static IEnumerable<FunctionDescriptor> FindFunctions(Assembly assembly, string file, IServiceProvider services, PayloadCodecs codecs)
+    private static IEnumerable<FunctionDescriptor> FindFunctions(Assembly assembly, string file, Func<IServiceProvider> services, PayloadCodecs codecs)
     {
         foreach (var type in ExportedTypes(assembly, file))
         {
@@ -156,7 +162,7 @@ internal static class UserCodeLoader
 
                     try
                     {
-                        target = ActivatorUtilities.GetServiceOrCreateInstance(services, type);
+                        target = ActivatorUtilities.GetServiceOrCreateInstance(services(), type);
                     }
                     catch (Exception e) when (e is not OutOfMemoryException)
                     {
