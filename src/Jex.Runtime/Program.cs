@@ -47,7 +47,7 @@ internal static partial class Program
         StartupTrace.Mark("serilog created");
         try
         {
-            // Startup: the user code loads (assembly loading, invoker compilation) on another core
+            // Startup: the user code loads (assembly loading, signature checks, binders) on another core
             // while the host is built. It is awaited before anything uses it and before the server
             // starts, so a load failure still exits with code 3 before the ready line.
             var loading = Task.Run(() => LoadUserCode(options, serilog));
@@ -226,7 +226,7 @@ internal static partial class Program
         var loadLog = loadLoggers.CreateLogger("Jex.Runtime.UserCode");
         foreach (var f in catalog.All)
         {
-            Log.FunctionLoaded(loadLog, f.Name, f.MethodDisplayName, f.Invoker.Signature.Input, f.Invoker.Signature.Output, f.AssemblyPath);
+            Log.FunctionLoaded(loadLog, f.Name, f.MethodDisplayName, f.Signature.Input, f.Signature.Output, f.AssemblyPath);
         }
 
         StartupTrace.Mark("user code: loaded");

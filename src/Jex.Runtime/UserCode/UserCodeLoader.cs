@@ -8,7 +8,8 @@ namespace Jex.Runtime.UserCode;
 /// <summary>
 /// Finds user assemblies under <c>UserCode:Path</c>, loads each in its own
 /// <see cref="UserCodeLoadContext"/>, runs their <see cref="IJexStartup"/> hooks and collects
-/// their <see cref="JexFunctionAttribute"/> methods.
+/// their <see cref="JexFunctionAttribute"/> methods. A method is checked, its binders built and its
+/// signature described here; its call is compiled on first use (<see cref="FunctionDescriptor.Invoker"/>).
 /// </summary>
 internal static class UserCodeLoader
 {
@@ -38,7 +39,7 @@ internal static class UserCodeLoader
             }
 
             codecs.AddUserAssembly(assembly);
-            var services = BuildServices(assembly, file, loggerFactory);
+            var services = ConfigureServices(assembly, file, loggerFactory);
             foreach (var descriptor in FindFunctions(assembly, file, services, codecs))
             {
                 if (functions.TryGetValue(descriptor.Name, out var existing))
@@ -108,7 +109,12 @@ internal static class UserCodeLoader
         }
     }
 
-    private static ServiceProvider BuildServices(Assembly assembly, string file, ILoggerFactory loggerFactory)
+    /// <summary>
+    /// Runs the assembly's <see cref="IJexStartup"/> hooks now (a failing one fails the load) and
+    /// returns the service provider for instance functions' targets, built only when the first one
+    /// asks: an assembly of static functions does not pay for a container (~20 ms at startup).
+    /// </summary>
+    private static Func<IServiceProvider> ConfigureServices(Assembly assembly, string file, ILoggerFactory loggerFactory)
     {
         var services = new ServiceCollection();
         services.AddSingleton(loggerFactory);
@@ -130,10 +136,11 @@ internal static class UserCodeLoader
             }
         }
 
-        return services.BuildServiceProvider();
+        ServiceProvider? provider = null;
+        return () => provider ??= services.BuildServiceProvider();
     }
 
-    private static IEnumerable<FunctionDescriptor> FindFunctions(Assembly assembly, string file, IServiceProvider services, PayloadCodecs codecs)
+    private static IEnumerable<FunctionDescriptor> FindFunctions(Assembly assembly, string file, Func<IServiceProvider> services, PayloadCodecs codecs)
     {
         foreach (var type in ExportedTypes(assembly, file))
         {
@@ -155,7 +162,7 @@ internal static class UserCodeLoader
 
                     try
                     {
-                        target = ActivatorUtilities.GetServiceOrCreateInstance(services, type);
+                        target = ActivatorUtilities.GetServiceOrCreateInstance(services(), type);
                     }
                     catch (Exception e) when (e is not OutOfMemoryException)
                     {
@@ -164,17 +171,17 @@ internal static class UserCodeLoader
                     }
                 }
 
-                FunctionInvoker invoker;
+                FunctionPlan plan;
                 try
                 {
-                    invoker = FunctionInvokerFactory.Create(method, target, codecs);
+                    plan = FunctionInvokerFactory.Plan(method, target, codecs);
                 }
                 catch (NotSupportedException e)
                 {
                     throw new UserCodeLoadException($"'{file}': function '{attribute.Name}' ({type.FullName}.{method.Name}): {e.Message}", e);
                 }
 
-                yield return new FunctionDescriptor(attribute.Name, $"{type.FullName}.{method.Name}", file, invoker);
+                yield return new FunctionDescriptor(attribute.Name, $"{type.FullName}.{method.Name}", file, plan);
             }
         }
     }
@@ -194,9 +201,6 @@ internal static class UserCodeLoader
         }
     }
 }
-
-/// <summary>A loaded function.</summary>
-internal sealed record FunctionDescriptor(string Name, string MethodDisplayName, string AssemblyPath, FunctionInvoker Invoker);
 
 /// <summary>Every function the runtime loaded, by name.</summary>
 internal sealed class FunctionCatalog
