@@ -16,6 +16,9 @@ namespace Jex.Member.Transports.SharedMemory;
 internal sealed class SharedMemorySessionChannel : ISessionChannel
 {
     private const int Unavailable = 14;
+
+    // How long a reader waits on the queue before parking (see ReadBytesAsync).
+    private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 50_000;
     private const byte ClosedTag = (8 << 3) | 2;
 
     private readonly SharedMemoryChannel _channel;
@@ -96,6 +99,13 @@ internal sealed class SharedMemorySessionChannel : ISessionChannel
 
     public async ValueTask<RuntimeBytes?> ReadBytesAsync(CancellationToken cancellationToken)
     {
+        // A result usually follows within microseconds on a busy session: wait for it here briefly
+        // rather than parking this thread and paying a wake-up and a thread hand-off for it.
+        if (_incoming.Reader.TryRead(out var ready) || SpinForMessage(out ready))
+        {
+            return ready;
+        }
+
         try
         {
             if (await _incoming.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false)
@@ -110,6 +120,24 @@ internal sealed class SharedMemorySessionChannel : ISessionChannel
         {
             throw new SessionEndedException(ended.StatusCode, ended.Message, ended.InnerException);
         }
+    }
+
+    private bool SpinForMessage(out RuntimeBytes? message)
+    {
+        var until = System.Diagnostics.Stopwatch.GetTimestamp() + SpinTicks;
+        var spinner = default(SpinWait);
+        while (System.Diagnostics.Stopwatch.GetTimestamp() < until)
+        {
+            if (_incoming.Reader.TryRead(out message))
+            {
+                return true;
+            }
+
+            spinner.SpinOnce(sleep1Threshold: -1);
+        }
+
+        message = null;
+        return false;
     }
 
     /// <summary>
