@@ -35,7 +35,9 @@ internal sealed class Session
     // Held by whoever writes to the transport: the writer loop, or a batch writing its own result
     // when nothing is queued (no hand-off to the writer task on the fast path).
     private readonly SemaphoreSlim _writeGate = new(1, 1);
-    private long _recentBatchMicros;
+
+    // The first batch runs on the pool: a function is inlined only once a batch showed it is fast.
+    private long _recentBatchMicros = InlineMaxMicros;
     private readonly TaskCompletionSource _drainRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private SemaphoreSlim _slots = null!;
     private FunctionDescriptor _function = null!;
@@ -430,7 +432,9 @@ internal sealed class Session
     /// handing it to the thread pool and back costs more than the batch (tens of µs when the pool
     /// threads sleep; 256 x 64 B identity takes ~40 µs). Once a batch takes longer, the next ones run
     /// on the pool, so the reader stays free for the next batch and for Cancel, and batches of a
-    /// slow function overlap. The estimate is the session's last batch's time (of any path).
+    /// slow function overlap. The estimate is the session's last batch's time (of any path); the
+    /// first batch always runs on the pool. With gRPC the reading thread can be Kestrel's socket
+    /// thread (inline scheduling), which is why only batches shown to be fast run there.
     /// Measured on 2 cores, 256 x 64 B, 4 in flight: shm 1.1M -> 3.5M events/s, gRPC-UDS 1.1M -> 1.7M
     /// (inline up to 16 items vs any size).
     /// </summary>
