@@ -38,6 +38,9 @@ internal sealed class Session
 
     // The first batch runs on the pool: a function is inlined only once a batch showed it is fast.
     private long _recentBatchMicros = InlineMaxMicros;
+
+    // The source is read on its own dedicated thread (shared memory), where user code may run.
+    private bool _readsInline;
     private readonly TaskCompletionSource _drainRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private SemaphoreSlim _slots = null!;
     private FunctionDescriptor _function = null!;
@@ -117,7 +120,7 @@ internal sealed class Session
                 // With an inline source this runs on the calling thread until the loop first waits
                 // on something other than the source (or ends): the source is then responsible for
                 // ending its reads when the runtime stops.
-                readTask = ReadLoopAsync(enumerator, incoming is IInlineSource);
+                readTask = ReadLoopAsync(enumerator, _readsInline = incoming is IInlineSource);
                 await Task.WhenAny(readTask, _drainRequested.Task, writerTask).ConfigureAwait(false);
             }
 
@@ -433,13 +436,16 @@ internal sealed class Session
     /// threads sleep; 256 x 64 B identity takes ~40 µs). Once a batch takes longer, the next ones run
     /// on the pool, so the reader stays free for the next batch and for Cancel, and batches of a
     /// slow function overlap. The estimate is the session's last batch's time (of any path); the
-    /// first batch always runs on the pool. With gRPC the reading thread can be Kestrel's socket
-    /// thread (inline scheduling), which is why only batches shown to be fast run there.
-    /// Measured on 2 cores, 256 x 64 B, 4 in flight: shm 1.1M -> 3.5M events/s, gRPC-UDS 1.1M -> 1.7M
-    /// (inline up to 16 items vs any size).
+    /// first batch always runs on the pool. Measured on 2 cores, 256 x 64 B, 4 in flight: shm
+    /// 1.1M -> 3.5M events/s, gRPC-UDS 1.1M -> 1.7M (inline up to 16 items vs any size).
+    /// User code never runs on a socket I/O thread (Kestrel's inline scheduling reads gRPC messages
+    /// there): a function that blocks on other I/O (sync over async) would wait for the very thread
+    /// it holds. Only the thread pool and a shared-memory slot's own thread qualify.
     /// </summary>
     private bool RunInline(int items) =>
-        items > 0 && Volatile.Read(ref _recentBatchMicros) < InlineMaxMicros;
+        items > 0
+        && Volatile.Read(ref _recentBatchMicros) < InlineMaxMicros
+        && (_readsInline || Thread.CurrentThread.IsThreadPoolThread);
 
     internal void OnBatchDone(BatchRun run, int items, int errors, long elapsedMicros)
     {
