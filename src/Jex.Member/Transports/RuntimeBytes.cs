@@ -1,5 +1,4 @@
 using System.Buffers;
-using Google.Protobuf;
 using Jex.Protocol.V1;
 using Jex.Protocol.Wire;
 
@@ -25,28 +24,11 @@ internal sealed class RuntimeBytes
 
     public ReadOnlySpan<byte> Span => (_buffer ?? throw new ObjectDisposedException(nameof(RuntimeBytes))).AsSpan(0, Length);
 
-    public static RuntimeBytes Copy(ReadOnlySpan<byte> bytes)
-    {
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(bytes.Length, 1));
-        bytes.CopyTo(buffer);
-        return new RuntimeBytes(buffer, bytes.Length);
-    }
+    public static RuntimeBytes Copy(ReadOnlySpan<byte> bytes) => new(PooledBuffer.Copy(bytes), bytes.Length);
 
-    public static RuntimeBytes Copy(in ReadOnlySequence<byte> bytes)
-    {
-        var length = checked((int)bytes.Length);
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
-        bytes.CopyTo(buffer);
-        return new RuntimeBytes(buffer, length);
-    }
+    public static RuntimeBytes Copy(in ReadOnlySequence<byte> bytes) => new(PooledBuffer.Copy(bytes, out var length), length);
 
-    public static RuntimeBytes From(RuntimeMessage message)
-    {
-        var length = message.CalculateSize();
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
-        message.WriteTo(buffer.AsSpan(0, length));
-        return new RuntimeBytes(buffer, length);
-    }
+    public static RuntimeBytes From(RuntimeMessage message) => new(PooledBuffer.Encode(message, out var length), length);
 
     /// <summary>Decodes the message with the generated classes.</summary>
     public RuntimeMessage ToMessage() => RuntimeMessage.Parser.ParseFrom(Span);
@@ -84,7 +66,7 @@ internal sealed class RuntimeBytes
         if (_buffer is { } buffer)
         {
             _buffer = null;
-            ArrayPool<byte>.Shared.Return(buffer);
+            PooledBuffer.Return(buffer);
         }
     }
 }

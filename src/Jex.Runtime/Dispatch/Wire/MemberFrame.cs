@@ -50,30 +50,13 @@ internal sealed class MemberFrame
     public ReadOnlyMemory<byte> Slice(int start, int length) => _buffer.AsMemory(start, length);
 
     /// <summary>A frame with a copy of <paramref name="bytes"/>.</summary>
-    public static MemberFrame Copy(ReadOnlySpan<byte> bytes)
-    {
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(bytes.Length, 1));
-        bytes.CopyTo(buffer);
-        return new MemberFrame(buffer, bytes.Length);
-    }
+    public static MemberFrame Copy(ReadOnlySpan<byte> bytes) => new(PooledBuffer.Copy(bytes), bytes.Length);
 
     /// <summary>A frame with a copy of a sequence (gRPC hands payloads over as one).</summary>
-    public static MemberFrame Copy(in ReadOnlySequence<byte> bytes)
-    {
-        var length = checked((int)bytes.Length);
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
-        bytes.CopyTo(buffer);
-        return new MemberFrame(buffer, length);
-    }
+    public static MemberFrame Copy(in ReadOnlySequence<byte> bytes) => new(PooledBuffer.Copy(bytes, out var length), length);
 
     /// <summary>A frame holding an already-built message (tests, the in-process bench path).</summary>
-    public static MemberFrame From(MemberMessage message)
-    {
-        var length = message.CalculateSize();
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
-        message.WriteTo(buffer.AsSpan(0, length));
-        return new MemberFrame(buffer, length);
-    }
+    public static MemberFrame From(MemberMessage message) => new(PooledBuffer.Encode(message, out var length), length);
 
     /// <summary>
     /// Reads the frame: a batch in place, anything else into <see cref="Message"/>. Throws
@@ -102,10 +85,7 @@ internal sealed class MemberFrame
         {
             // A batch split over repeated fields or mixed with other kinds (legal, never sent by
             // our members): Google.Protobuf merged it; re-encode it alone and read that in place.
-            var batch = Message.Batch;
-            var size = batch.CalculateSize();
-            var rented = ArrayPool<byte>.Shared.Rent(Math.Max(size, 1));
-            batch.WriteTo(rented.AsSpan(0, size));
+            var rented = PooledBuffer.Encode(Message.Batch, out var size);
             ReturnBuffer();
             _buffer = rented;
             Length = size;
@@ -209,7 +189,7 @@ internal sealed class MemberFrame
         if (_buffer is { } buffer)
         {
             _buffer = null;
-            ArrayPool<byte>.Shared.Return(buffer);
+            PooledBuffer.Return(buffer);
         }
     }
 }
