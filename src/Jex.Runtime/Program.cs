@@ -56,15 +56,41 @@ internal static partial class Program
             // user code, the file and a session processor. gRPC needs Kestrel, so it waits for it.
             using var lifetime = new EarlyLifetime();
             SessionProcessor? early = null;
+            PosixSignalRegistration[] earlySignals = [];
             if (TransportRegistry.StartsEarly(options))
             {
+                // The member may send SIGTERM as soon as it sees the ready line, before the host
+                // (and its console lifetime) exists: without this, .NET's default would end the
+                // process at once instead of draining. Recorded now, passed to the host once built.
+                earlySignals =
+                [
+                    PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnEarlySignal),
+                    PosixSignalRegistration.Create(PosixSignal.SIGINT, OnEarlySignal),
+                ];
+
+                void OnEarlySignal(PosixSignalContext context)
+                {
+                    context.Cancel = true;
+                    lifetime.StopApplication();
+                }
+
                 early = TransportRegistry.StartEarly(options, loading.GetAwaiter().GetResult(), new SerilogLoggerFactory(serilog), lifetime);
                 StartupTrace.Mark("transport started early");
             }
 
-            var builder = CreateBuilder(args, configuration, environmentName);
-            StartupTrace.Mark("builder created");
-            return Run(builder, options, serilog, loading, early, lifetime);
+            try
+            {
+                var builder = CreateBuilder(args, configuration, environmentName);
+                StartupTrace.Mark("builder created");
+                return Run(builder, options, serilog, loading, early, lifetime);
+            }
+            finally
+            {
+                foreach (var registration in earlySignals)
+                {
+                    registration.Dispose();
+                }
+            }
         }
         catch (UserCodeLoadException e)
         {

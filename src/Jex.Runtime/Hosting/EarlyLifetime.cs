@@ -3,7 +3,7 @@ namespace Jex.Runtime.Hosting;
 /// <summary>
 /// The application lifetime for parts that start serving before the host exists (the shared-memory
 /// transport announces ready before the host is even built). Its tokens follow the host's once
-/// <see cref="Attach"/> is called; a stop asked for before that is passed on at attach time.
+/// <see cref="Attach"/> is called; a stop asked for before that is passed on once the host has started.
 /// </summary>
 internal sealed class EarlyLifetime : IHostApplicationLifetime, IDisposable
 {
@@ -35,7 +35,10 @@ internal sealed class EarlyLifetime : IHostApplicationLifetime, IDisposable
         host.ApplicationStopped.Register(_stopped.Cancel);
         if (stop)
         {
-            host.StopApplication();
+            // A stop asked for before the host started (a SIGTERM right after the ready line) is
+            // passed on once it has started: stopping a host that is still starting makes its start
+            // throw instead of draining.
+            host.ApplicationStarted.Register(host.StopApplication);
         }
     }
 

@@ -320,6 +320,25 @@ public sealed class SessionScenarioTests(ITestOutputHelper output) : IDisposable
 
     [Theory]
     [MemberData(nameof(Transports.All), MemberType = typeof(Transports))]
+    public async Task Sigterm_RightAfterTheReadyLine_StopsCleanlyWithExitZeroAndNoFilesLeft(TransportKind kind)
+    {
+        // Shared memory says ready before its host is even built: a SIGTERM at that moment must
+        // still stop it cleanly (it once crashed with 134 and left its files).
+        var runtime = await Transports.StartRuntimeAsync(kind, _scratch);
+        await using var _ = runtime;
+        var endpoint = Transports.EndpointFile(kind, runtime);
+
+        runtime.Signal(Native.SIGTERM);
+
+        Assert.Equal(0, await runtime.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+        if (endpoint is not null)
+        {
+            Assert.False(File.Exists(endpoint), $"{endpoint} left behind");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Transports.All), MemberType = typeof(Transports))]
     public async Task Sigterm_DuringTraffic_CompletesInFlightBatchesThenExitsZeroAndRemovesItsFiles(TransportKind kind)
     {
         var runtime = await Transports.StartRuntimeAsync(kind, _scratch);
