@@ -362,7 +362,7 @@ public sealed class SessionScenarioTests(ITestOutputHelper output) : IDisposable
 
         var results = new List<BatchResult>();
         Drained? drained = null;
-        while (await session.ReadAsync(TimeSpan.FromSeconds(20)) is { } m)
+        while (await ReadOrExplainAsync() is { } m)
         {
             if (m.Result is { } r)
             {
@@ -375,6 +375,19 @@ public sealed class SessionScenarioTests(ITestOutputHelper output) : IDisposable
         }
 
         Assert.Equal([1UL, 2UL, 3UL], results.Select(r => r.BatchId).Order());
+
+        // A failed read says what the runtime logged, which is where the reason is.
+        async Task<RuntimeMessage?> ReadOrExplainAsync()
+        {
+            try
+            {
+                return await session.ReadAsync(TimeSpan.FromSeconds(20));
+            }
+            catch (SessionEndedException e)
+            {
+                throw new InvalidOperationException($"{e.Message}\nruntime log:\n{runtime.Log}", e);
+            }
+        }
         Assert.All(results, r => Assert.All(r.Results, i => Assert.Equal(ItemResult.OutcomeOneofCase.Ok, i.OutcomeCase)));
         Assert.NotNull(drained);
         Assert.Equal(0, await runtime.WaitForExitAsync(TimeSpan.FromSeconds(15)));
