@@ -95,7 +95,7 @@ start_runtime() {
 
 # Runs one client command against the current runtimes, then stops them. The client's last
 # stdout line is "ok (...)" or "FAILED ...". The runtimes must then shut down cleanly (exit 0 on
-# SIGTERM, design.md) and leave no file behind, or the client's line becomes a failure.
+# SIGTERM, docs/design.md) and leave no file behind, or the client's line becomes a failure.
 run_client() {
   local name=$1; shift
   local out="$LOGS/client-$name.out" err="$LOGS/client-$name.err" rc last line f pid left=()

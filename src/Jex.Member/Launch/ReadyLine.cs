@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace Jex.Member.Launch;
 
-/// <summary>Parses the runtime's <c>JEX-READY {json}</c> line (design.md, runtime startup contract).</summary>
+/// <summary>Parses the runtime's <c>JEX-READY {json}</c> line (docs/design.md, runtime startup contract).</summary>
 internal static class ReadyLine
 {
     public const string Prefix = "JEX-READY ";

@@ -23,7 +23,7 @@ internal static class UserCodeLoader
             throw new UserCodeLoadException($"UserCode:Path '{path}': no assembly referencing {ContractName} was found");
         }
 
-        var shared = UserCodeLoadContext.DefaultContextAssemblyNames();
+        var shared = UserCodeLoadContext.SharedAssemblyNames();
         var functions = new Dictionary<string, FunctionDescriptor>(StringComparer.Ordinal);
         foreach (var file in roots)
         {
@@ -112,7 +112,7 @@ internal static class UserCodeLoader
     /// <summary>
     /// Runs the assembly's <see cref="IJexStartup"/> hooks now (a failing one fails the load) and
     /// returns the service provider for instance functions' targets, built only when the first one
-    /// asks: an assembly of static functions does not pay for a container (~20 ms at startup).
+    /// asks: an assembly of static functions does not pay for a container (docs/performance.md, startup).
     /// </summary>
     private static Func<IServiceProvider> ConfigureServices(Assembly assembly, string file, ILoggerFactory loggerFactory)
     {
