@@ -44,10 +44,11 @@ internal sealed unsafe class RingProducer
         _spaceBell = spaceBell;
         _peer = peer;
         _idle = idle;
-        // A restarted writer continues where the previous one stopped; a fresh ring starts at 0.
-        _position = Volatile.Read(ref *_tail);
+        // A writer starts where the reader is (0 on a fresh or recycled ring), not at the tail: the tail
+        // is informational, and a member evicted from this slot may still be scribbling on it.
+        _position = Volatile.Read(ref *_head);
         _flushed = _position;
-        _headCache = Volatile.Read(ref *_head);
+        _headCache = _position;
     }
 
     public int Capacity => _capacity;
