@@ -105,6 +105,10 @@ public sealed class SharedMemoryTransportTests(ITestOutputHelper output)
                 output.WriteLine($"runtime noticed the kill -9 of its member after {watch.Elapsed.TotalMilliseconds:F0} ms");
                 Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"runtime took {watch.Elapsed.TotalMilliseconds} ms to notice\n{runtime.Log}");
 
+                // The killed member's mapping lives in this process: close it as its death would have,
+                // or its reader thread would share the freed slot's doorbell with the next member.
+                await channel.DisposeAsync();
+
                 // The runtime lives on, with its files, and serves the other member and the freed slot.
                 Assert.False(runtime.HasExited);
                 Assert.True(File.Exists(runtime.Address));
