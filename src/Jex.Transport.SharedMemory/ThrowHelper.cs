@@ -7,10 +7,6 @@ namespace Jex.Transport.SharedMemory;
 internal static class ThrowHelper
 {
     [DoesNotReturn]
-    public static void Corrupted(string ring, string detail) =>
-        throw new SharedMemoryFormatException($"Shared-memory ring {ring} is corrupted: {detail}.");
-
-    [DoesNotReturn]
     public static void Violation(string ring, string code, long position, long length, long limit, string detail) =>
         throw new SharedMemoryFormatException(
             code, position, length, limit,
