@@ -29,6 +29,7 @@ internal sealed unsafe class RingConsumer
     private long _released;
     private byte[]? _assembly;
     private int _assembled = -1;
+    private int _messageLimit;
 
     public RingConsumer(string name, byte* data, byte* control, int capacity, int maxMessageBytes, Doorbell dataBell, Doorbell spaceBell, PeerWatch peer, IdleStrategy idle)
     {
@@ -40,12 +41,24 @@ internal sealed unsafe class RingConsumer
         _capacity = capacity;
         _mask = capacity - 1;
         _maxMessage = maxMessageBytes;
+        _messageLimit = maxMessageBytes;
         _dataBell = dataBell;
         _spaceBell = spaceBell;
         _peer = peer;
         _idle = idle;
         _position = Volatile.Read(ref *_head);
         _released = _position;
+    }
+
+    /// <summary>
+    /// The largest message accepted now: max message bytes unless lowered, e.g. to a small limit until a
+    /// session's first message (Init) arrived, so that a peer cannot make the reader buffer megabytes
+    /// before it said who it is. Values outside 1..max message bytes mean max message bytes.
+    /// </summary>
+    public int MessageLimit
+    {
+        get => _messageLimit;
+        set => _messageLimit = value > 0 && value < _maxMessage ? value : _maxMessage;
     }
 
     /// <summary>True when at least one frame (possibly padding or a fragment) is published.</summary>
@@ -71,27 +84,38 @@ internal sealed unsafe class RingConsumer
                     break;
                 }
 
-                var type = *(int*)(frame + L.FrameTypeOffset);
-                if (length < L.FrameHeaderSize || L.Align(length) > _capacity - index)
+                // The peer wrote this length: nothing is read from the frame, and the position does not
+                // move, before it is known to lie inside the ring. 64-bit, so int.MaxValue cannot wrap.
+                var toEnd = _capacity - index;
+                var aligned = L.Align(length);
+                if (length < L.FrameHeaderSize || aligned > toEnd)
                 {
-                    ThrowHelper.Corrupted(_name, $"frame at position {_position} has length {length}, ring capacity {_capacity}");
+                    ThrowHelper.Violation(_name, RingViolation.FrameLength, _position, length, toEnd,
+                        length < L.FrameHeaderSize ? "a frame is shorter than its 8-byte header" : "a frame runs past the end of the ring");
                 }
 
-                _position += L.Align(length);
+                var type = *(int*)(frame + L.FrameTypeOffset);
                 var payload = new ReadOnlySpan<byte>(frame + L.FrameHeaderSize, length - L.FrameHeaderSize);
+                var at = _position;
+                _position += aligned;
                 switch (type)
                 {
                     case L.FramePadding:
-                        if (length != _capacity - index)
+                        if (length != toEnd)
                         {
-                            ThrowHelper.Corrupted(_name, $"padding frame at position {_position - L.Align(length)} does not reach the ring end");
+                            ThrowHelper.Violation(_name, RingViolation.Padding, at, length, toEnd, "a padding frame does not reach the ring end");
                         }
 
                         break;
                     case L.FrameWhole:
                         if (_assembled >= 0)
                         {
-                            ThrowHelper.Corrupted(_name, "a whole message interrupts a fragmented one");
+                            ThrowHelper.Violation(_name, RingViolation.FragmentOrder, at, length, _messageLimit, "a whole message interrupts a fragmented one");
+                        }
+
+                        if (payload.Length > _messageLimit)
+                        {
+                            ThrowHelper.Violation(_name, RingViolation.MessageTooLarge, at, payload.Length, _messageLimit, "a message exceeds the limit");
                         }
 
                         delivered++;
@@ -100,7 +124,7 @@ internal sealed unsafe class RingConsumer
                     case L.FrameFirst:
                         if (_assembled >= 0)
                         {
-                            ThrowHelper.Corrupted(_name, "a first fragment interrupts a fragmented message");
+                            ThrowHelper.Violation(_name, RingViolation.FragmentOrder, at, length, _messageLimit, "a first fragment interrupts a fragmented message");
                         }
 
                         _assembled = 0;
@@ -110,7 +134,7 @@ internal sealed unsafe class RingConsumer
                     case L.FrameLast:
                         if (_assembled < 0)
                         {
-                            ThrowHelper.Corrupted(_name, "a fragment arrived without a first fragment");
+                            ThrowHelper.Violation(_name, RingViolation.FragmentOrder, at, length, _messageLimit, "a fragment arrived without a first fragment");
                         }
 
                         Append(payload);
@@ -122,7 +146,7 @@ internal sealed unsafe class RingConsumer
 
                         break;
                     default:
-                        ThrowHelper.Corrupted(_name, $"frame at position {_position - L.Align(length)} has unknown type {type}");
+                        ThrowHelper.Violation(_name, RingViolation.FrameType, at, length, toEnd, $"unknown frame type {type}");
                         break;
                 }
 
@@ -166,15 +190,16 @@ internal sealed unsafe class RingConsumer
 
     private void Append(ReadOnlySpan<byte> fragment)
     {
-        var needed = _assembled + fragment.Length;
-        if (needed > _maxMessage)
+        // Both terms are at most the limit (an int), so the sum cannot overflow a long.
+        var needed = (long)_assembled + fragment.Length;
+        if (needed > _messageLimit)
         {
-            ThrowHelper.Corrupted(_name, $"a fragmented message exceeds maxMessageBytes {_maxMessage}");
+            ThrowHelper.Violation(_name, RingViolation.MessageTooLarge, _position - L.FrameHeaderSize - fragment.Length, needed, _messageLimit, "a fragmented message exceeds the limit");
         }
 
         if (_assembly is null || _assembly.Length < needed)
         {
-            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(needed, Math.Min(_maxMessage, needed * 2)));
+            var larger = ArrayPool<byte>.Shared.Rent((int)Math.Max(needed, Math.Min(_messageLimit, needed * 2)));
             _assembly?.AsSpan(0, _assembled).CopyTo(larger);
             if (_assembly is not null)
             {
@@ -185,7 +210,7 @@ internal sealed unsafe class RingConsumer
         }
 
         fragment.CopyTo(_assembly.AsSpan(_assembled));
-        _assembled = needed;
+        _assembled = (int)needed;
     }
 
     private void DeliverAssembled(MessageHandler handler)
@@ -208,12 +233,14 @@ internal sealed unsafe class RingConsumer
             return;
         }
 
+        // Both ranges stay inside the ring whatever the peer wrote: validated frames never cross the
+        // end, and the clamp keeps a hostile sequence of them from zeroing past it.
         var start = (int)(_released & _mask);
         var first = (int)Math.Min(length, _capacity - start);
         new Span<byte>(_data + start, first).Clear();
         if (length > first)
         {
-            new Span<byte>(_data, (int)(length - first)).Clear();
+            new Span<byte>(_data, (int)Math.Min(length - first, _capacity)).Clear();
         }
 
         _released = _position;

@@ -44,10 +44,11 @@ internal sealed unsafe class RingProducer
         _spaceBell = spaceBell;
         _peer = peer;
         _idle = idle;
-        // A restarted writer continues where the previous one stopped; a fresh ring starts at 0.
-        _position = Volatile.Read(ref *_tail);
+        // A writer starts where the reader is (0 on a fresh or recycled ring), not at the tail: the tail
+        // is informational, and a member evicted from this slot may still be scribbling on it.
+        _position = Volatile.Read(ref *_head);
         _flushed = _position;
-        _headCache = Volatile.Read(ref *_head);
+        _headCache = _position;
     }
 
     public int Capacity => _capacity;
@@ -72,12 +73,12 @@ internal sealed unsafe class RingProducer
             ThrowHelper.FrameTooLarge(message.Length, MaxFramePayload);
         }
 
-        var aligned = L.Align(L.FrameHeaderSize + message.Length);
-        var toEnd = _capacity - (int)(_position & _mask);
+        var aligned = L.Align(L.FrameHeaderSize + (long)message.Length);
+        var toEnd = _capacity - (_position & _mask);
         var required = aligned <= toEnd ? aligned : toEnd + aligned;
         if (_capacity - (_position - _headCache) < required)
         {
-            _headCache = Volatile.Read(ref *_head);
+            RefreshHead();
             if (_capacity - (_position - _headCache) < required)
             {
                 return false;
@@ -99,7 +100,7 @@ internal sealed unsafe class RingProducer
             ThrowHelper.FrameTooLarge(length, MaxFramePayload);
         }
 
-        var position = Reserve(L.Align(L.FrameHeaderSize + length), cancellationToken);
+        var position = Reserve(L.Align(L.FrameHeaderSize + (long)length), cancellationToken);
         var frame = _data + (position & _mask);
         *(int*)(frame + L.FrameTypeOffset) = L.FrameWhole;
         _claimPosition = position;
@@ -117,7 +118,7 @@ internal sealed unsafe class RingProducer
 
         var frame = _data + (_claimPosition & _mask);
         Volatile.Write(ref *(int*)(frame + L.FrameLengthOffset), L.FrameHeaderSize + _claimLength);
-        _position = _claimPosition + L.Align(L.FrameHeaderSize + _claimLength);
+        _position = _claimPosition + L.Align(L.FrameHeaderSize + (long)_claimLength);
         _claimPosition = -1;
     }
 
@@ -197,6 +198,7 @@ internal sealed unsafe class RingProducer
 
     private void WriteFrame(int type, ReadOnlySpan<byte> payload, CancellationToken cancellationToken)
     {
+        // payload is at most MaxFramePayload (a quarter ring), so the length fits the frame's i32.
         var length = L.FrameHeaderSize + payload.Length;
         var position = Reserve(L.Align(length), cancellationToken);
         var frame = _data + (position & _mask);
@@ -207,14 +209,14 @@ internal sealed unsafe class RingProducer
     }
 
     /// <summary>Waits for room for an aligned frame, writing a padding frame first when it would cross the end.</summary>
-    private long Reserve(int aligned, CancellationToken cancellationToken)
+    private long Reserve(long aligned, CancellationToken cancellationToken)
     {
-        var index = (int)(_position & _mask);
+        var index = _position & _mask;
         var toEnd = _capacity - index;
         var required = aligned <= toEnd ? aligned : toEnd + aligned;
         if (_capacity - (_position - _headCache) < required)
         {
-            _headCache = Volatile.Read(ref *_head);
+            RefreshHead();
             if (_capacity - (_position - _headCache) < required)
             {
                 WaitForSpace(required, cancellationToken);
@@ -225,25 +227,40 @@ internal sealed unsafe class RingProducer
         {
             var pad = _data + index;
             *(int*)(pad + L.FrameTypeOffset) = L.FramePadding;
-            Volatile.Write(ref *(int*)(pad + L.FrameLengthOffset), toEnd);
+            Volatile.Write(ref *(int*)(pad + L.FrameLengthOffset), (int)toEnd);
             _position += toEnd;
         }
 
         return _position;
     }
 
-    private void WaitForSpace(int required, CancellationToken cancellationToken)
+    private void WaitForSpace(long required, CancellationToken cancellationToken)
     {
         _peer.ThrowIfLost();
         Flush();
         var condition = new SpaceAvailable(_head, _position, _capacity, required);
         RingWait.Until(ref condition, _producerWaiting, _spaceBell, _idle, _peer, cancellationToken);
-        _headCache = Volatile.Read(ref *_head);
+        RefreshHead();
+    }
+
+    /// <summary>
+    /// Reads the consumer's head, which the peer writes, and refuses one that could not be: ahead of what
+    /// was written, or more than a ring behind it. Trusting it would let this side overwrite unread frames.
+    /// </summary>
+    private void RefreshHead()
+    {
+        var head = Volatile.Read(ref *_head);
+        if ((ulong)(_position - head) > (ulong)_capacity)
+        {
+            ThrowHelper.Violation(_name, RingViolation.Head, _position, _position - head, _capacity, $"the consumer's head {head} is not within one ring behind the producer");
+        }
+
+        _headCache = head;
     }
 
     public override string ToString() => _name;
 
-    private readonly struct SpaceAvailable(long* head, long position, int capacity, int required) : IWaitCondition
+    private readonly struct SpaceAvailable(long* head, long position, int capacity, long required) : IWaitCondition
     {
         public bool IsMet() => capacity - (position - Volatile.Read(ref *head)) >= required;
     }

@@ -29,6 +29,7 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
     private int _closed;
     private int _disposed;
     private volatile bool _runtimeDied;
+    private int _claimPid;
 
     private SharedMemoryChannel(string path, bool isCreator, FileStream stream, SharedMemoryOptions options)
     {
@@ -210,6 +211,7 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
                 {
                     // Claimed: announce before anything else so the runtime's monitor never sees a stale heartbeat.
                     Announce(slotBase + L.SlotMemberSideOffset);
+                    channel._claimPid = pid;
                     channel._own = channel.NewSlot(k);
                     channel._slots = [channel._own];
                 }
@@ -248,7 +250,11 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
     }
 
     /// <summary>Test hook (member side): the claimed slot names another process (e.g. a plain `sleep`) as its member, for the runtime to watch it die.</summary>
-    internal void ImpersonateForTest(int pid) => Volatile.Write(ref *(int*)(Slot.MemberSide + L.SidePidOffset), pid);
+    internal void ImpersonateForTest(int pid)
+    {
+        _claimPid = pid;
+        Volatile.Write(ref *(int*)(Slot.MemberSide + L.SidePidOffset), pid);
+    }
 
     /// <summary>Test hook: the raw mapping, to inspect or damage frames.</summary>
     internal byte* BasePointer => _base;
@@ -289,7 +295,8 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
             _monitor.Join();
         }
 
-        if (IsCreator ? _slots.Length > 0 : _own is not null)
+        // A member whose slot the runtime already took back must not mark it closed: it may be the next member's.
+        if (IsCreator ? _slots.Length > 0 : _own is not null && _own.MemberPid == _claimPid)
         {
             var own = IsCreator ? _base + L.CreatorSideOffset : _own!.MemberSide;
             Volatile.Write(ref *(int*)(own + L.SideStateOffset), L.SideStateClosed);
@@ -387,7 +394,7 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
                     bool died;
                     lock (slot.Gate)
                     {
-                        if (slot.Peer.IsLost || (reason = Judge(slot.MemberSide, now, out died)) is null || !slot.Peer.MarkLost(reason))
+                        if (slot.Peer.IsLost || (reason = JudgeMember(slot, now, out died)) is null || !slot.Peer.MarkLost(reason))
                         {
                             continue;
                         }
@@ -397,6 +404,15 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
 
                     MemberLost?.Invoke(slot, reason, died);
                     PeerLost?.Invoke(reason);
+                }
+            }
+            else if (!_own!.Peer.IsLost && JudgeOwnClaim() is { } taken)
+            {
+                // The runtime took the slot back (after this side broke the ring's rules): stop using it.
+                if (_own.Peer.MarkLost(taken))
+                {
+                    _own.WakeOwnWaiters();
+                    PeerLost?.Invoke(taken);
                 }
             }
             else if (!_own!.Peer.IsLost && Judge(_base + L.CreatorSideOffset, now, out var died) is { } reason)
@@ -416,6 +432,49 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Creator side: why a slot's member is lost, or null while it lives. Besides <see cref="Judge"/>, a
+    /// member that claimed the slot but never attached (side state still empty) within the heartbeat
+    /// timeout is silent too: otherwise a live process could hold a slot without ever using it.
+    /// </summary>
+    private string? JudgeMember(SharedMemorySlot slot, long now, out bool died)
+    {
+        if (Judge(slot.MemberSide, now, out died) is { } reason)
+        {
+            return reason;
+        }
+
+        var pid = slot.MemberPid;
+        if (pid == 0 || Volatile.Read(ref *(int*)(slot.MemberSide + L.SideStateOffset)) != L.SideStateEmpty)
+        {
+            slot.ClaimSeenAt = 0;
+            return null;
+        }
+
+        if (slot.ClaimSeenAt == 0)
+        {
+            slot.ClaimSeenAt = now;
+            return null;
+        }
+
+        if (now - slot.ClaimSeenAt > (long)_options.HeartbeatTimeout.TotalMilliseconds)
+        {
+            died = true;
+            return $"The shared-memory peer (pid {pid}) claimed slot {slot.Index} of '{Path}' but has not attached for {now - slot.ClaimSeenAt} ms.";
+        }
+
+        return null;
+    }
+
+    /// <summary>Member side: why this process no longer holds its slot (the claim word names another pid), or null.</summary>
+    private string? JudgeOwnClaim()
+    {
+        var holder = _own!.MemberPid;
+        return holder == _claimPid
+            ? null
+            : $"The runtime took back slot {_own.Index} of '{Path}' (its claim word now holds pid {holder}, not {_claimPid}).";
     }
 
     /// <summary>Why the side block's owner is lost (closed, exited, frozen), or null while it lives.</summary>

@@ -54,6 +54,9 @@ internal sealed unsafe class SharedMemorySlot : IDisposable
 
     public RingProducer Outbound { get; private set; } = null!;
 
+    /// <summary>Creator's monitor only: when it first saw the current claim without an attach (ms, 0 = not seen).</summary>
+    internal long ClaimSeenAt { get; set; }
+
     /// <summary>The member holding the slot, 0 when free.</summary>
     public int MemberPid => Volatile.Read(ref *(int*)(MemberSide + L.SidePidOffset));
 
@@ -101,6 +104,7 @@ internal sealed unsafe class SharedMemorySlot : IDisposable
             _outboundSpace.Drain();
             Peer = new PeerWatch();
             CreateRings();
+            ClaimSeenAt = 0;
             Volatile.Write(ref *(long*)(MemberSide + L.SideHeartbeatOffset), 0);
             Volatile.Write(ref *(int*)(MemberSide + L.SideStateOffset), L.SideStateEmpty);
             Volatile.Write(ref *(int*)(MemberSide + L.SidePidOffset), 0);

@@ -72,7 +72,11 @@ internal static class ShmLayout
     public const int MaxCapacity = 1 << 30;
     public const int MaxSlots = 64;
 
-    public static int Align(int length) => (length + (FrameAlignment - 1)) & ~(FrameAlignment - 1);
+    /// <summary>
+    /// A frame's length rounded up to the alignment, in 64-bit arithmetic: a length read from the ring is
+    /// untrusted, and in 32 bits int.MaxValue would round to a negative number that passes a bounds check.
+    /// </summary>
+    public static long Align(long length) => (length + (FrameAlignment - 1)) & ~(long)(FrameAlignment - 1);
 
     /// <summary>Fragments and claimed frames stay at most a quarter ring, so a producer can refill while the consumer drains.</summary>
     public static int MaxFramePayload(int capacity) => (capacity / 4) - FrameHeaderSize;

@@ -104,7 +104,7 @@ public sealed partial class ChannelTests
             Assert.Contains($"pid {sleeper.Id}", reason, StringComparison.Ordinal);
             Assert.Contains("exited", error.Message, StringComparison.Ordinal);
             Assert.True(died);
-            // The runtime decides what a member's death means (the listener exits); the files stay until it disposes.
+            // The runtime decides what a member's death means (the listener frees the slot); the files stay until it disposes.
             runtime.Dispose();
             Assert.All(ChannelPair.FilesOf(runtime.Path), f => Assert.False(File.Exists(f), f));
         }

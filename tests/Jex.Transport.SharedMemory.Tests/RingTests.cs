@@ -153,12 +153,12 @@ public sealed class RingTests
     }
 
     [Theory]
-    [InlineData(4, L.FrameWhole, "length 4")]
-    [InlineData(8192, L.FrameWhole, "length 8192")]
-    [InlineData(16, 99, "unknown type 99")]
-    [InlineData(16, L.FrameMiddle, "without a first fragment")]
-    [InlineData(16, L.FramePadding, "does not reach the ring end")]
-    public unsafe void Drain_WhenAFrameHeaderIsDamaged_ThrowsNamingTheRingAndTheFault(int length, int type, string expected)
+    [InlineData(4, L.FrameWhole, RingViolation.FrameLength, "length 4")]
+    [InlineData(8192, L.FrameWhole, RingViolation.FrameLength, "length 8192")]
+    [InlineData(16, 99, RingViolation.FrameType, "unknown frame type 99")]
+    [InlineData(16, L.FrameMiddle, RingViolation.FragmentOrder, "without a first fragment")]
+    [InlineData(16, L.FramePadding, RingViolation.Padding, "does not reach the ring end")]
+    public unsafe void Drain_WhenAFrameHeaderIsDamaged_ThrowsNamingTheRingTheCodeAndTheFault(int length, int type, string code, string expected)
     {
         using var pair = new ChannelPair(capacity: 4096);
         var data = pair.Member.Slot.DataPointer(0);
@@ -167,6 +167,8 @@ public sealed class RingTests
         var error = Assert.Throws<SharedMemoryFormatException>(() => pair.Consumer.Drain(_ => { }));
         Assert.Contains("member-to-runtime", error.Message, StringComparison.Ordinal);
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+        Assert.Equal(code, error.Code);
+        Assert.StartsWith(code + ":", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -80,4 +80,66 @@ public sealed class SlotTests
         _ = ring.Drain(m => texts.Add(System.Text.Encoding.UTF8.GetString(m)));
         return texts;
     }
+
+    [Fact]
+    public async Task Member_WhoseSlotTheRuntimeTookBack_IsToldWithinAHeartbeat_AndItsCloseDoesNotTouchTheNextMember()
+    {
+        using var runtime = SharedMemoryChannel.Create("test-" + Guid.NewGuid().ToString("N")[..12], TwoSlots);
+        var slot = runtime.Slots[0];
+        var first = SharedMemoryChannel.Open(runtime.Path, TwoSlots);
+        using var sleeper = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sleep", "30"))!;
+        try
+        {
+            Assert.Equal(0, first.Slot.Index);
+            var told = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+            first.PeerLost += reason => told.TrySetResult(reason);
+
+            // What the listener does to a member that broke the ring's rules and did not leave.
+            Assert.True(slot.Peer.MarkLost("protocol violation"));
+            slot.Recycle();
+            var reason = await told.Task.WaitAsync(TimeSpan.FromSeconds(5));
+            Assert.Contains("took back slot 0", reason, StringComparison.Ordinal);
+            Assert.True(first.Peer.IsLost);
+
+            using var next = SharedMemoryChannel.Open(runtime.Path, TwoSlots);
+            Assert.Equal(0, next.Slot.Index);
+            // Both members live in this process; the next one must look like another process to the first.
+            next.ImpersonateForTest(sleeper.Id);
+            first.Dispose();
+            // The old member's close must not mark the new member's claim closed.
+            await Task.Delay(300);
+            Assert.False(slot.Peer.IsLost, slot.Peer.Reason);
+            Assert.Equal(sleeper.Id, slot.MemberPid);
+        }
+        finally
+        {
+            first.Dispose();
+            sleeper.Kill();
+        }
+    }
+
+    [Fact]
+    public async Task Runtime_WhenAClaimNeverAttaches_TreatsTheLiveClaimerAsSilentAfterTheHeartbeatTimeout()
+    {
+        var options = new SharedMemoryOptions
+        {
+            MemberToRuntimeCapacity = 4096,
+            RuntimeToMemberCapacity = 4096,
+            Sessions = 2,
+            HeartbeatInterval = TimeSpan.FromMilliseconds(50),
+            HeartbeatTimeout = TimeSpan.FromMilliseconds(400),
+        };
+        using var runtime = SharedMemoryChannel.Create("test-" + Guid.NewGuid().ToString("N")[..12], options);
+        var lost = new TaskCompletionSource<(int Slot, string Reason, bool Died)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        runtime.MemberLost += (slot, reason, died) => lost.TrySetResult((slot.Index, reason, died));
+        // A live process (this one) claims slot 1 and never writes its heartbeat or state.
+        Assert.Equal(0, runtime.Slots[1].TryClaim(Environment.ProcessId));
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var (index, reason, died) = await lost.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(1, index);
+        Assert.True(died);
+        Assert.Contains("has not attached", reason, StringComparison.Ordinal);
+        Assert.InRange(watch.Elapsed, TimeSpan.FromMilliseconds(350), TimeSpan.FromSeconds(3));
+        Assert.False(runtime.Slots[0].Peer.IsLost);
+    }
 }

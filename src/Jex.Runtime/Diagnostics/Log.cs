@@ -57,12 +57,21 @@ internal static partial class Log
     [LoggerMessage(422, LogLevel.Information, "Shared memory: slot {Slot}: session ended ({Code} {Message})")]
     public static partial void SharedMemorySessionEnded(ILogger logger, int slot, int code, string message);
 
-    [LoggerMessage(424, LogLevel.Warning, "Shared memory: a member died ({Reason}); the runtime removes its files and stops")]
-    public static partial void SharedMemoryMemberDied(ILogger logger, string reason);
+    [LoggerMessage(424, LogLevel.Warning, "Shared memory: slot {Slot}: its member died or went silent ({Reason}); its session ends and the slot is freed, other slots keep serving")]
+    public static partial void SharedMemoryMemberDied(ILogger logger, int slot, string reason);
 
     [LoggerMessage(425, LogLevel.Debug, "Shared memory: slot {Slot} recycled for the next member")]
     public static partial void SharedMemorySlotRecycled(ILogger logger, int slot);
 
     [LoggerMessage(423, LogLevel.Error, "Shared memory: the session failed")]
     public static partial void SharedMemorySessionFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(426, LogLevel.Warning, "Shared memory: slot {Slot} closed: protocol violation {Code} at ring position {Position}: length {Length}, limit {Limit}: {Detail}")]
+    public static partial void SharedMemoryRingViolation(ILogger logger, int slot, string code, long position, long length, long limit, string detail);
+
+    [LoggerMessage(427, LogLevel.Error, "Shared memory: slot {Slot} failed; its session ends and the slot is freed, other slots keep serving")]
+    public static partial void SharedMemorySlotFailed(ILogger logger, Exception exception, int slot);
+
+    [LoggerMessage(428, LogLevel.Warning, "Shared memory: slot {Slot}: member pid {Pid} did not release the slot within {GraceMs} ms of its protocol violation; the slot is taken back")]
+    public static partial void SharedMemorySlotEvicted(ILogger logger, int slot, int pid, long graceMs);
 }

@@ -73,7 +73,7 @@ public sealed class SharedMemoryTransportTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task KillNineOfTheMemberMidBatch_TheRuntimeExitsWithinOneSecondAndRemovesTheFileAndFifos()
+    public async Task KillNineOfOneMemberMidBatch_FreesOnlyItsSlotWithinOneSecond_WhileAnotherMemberIsServed()
     {
         await using var runtime = await StartAsync("--UserCode:SharedMemory:Sessions=2");
         using var member = Process.Start(new ProcessStartInfo("sleep", "60") { UseShellExecute = false })!;
@@ -81,6 +81,9 @@ public sealed class SharedMemoryTransportTests(ITestOutputHelper output)
         {
             await WithLog(runtime, async () =>
             {
+                await using var other = new TestSession(SharedMemorySessionChannel.Open(runtime.Address));
+                await other.OpenAsync(TestSession.InitFor("identity"));
+
                 // A real mapping and a real session, in this process; the slot's member pid is then
                 // pointed at a `sleep` child so the runtime's liveness check judges a process we can kill -9.
                 await using var channel = SharedMemorySessionChannel.Open(runtime.Address);
@@ -89,16 +92,44 @@ public sealed class SharedMemoryTransportTests(ITestOutputHelper output)
                 await session.SendAsync(new MemberMessage { Batch = TestSession.MakeBatch(1, ["sleep:10000"]) });
                 channel.ImpersonateForTest(member.Id);
                 await Task.Delay(300);
-                Assert.False(runtime.HasExited);
 
                 var watch = Stopwatch.StartNew();
                 Assert.Equal(0, Native.Kill(member.Id, Native.SIGKILL));
-                var code = await runtime.WaitForExitAsync(TimeSpan.FromSeconds(10));
+                while (!runtime.Log.Contains($"slot 1: its member died or went silent (The shared-memory peer (pid {member.Id})", StringComparison.Ordinal))
+                {
+                    Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), "the runtime did not notice the member's death");
+                    await Task.Delay(10);
+                }
+
                 watch.Stop();
-                output.WriteLine($"runtime exited {code} {watch.Elapsed.TotalMilliseconds:F0} ms after kill -9 of its member");
-                Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"runtime took {watch.Elapsed.TotalMilliseconds} ms to exit\n{runtime.Log}");
-                Assert.Empty(ShmLeftovers.FilesOf(UidOf(runtime)));
-                Assert.Contains(runtime.StderrLines, l => l.Contains($"pid {member.Id}", StringComparison.Ordinal) && l.Contains("exited", StringComparison.Ordinal));
+                output.WriteLine($"runtime noticed the kill -9 of its member after {watch.Elapsed.TotalMilliseconds:F0} ms");
+                Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"runtime took {watch.Elapsed.TotalMilliseconds} ms to notice\n{runtime.Log}");
+
+                // The killed member's mapping lives in this process: close it as its death would have,
+                // or its reader thread would share the freed slot's doorbell with the next member.
+                await channel.DisposeAsync();
+
+                // The runtime lives on, with its files, and serves the other member and the freed slot.
+                Assert.False(runtime.HasExited);
+                Assert.True(File.Exists(runtime.Address));
+                Assert.Equal("still", TestSession.Text((await other.RunAsync([TestSession.MakeBatch(1, ["still"])], 1))[1].Results[0].Ok.Outputs_[0].Value));
+                var deadline = Stopwatch.StartNew();
+                SharedMemorySessionChannel? next = null;
+                while (next is null)
+                {
+                    try
+                    {
+                        next = SharedMemorySessionChannel.Open(runtime.Address);
+                    }
+                    catch (IOException) when (deadline.Elapsed < TimeSpan.FromSeconds(15))
+                    {
+                        await Task.Delay(20);
+                    }
+                }
+
+                await using var third = new TestSession(next);
+                await third.OpenAsync(TestSession.InitFor("identity"));
+                Assert.Equal("freed", TestSession.Text((await third.RunAsync([TestSession.MakeBatch(1, ["freed"])], 1))[1].Results[0].Ok.Outputs_[0].Value));
             });
         }
         finally
@@ -106,6 +137,35 @@ public sealed class SharedMemoryTransportTests(ITestOutputHelper output)
             if (!member.HasExited)
             {
                 member.Kill();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task ParentPidGone_TheRuntimeExitsWithinOneSecondAndRemovesTheFileAndFifos()
+    {
+        using var parent = Process.Start(new ProcessStartInfo("sleep", "60") { UseShellExecute = false })!;
+        await using var runtime = await StartAsync("--UserCode:SharedMemory:Sessions=2", $"--UserCode:ParentPid={parent.Id}");
+        try
+        {
+            await WithLog(runtime, async () =>
+            {
+                await using var session = new TestSession(SharedMemorySessionChannel.Open(runtime.Address));
+                await session.OpenAsync(TestSession.InitFor("identity"));
+                var watch = Stopwatch.StartNew();
+                Assert.Equal(0, Native.Kill(parent.Id, Native.SIGKILL));
+                var code = await runtime.WaitForExitAsync(TimeSpan.FromSeconds(10));
+                watch.Stop();
+                output.WriteLine($"runtime exited {code} {watch.Elapsed.TotalMilliseconds:F0} ms after kill -9 of its parent");
+                Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1.5), $"runtime took {watch.Elapsed.TotalMilliseconds} ms to exit\n{runtime.Log}");
+                Assert.Empty(ShmLeftovers.FilesOf(UidOf(runtime)));
+            });
+        }
+        finally
+        {
+            if (!parent.HasExited)
+            {
+                parent.Kill();
             }
         }
     }

@@ -19,15 +19,17 @@ namespace Jex.Runtime.Transports.SharedMemory;
 /// then reads its frames into the processor, while <see cref="RingOutput"/> writes RuntimeMessages
 /// straight into the slot's outbound ring. A rejection or the end of the session becomes a
 /// SessionClosed message (rings have no status). When that member closes the slot, the thread
-/// recycles it for the next member. A member that dies (kill -9) takes the runtime with it: the
-/// runtime removes its files and stops, as a forked runtime must not outlive its member.
-/// SIGTERM drains every session through the processor, then removes the files.
+/// recycles it for the next member. Nothing a member does to its slot reaches another slot: a
+/// member that dies (kill -9) or goes silent, or writes what the ring layout forbids (a protocol
+/// violation, logged with its code), loses its slot and session only; the slot is recycled and
+/// the other slots keep serving. A forked runtime still does not outlive the member that started
+/// it: that is UserCode:ParentPid's job (ParentWatcher). SIGTERM drains every session through the
+/// processor, then removes the files.
 /// </summary>
 internal sealed class SharedMemoryListener
 {
     private readonly SharedMemoryChannel _channel;
     private readonly SessionProcessor _processor;
-    private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
 
@@ -36,11 +38,22 @@ internal sealed class SharedMemoryListener
     private readonly Task[] _sessions;
     private readonly Thread[] _threads;
 
-    private SharedMemoryListener(SharedMemoryChannel channel, SessionProcessor processor, IHostApplicationLifetime lifetime, ILogger logger)
+    /// <summary>
+    /// How long a member that broke its ring's rules has to take its SessionClosed and release the
+    /// slot before the runtime ends the occupancy anyway and frees the slot for the next member.
+    /// </summary>
+    internal static readonly TimeSpan ViolationGrace = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// The largest first message a slot reads before the session saw Init: an Init is small, and a
+    /// peer that has not yet said who it is must not make the runtime buffer up to UserCode:MaxMessageBytes.
+    /// </summary>
+    internal const int FirstMessageLimit = 1 << 20;
+
+    private SharedMemoryListener(SharedMemoryChannel channel, SessionProcessor processor, ILogger logger)
     {
         _channel = channel;
         _processor = processor;
-        _lifetime = lifetime;
         _logger = logger;
         _sessions = [.. channel.Slots.Select(_ => Task.CompletedTask)];
         _threads = [.. channel.Slots.Select(slot => new Thread(() => ServeSlot(slot)) { IsBackground = true, Name = $"jex-shm-slot-{slot.Index}" })];
@@ -73,7 +86,7 @@ internal sealed class SharedMemoryListener
         });
         ExitCleanup.Register(channel.RemoveFiles);
         Log.SharedMemoryCreated(logger, channel.Path, shm.Sessions, shm.RingBytes);
-        var listener = new SharedMemoryListener(channel, processor, lifetime, logger);
+        var listener = new SharedMemoryListener(channel, processor, logger);
         var catalog = processor.Catalog;
 
         // Stopping: sessions stop reading and the processor drains each (Drained, then
@@ -111,23 +124,28 @@ internal sealed class SharedMemoryListener
         ReadyLine.Write("shared-memory", channel.Path, catalog.Names);
     }
 
+    /// <summary>
+    /// A member that closed, died or went silent loses its own slot only: the monitor has already woken
+    /// the slot's waiters, so its session ends and the slot thread recycles the slot. Whether the runtime
+    /// itself should go is decided by UserCode:ParentPid alone, so one member's crash never ends the
+    /// sessions of the others.
+    /// </summary>
     private void OnMemberLost(SharedMemorySlot slot, string reason, bool died)
     {
-        Log.SharedMemoryPeerLost(_logger, reason);
-        if (!died)
+        if (died)
         {
-            return;
+            Log.SharedMemoryMemberDied(_logger, slot.Index, reason);
         }
-
-        // The member that forked us is gone: nobody can reach this runtime any more.
-        Log.SharedMemoryMemberDied(_logger, reason);
-        _channel.RemoveFiles();
-        ParentWatcher.StartForcedExitBackstop(_lifetime.ApplicationStopped);
-        // Queued, not called: the host's stop takes locks that a monitor-thread caller must not hold up.
-        ThreadPool.UnsafeQueueUserWorkItem(static lifetime => lifetime.StopApplication(), _lifetime, preferLocal: false);
+        else
+        {
+            Log.SharedMemoryPeerLost(_logger, reason);
+        }
     }
 
-    /// <summary>The life of one slot: wait for a member, serve its session, recycle the slot, repeat.</summary>
+    /// <summary>
+    /// The life of one slot: wait for a member, serve its session, recycle the slot, repeat. Nothing
+    /// escapes this loop: an exception here would end the process, and with it every other slot.
+    /// </summary>
     private void ServeSlot(SharedMemorySlot slot)
     {
         while (!_stop.IsCancellationRequested)
@@ -145,14 +163,47 @@ internal sealed class SharedMemoryListener
             {
                 // A member claimed the slot and left (or died) before it said anything.
             }
+            catch (Exception e) when (ExceptionFilter.IsRecoverable(e))
+            {
+                Log.SharedMemorySlotFailed(_logger, e, slot.Index);
+                WaitForRelease(slot);
+            }
 
             if (_stop.IsCancellationRequested)
             {
                 return;
             }
 
-            slot.Recycle();
-            Log.SharedMemorySlotRecycled(_logger, slot.Index);
+            try
+            {
+                slot.Recycle();
+                Log.SharedMemorySlotRecycled(_logger, slot.Index);
+            }
+            catch (Exception e) when (ExceptionFilter.IsRecoverable(e))
+            {
+                Log.SharedMemorySlotFailed(_logger, e, slot.Index);
+                // Nothing else can be done for the slot; do not spin on it.
+                _ = _stop.Token.WaitHandle.WaitOne(ViolationGrace);
+            }
+        }
+    }
+
+    /// <summary>
+    /// After its session was ended for a fault of its member, the slot is left to that member for
+    /// <see cref="ViolationGrace"/> to read the SessionClosed and release it; then it is taken back.
+    /// </summary>
+    private void WaitForRelease(SharedMemorySlot slot)
+    {
+        var peer = slot.Peer;
+        if (WaitHandle.WaitAny([peer.LostToken.WaitHandle, _stop.Token.WaitHandle], ViolationGrace) == WaitHandle.WaitTimeout)
+        {
+            Log.SharedMemorySlotEvicted(_logger, slot.Index, slot.MemberPid, (long)ViolationGrace.TotalMilliseconds);
+        }
+
+        // Whatever of this occupancy still waits on the slot wakes and ends before the recycle.
+        if (peer.MarkLost($"slot {slot.Index} of '{_channel.Path}' was closed by the runtime after a protocol violation"))
+        {
+            slot.WakeOwnWaiters();
         }
     }
 
@@ -160,57 +211,75 @@ internal sealed class SharedMemoryListener
     /// Serves the member holding the slot until it closes or dies (or the runtime stops). The session
     /// runs on this thread for as long as it can: it reads the ring here, and a small batch runs and
     /// answers here too, with no thread hand-off. When the session waits on something else, its reads
-    /// come back to this thread through <see cref="SlotReader.ServeUntil"/>.
+    /// come back to this thread through <see cref="SlotReader.ServeUntil"/>. A protocol violation in
+    /// either ring ends the session with SessionClosed naming it, and the slot is freed after
+    /// <see cref="ViolationGrace"/> even if the member stays.
     /// </summary>
     private void ServeOccupancy(SharedMemorySlot slot)
     {
-        using var transport = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, slot.Peer.LostToken);
+        var occupancy = new Occupancy();
+        using var transport = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, slot.Peer.LostToken, occupancy.Evicted);
         using var reading = CancellationTokenSource.CreateLinkedTokenSource(transport.Token, _stopReading.Token);
-        var output = new RingOutput(slot.Outbound);
-        var reader = new SlotReader(slot.Inbound, reading.Token);
+        var output = new RingOutput(slot.Outbound, occupancy);
+        var reader = new SlotReader(slot.Inbound, reading.Token, occupancy);
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _sessions[slot.Index] = done.Task;
-        var session = RunSessionAsync(slot, reader, output, transport.Token, done);
-        reader.ServeUntil(session);
-
-        if (reader.Broken)
+        var session = RunSessionAsync(slot, reader, output, transport.Token, occupancy, done);
+        try
         {
-            // The ring itself is broken: nothing more can be read from this occupancy.
-            WaitHandle.WaitAny([slot.Peer.LostToken.WaitHandle, _stop.Token.WaitHandle]);
-        }
-        else
-        {
-            try
+            reader.ServeUntil(session);
+            if (occupancy.Violation is null)
             {
-                // The session is over; what the member still sends has no one to go to. Wait for it
-                // to close the slot (or die), or for the runtime to stop.
-                while (true)
+                try
                 {
-                    slot.Inbound.WaitForData(transport.Token);
-                    _ = slot.Inbound.Drain(static _ => { });
+                    // The session is over; what the member still sends has no one to go to. Wait for it
+                    // to close the slot (or die), or for the runtime to stop.
+                    while (true)
+                    {
+                        slot.Inbound.WaitForData(transport.Token);
+                        _ = slot.Inbound.Drain(static _ => { });
+                    }
+                }
+                catch (SharedMemoryFormatException e)
+                {
+                    occupancy.Violate(e);
+                }
+                catch (Exception e) when (e is OperationCanceledException or SharedMemoryPeerLostException)
+                {
                 }
             }
-            catch (Exception e) when (e is OperationCanceledException or SharedMemoryPeerLostException or SharedMemoryFormatException)
+
+            if (occupancy.Violation is { } violation)
             {
+                Log.SharedMemoryRingViolation(_logger, slot.Index, violation.Code, violation.Position, violation.Length, violation.Limit, violation.Message);
+                WaitForRelease(slot);
+            }
+
+            // The member is gone, so the session's remaining writes can reach no one: bounded wait.
+            if (!session.Wait(TimeSpan.FromSeconds(10)))
+            {
+                Log.SharedMemorySessionFailed(_logger, new TimeoutException($"slot {slot.Index}: the session did not end within 10 s of its member leaving"));
             }
         }
-
-        // The member is gone, so the session's remaining writes can reach no one: bounded wait.
-        if (!session.Wait(TimeSpan.FromSeconds(10)))
+        finally
         {
-            Log.SharedMemorySessionFailed(_logger, new TimeoutException($"slot {slot.Index}: the session did not end within 10 s of its member leaving"));
+            // Fence off a straggling writer before the slot is recycled under it.
+            output.Close();
+            reader.Dispose();
+            occupancy.Dispose();
         }
-
-        // Fence off a straggling writer before the slot is recycled under it.
-        output.Close();
-        reader.Dispose();
     }
 
-    private async Task RunSessionAsync(SharedMemorySlot slot, SlotReader incoming, RingOutput output, CancellationToken transport, TaskCompletionSource done)
+    private async Task RunSessionAsync(SharedMemorySlot slot, SlotReader incoming, RingOutput output, CancellationToken transport, Occupancy occupancy, TaskCompletionSource done)
     {
         try
         {
-            await RunSessionCoreAsync(slot, incoming, output, transport).ConfigureAwait(false);
+            await RunSessionCoreAsync(slot, incoming, output, transport, occupancy).ConfigureAwait(false);
+        }
+        catch (Exception e) when (ExceptionFilter.IsRecoverable(e))
+        {
+            // The slot thread waits on this task; a fault here must end the session, not the slot.
+            Log.SharedMemorySlotFailed(_logger, e, slot.Index);
         }
         finally
         {
@@ -218,7 +287,7 @@ internal sealed class SharedMemoryListener
         }
     }
 
-    private async Task RunSessionCoreAsync(SharedMemorySlot slot, SlotReader incoming, RingOutput output, CancellationToken transport)
+    private async Task RunSessionCoreAsync(SharedMemorySlot slot, SlotReader incoming, RingOutput output, CancellationToken transport, Occupancy occupancy)
     {
         var closed = new SessionClosed { Code = 0, Message = "session ended" };
         try
@@ -231,22 +300,30 @@ internal sealed class SharedMemoryListener
         }
         catch (OperationCanceledException) when (transport.IsCancellationRequested)
         {
-            closed = new SessionClosed { Code = (int)StatusCode.Unavailable, Message = slot.Peer.Reason ?? "the runtime is stopping" };
+            closed = occupancy.Violation is { } violation
+                ? new SessionClosed { Code = (int)StatusCode.InvalidArgument, Message = violation.Message }
+                : new SessionClosed { Code = (int)StatusCode.Unavailable, Message = slot.Peer.Reason ?? "the runtime is stopping" };
         }
-        catch (Exception e) when (e is SharedMemoryPeerLostException or SharedMemoryFormatException)
+        catch (SharedMemoryFormatException e)
+        {
+            occupancy.Violate(e);
+            closed = new SessionClosed { Code = (int)StatusCode.InvalidArgument, Message = e.Message };
+        }
+        catch (SharedMemoryPeerLostException e)
         {
             closed = new SessionClosed { Code = (int)StatusCode.Unavailable, Message = e.Message };
         }
 
-        if (!slot.Peer.IsLost)
+        if (!slot.Peer.IsLost && !occupancy.Evicted.IsCancellationRequested)
         {
             try
             {
                 var frame = RuntimeFrame.From(new RuntimeMessage { Closed = closed });
-                await output.WriteAsync(frame, moreFollows: false, CancellationToken.None).ConfigureAwait(false);
+                // Bounded: a member that stopped reading must not hold this session (and the slot) forever.
+                await output.WriteAsync(frame, moreFollows: false, occupancy.Evicted).ConfigureAwait(false);
                 frame.Release();
             }
-            catch (SharedMemoryPeerLostException)
+            catch (Exception e) when (e is SharedMemoryPeerLostException or SharedMemoryFormatException or OperationCanceledException)
             {
             }
         }
@@ -270,21 +347,22 @@ internal sealed class SharedMemoryListener
         private readonly Queue<MemberFrame> _ready = new();
         private readonly ManualResetEventSlim _wake = new(false);
         private readonly MessageHandler _deliver;
+        private readonly Occupancy _occupancy;
         private TaskCompletionSource<bool>? _pending;
         private CancellationTokenSource? _reading;
+        private bool _first = true;
 
-        public SlotReader(RingConsumer ring, CancellationToken stopReading)
+        public SlotReader(RingConsumer ring, CancellationToken stopReading, Occupancy occupancy)
         {
             _ring = ring;
             _stopReading = stopReading;
+            _occupancy = occupancy;
             // One copy out of the ring into a pooled buffer; the dispatcher reads it in place.
             _deliver = span => _ready.Enqueue(MemberFrame.Copy(span));
+            _ring.MessageLimit = FirstMessageLimit;
         }
 
         public MemberFrame Current { get; private set; } = null!;
-
-        /// <summary>The ring's contents could not be read: the occupancy is over.</summary>
-        public bool Broken { get; private set; }
 
         public IAsyncEnumerator<MemberFrame> GetAsyncEnumerator(CancellationToken cancellationToken = default)
         {
@@ -343,7 +421,19 @@ internal sealed class SharedMemoryListener
                 while (_ready.Count == 0)
                 {
                     _ring.WaitForData(token);
-                    _ = _ring.Drain(_deliver);
+                    if (_first)
+                    {
+                        // Only the first message is held to the small limit; the next may be a batch.
+                        if (_ring.Drain(_deliver, maxMessages: 1) > 0)
+                        {
+                            _first = false;
+                            _ring.MessageLimit = 0;
+                        }
+                    }
+                    else
+                    {
+                        _ = _ring.Drain(_deliver);
+                    }
                 }
             }
             catch (Exception e) when (e is OperationCanceledException or SharedMemoryPeerLostException)
@@ -353,8 +443,9 @@ internal sealed class SharedMemoryListener
             }
             catch (SharedMemoryFormatException e)
             {
-                Broken = true;
-                throw new SessionRejectedException(StatusCode.Internal, e.Message);
+                // The member broke the ring's rules: this occupancy is over, the slot is freed.
+                _occupancy.Violate(e);
+                throw new SessionRejectedException(StatusCode.InvalidArgument, e.Message);
             }
 
             Current = _ready.Dequeue();
@@ -382,7 +473,7 @@ internal sealed class SharedMemoryListener
     /// once. One writer at a time (the session's write loop); the lock is uncontended and only
     /// fences off a write racing the recycle.
     /// </summary>
-    private sealed class RingOutput(RingProducer ring) : ISessionOutput
+    private sealed class RingOutput(RingProducer ring, Occupancy occupancy) : ISessionOutput
     {
         private readonly Lock _gate = new();
         private bool _closed;
@@ -396,7 +487,17 @@ internal sealed class SharedMemoryListener
                     throw new SharedMemoryPeerLostException($"{ring}: the session's member has left.");
                 }
 
-                ring.Write(frame.Span, cancellationToken);
+                try
+                {
+                    ring.Write(frame.Span, cancellationToken);
+                }
+                catch (SharedMemoryFormatException e)
+                {
+                    // The member corrupted the ring's head: the same verdict as a bad frame it wrote.
+                    occupancy.Violate(e);
+                    throw;
+                }
+
                 if (!moreFollows)
                 {
                     ring.Flush();
@@ -413,5 +514,35 @@ internal sealed class SharedMemoryListener
                 _closed = true;
             }
         }
+    }
+
+    /// <summary>
+    /// One member's use of a slot: the first protocol violation seen in either ring, and the eviction
+    /// that follows it after <see cref="ViolationGrace"/>, cancelling whatever of the session still waits.
+    /// </summary>
+    private sealed class Occupancy : IDisposable
+    {
+        private readonly CancellationTokenSource _evict = new();
+        private SharedMemoryFormatException? _violation;
+
+        public SharedMemoryFormatException? Violation => Volatile.Read(ref _violation);
+
+        public CancellationToken Evicted => _evict.Token;
+
+        public void Violate(SharedMemoryFormatException e)
+        {
+            if (Interlocked.CompareExchange(ref _violation, e, null) is null)
+            {
+                try
+                {
+                    _evict.CancelAfter(ViolationGrace);
+                }
+                catch (ObjectDisposedException)
+                {
+                }
+            }
+        }
+
+        public void Dispose() => _evict.Dispose();
     }
 }
