@@ -63,9 +63,14 @@ public sealed class SecurityHostileTests(ITestOutputHelper output)
     [InlineData("127.0.0.1")]
     [InlineData("127.0.0.2")]
     [InlineData("localhost")]
-    public async Task NoToken_LoopbackBind_StartsWithTheNoTokenWarning(string address)
+    public async Task NoToken_LoopbackBind_StartsAndServesWithTheNoTokenWarning(string address)
     {
         await using var runtime = await RuntimeProcess.StartAsync([$"--UserCode:Grpc:Address={address}"], token: "");
+        await using var session = new TestSession(GrpcTestChannel.Open(runtime.Address));
+        await session.OpenAsync(TestSession.InitFor("identity", token: ""));
+        Assert.Single((await session.RunAsync([TestSession.MakeBatch(1, ["a"])], 1))[1].Results);
+        await session.DrainAsync();
+
         Assert.Contains(runtime.StderrLines, l => l.Contains("UserCode:Token is not set: every session is accepted without authentication", StringComparison.Ordinal));
         Assert.DoesNotContain(runtime.StderrLines, l => l.Contains("AllowAnonymous", StringComparison.Ordinal));
     }
@@ -209,13 +214,14 @@ public sealed class SecurityHostileTests(ITestOutputHelper output)
         try
         {
             var path = Path.Combine(dir, "jex.sock");
-            using (var dead = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+            await using (var killed = await RuntimeProcess.StartAsync([$"--UserCode:Grpc:Socket={path}"]))
             {
-                // Bound, never listening, then closed: the file a killed runtime leaves.
-                dead.Bind(new UnixDomainSocketEndPoint(path));
+                // SIGKILL: no cleanup, the socket file stays behind, and nobody listens on it.
+                killed.Signal(9);
+                Assert.NotEqual(0, await killed.WaitForExitAsync(StartTimeout));
             }
 
-            Assert.True(File.Exists(path));
+            Assert.True(File.Exists(path), "a SIGKILLed runtime leaves its socket file");
             await using var runtime = await RuntimeProcess.StartAsync([$"--UserCode:Grpc:Socket={path}"]);
             Assert.Equal("unix:" + path, runtime.Address);
             await using var session = new TestSession(GrpcTestChannel.Open(runtime.Address));
