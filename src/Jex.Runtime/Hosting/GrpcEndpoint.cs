@@ -198,7 +198,7 @@ internal sealed partial class GrpcEndpoint
                 ? (string.IsNullOrWhiteSpace(c.KeyPath) ? " (no UserCode:Grpc:Certificate:KeyPath: the key must follow the certificate in the same file)" : $" with UserCode:Grpc:Certificate:KeyPath '{c.KeyPath}'")
                 : " (read as PKCS#12: it has no PEM header)";
             throw new GrpcEndpointException($"{Key} '{path}'{keyNote} cannot be loaded: {e.Message.TrimEnd('.')}; "
-                + "give a PEM certificate and its unencrypted PEM key, or set UserCode:Grpc:Certificate:Password");
+                + "give the certificate with its own private key (PEM, or PKCS#12), and UserCode:Grpc:Certificate:Password if the key or file is encrypted");
         }
 
         if (!certificate.HasPrivateKey)

@@ -29,6 +29,29 @@ public sealed class ChannelSecurityTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Tls_Pkcs12CertificateWithPassword_RunsAFullSession()
+    {
+        using var certificates = TestCertificates.Create();
+        await using var runtime = await RuntimeProcess.StartAsync(
+            [$"--UserCode:Grpc:Certificate:Path={certificates.ServerPfxPath}", $"--UserCode:Grpc:Certificate:Password={certificates.PfxPassword}"]);
+
+        Assert.StartsWith("https://127.0.0.1:", runtime.Address, StringComparison.Ordinal);
+        await RunIdentitySessionAsync(runtime, GrpcClientTls.Load(certificates.CaPath));
+    }
+
+    [Fact]
+    public async Task Tls_Pkcs12WithAWrongPassword_ExitsTwoNamingTheKeyAndTheFile()
+    {
+        using var certificates = TestCertificates.Create();
+        await using var runtime = RuntimeProcess.Start(
+            [$"--UserCode:Grpc:Certificate:Path={certificates.ServerPfxPath}", "--UserCode:Grpc:Certificate:Password=wrong"]);
+        Assert.Equal(2, await runtime.WaitForExitAsync(StartTimeout));
+        var line = Assert.Single(runtime.StderrLines);
+        Assert.Contains($"UserCode:Grpc:Certificate:Path '{certificates.ServerPfxPath}' (read as PKCS#12", line, StringComparison.Ordinal);
+        Assert.Contains("UserCode:Grpc:Certificate:Password", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Tls_PlaintextClientAndClientNotTrustingTheCa_AreRefused_WhileTlsSessionsGoOn()
     {
         using var certificates = TestCertificates.Create();

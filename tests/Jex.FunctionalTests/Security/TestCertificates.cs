@@ -29,6 +29,11 @@ internal sealed class TestCertificates : IDisposable
 
     public string ClientKeyPath => Path.Combine(Directory, "client.key");
 
+    /// <summary>The server certificate and key as PKCS#12, encrypted with <see cref="PfxPassword"/>.</summary>
+    public string ServerPfxPath => Path.Combine(Directory, "server.pfx");
+
+    public string PfxPassword => "pfx-password";
+
     public string RogueClientCertificatePath => Path.Combine(Directory, "rogue-client.pem");
 
     public string RogueClientKeyPath => Path.Combine(Directory, "rogue-client.key");
@@ -50,9 +55,13 @@ internal sealed class TestCertificates : IDisposable
         using var rogue = CreateAuthority("CN=Rogue CA", rogueKey, now);
 
         File.WriteAllText(certificates.CaPath, ca.ExportCertificatePem() + "\n");
-        Issue(ca, "CN=localhost", ServerAuthOid, now, certificates.ServerCertificatePath, certificates.ServerKeyPath, withNames: true);
-        Issue(ca, "CN=jex-member", ClientAuthOid, now, certificates.ClientCertificatePath, certificates.ClientKeyPath, withNames: false);
-        Issue(rogue, "CN=rogue-member", ClientAuthOid, now, certificates.RogueClientCertificatePath, certificates.RogueClientKeyPath, withNames: false);
+        using (var server = Issue(ca, "CN=localhost", ServerAuthOid, now, certificates.ServerCertificatePath, certificates.ServerKeyPath, withNames: true))
+        {
+            File.WriteAllBytes(certificates.ServerPfxPath, server.Export(X509ContentType.Pfx, certificates.PfxPassword));
+        }
+
+        Issue(ca, "CN=jex-member", ClientAuthOid, now, certificates.ClientCertificatePath, certificates.ClientKeyPath, withNames: false).Dispose();
+        Issue(rogue, "CN=rogue-member", ClientAuthOid, now, certificates.RogueClientCertificatePath, certificates.RogueClientKeyPath, withNames: false).Dispose();
         return certificates;
     }
 
@@ -67,7 +76,8 @@ internal sealed class TestCertificates : IDisposable
         return request.CreateSelfSigned(now.AddHours(-1), now.AddDays(2));
     }
 
-    private static void Issue(X509Certificate2 authority, string subject, string usage, DateTimeOffset now, string certificatePath, string keyPath, bool withNames)
+    /// <summary>Writes the certificate and its key as PEM; returns the certificate with its key.</summary>
+    private static X509Certificate2 Issue(X509Certificate2 authority, string subject, string usage, DateTimeOffset now, string certificatePath, string keyPath, bool withNames)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
@@ -90,5 +100,6 @@ internal sealed class TestCertificates : IDisposable
         File.WriteAllText(certificatePath, certificate.ExportCertificatePem() + "\n");
         File.WriteAllText(keyPath, key.ExportPkcs8PrivateKeyPem() + "\n");
         File.SetUnixFileMode(keyPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        return certificate.CopyWithPrivateKey(key);
     }
 }
