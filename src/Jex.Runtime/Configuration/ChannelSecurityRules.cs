@@ -12,7 +12,8 @@ internal static class ChannelSecurityRules
     public static IEnumerable<string> Validate(UserCodeOptions o)
     {
         var isGrpc = string.Equals(o.Transport, "grpc", StringComparison.OrdinalIgnoreCase);
-        if (isGrpc && IsAnonymousOnNetwork(o) && !o.AllowAnonymous)
+        // An address that is not one is reported by the validator already.
+        if (isGrpc && IsAnonymousOnNetwork(o) && !o.AllowAnonymous && IPAddress.TryParse(o.Grpc.Address, out _))
         {
             yield return $"UserCode:Grpc:Address '{o.Grpc.Address}' is not a loopback address and no token is configured: "
                 + "set UserCode:Token (or UserCode:TokenFile) so that only members with the token are served, "
