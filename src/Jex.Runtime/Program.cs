@@ -1,4 +1,3 @@
-using System.Net;
 using System.Runtime.InteropServices;
 using Jex.Runtime.Configuration;
 using Jex.Runtime.Dispatch;
@@ -7,7 +6,6 @@ using Jex.Runtime.Transports.Grpc;
 using Jex.Runtime.UserCode;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using Serilog;
 using Serilog.Events;
@@ -41,6 +39,20 @@ internal static partial class Program
         {
             Console.Error.WriteLine($"jex-runtime: configuration error: UserCode:Transport '{options.Transport}' is not available in this build");
             return 2;
+        }
+
+        GrpcEndpoint? endpoint = null;
+        if (string.Equals(options.Transport, "grpc", StringComparison.OrdinalIgnoreCase))
+        {
+            try
+            {
+                endpoint = GrpcEndpoint.Prepare(options);
+            }
+            catch (GrpcEndpointException e)
+            {
+                Console.Error.WriteLine("jex-runtime: configuration error: " + e.Message);
+                return 2;
+            }
         }
 
         var serilog = CreateLogger(options, configuration);
@@ -82,7 +94,7 @@ internal static partial class Program
             {
                 var builder = CreateBuilder(args, configuration, environmentName);
                 StartupTrace.Mark("builder created");
-                return Run(builder, options, serilog, loading, early, lifetime);
+                return Run(builder, options, endpoint, serilog, loading, early, lifetime);
             }
             finally
             {
@@ -110,7 +122,7 @@ internal static partial class Program
     }
 
     private static int Run(
-        WebApplicationBuilder builder, UserCodeOptions options, Serilog.Core.Logger serilog, Task<FunctionCatalog> loading, SessionProcessor? early, EarlyLifetime lifetime)
+        WebApplicationBuilder builder, UserCodeOptions options, GrpcEndpoint? endpoint, Serilog.Core.Logger serilog, Task<FunctionCatalog> loading, SessionProcessor? early, EarlyLifetime lifetime)
     {
         if (early is not null)
         {
@@ -123,8 +135,8 @@ internal static partial class Program
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(options.DrainTimeoutSeconds));
         builder.Services.AddJexRuntime(builder.Configuration, _ => loading.GetAwaiter().GetResult());
 
-        var isGrpc = string.Equals(options.Transport, "grpc", StringComparison.OrdinalIgnoreCase);
-        string? socketPath = options.Grpc.Socket is { } s ? Path.GetFullPath(s) : null;
+        var isGrpc = endpoint is not null;
+        var socketPath = endpoint?.SocketPath;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -139,21 +151,10 @@ internal static partial class Program
                 return;
             }
 
-            // HTTP/2 only: plaintext HTTP/1.1+2 makes Java and Python gRPC clients fail.
+            endpoint!.Listen(kestrel);
             if (socketPath is not null)
             {
-                if (File.Exists(socketPath))
-                {
-                    File.Delete(socketPath);
-                }
-
-                kestrel.ListenUnixSocket(socketPath, l => l.Protocols = HttpProtocols.Http2);
                 ExitCleanup.Register(() => File.Delete(socketPath));
-            }
-            else
-            {
-                var address = options.Grpc.Address == "localhost" ? IPAddress.Loopback : IPAddress.Parse(options.Grpc.Address);
-                kestrel.Listen(address, options.Grpc.Port, l => l.Protocols = HttpProtocols.Http2);
             }
         });
 
@@ -168,6 +169,16 @@ internal static partial class Program
         StartupTrace.Mark("user code awaited");
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Jex.Runtime");
+        if (endpoint?.Certificate is { } certificate)
+        {
+            Log.TlsEnabled(logger, certificate.Subject, certificate.NotAfter.ToUniversalTime(), options.Grpc.ClientCertificate.Mode);
+        }
+
+        if (endpoint is { AnonymousOnNetwork: true })
+        {
+            Log.AnonymousOnNetwork(logger, options.Grpc.Address);
+        }
+
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             StartupTrace.Mark("host started");

@@ -46,6 +46,20 @@ internal sealed class UserCodeOptions
     public string LogLevel { get; set; } = "Information";
 
     public static readonly string[] Transports = ["grpc", "shared-memory"];
+
+    // Channel security (docs/security.md).
+
+    /// <summary>
+    /// A file holding the expected auth token. Counts as "a token is configured" for the
+    /// anonymous-bind rule (<see cref="AllowAnonymous"/>).
+    /// </summary>
+    public string? TokenFile { get; set; }
+
+    /// <summary>
+    /// Accept sessions without a token on a non-loopback gRPC address. Default false: without a
+    /// token, such a bind refuses to start (exit 2).
+    /// </summary>
+    public bool AllowAnonymous { get; set; }
 }
 
 internal sealed class GrpcEndpointOptions
@@ -56,6 +70,14 @@ internal sealed class GrpcEndpointOptions
 
     /// <summary>A Unix domain socket path, used instead of TCP.</summary>
     public string? Socket { get; set; }
+
+    // Channel security (docs/security.md).
+
+    /// <summary>The server certificate; when set, the TCP listener speaks TLS (HTTP/2, ALPN h2).</summary>
+    public GrpcCertificateOptions Certificate { get; set; } = new();
+
+    /// <summary>Client certificates (mutual TLS); needs <see cref="Certificate"/>.</summary>
+    public GrpcClientCertificateOptions ClientCertificate { get; set; } = new();
 }
 
 internal sealed class SharedMemoryEndpointOptions

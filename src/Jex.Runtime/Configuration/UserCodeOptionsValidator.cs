@@ -75,6 +75,7 @@ internal static class UserCodeOptionsValidator
             errors.Add($"UserCode:LogFormat '{o.LogFormat}' is not one of auto, text, json");
         }
 
+        errors.AddRange(ChannelSecurityRules.Validate(o));
         return errors;
     }
 }

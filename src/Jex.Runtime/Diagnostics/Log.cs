@@ -21,6 +21,16 @@ internal static partial class Log
     [LoggerMessage(104, LogLevel.Information, "Stopped; removed {Path}")]
     public static partial void RemovedFile(ILogger logger, string path);
 
+    // 12x: channel security (docs/security.md).
+    [LoggerMessage(120, LogLevel.Warning, "UserCode:AllowAnonymous is set and no token is configured: any host that reaches {Address} can run sessions")]
+    public static partial void AnonymousOnNetwork(ILogger logger, string address);
+
+    [LoggerMessage(121, LogLevel.Warning, "TLS: client certificate {Subject} refused: {Reasons}")]
+    public static partial void ClientCertificateRefused(ILogger logger, string subject, string reasons);
+
+    [LoggerMessage(122, LogLevel.Information, "TLS: certificate {Subject} (valid to {NotAfter:u}), client certificates: {Mode}")]
+    public static partial void TlsEnabled(ILogger logger, string subject, DateTime notAfter, string mode);
+
     [LoggerMessage(200, LogLevel.Information, "Loaded function {Function} = {Method} ({Input} -> {Output}) from {Assembly}")]
     public static partial void FunctionLoaded(ILogger logger, string function, string method, string input, string output, string assembly);
 

@@ -1,12 +1,14 @@
 #!/usr/bin/python3
-"""A Jet member's side of Jex sessions on Debian's grpcio 1.51 (plaintext HTTP/2).
+"""A Jet member's side of Jex sessions on Debian's grpcio 1.51 (HTTP/2, plaintext or TLS).
 
 Runs the interop session plan against a real jex-runtime and prints one line,
 "ok (<n> items)", or exits 1 after printing "FAILED <reason>".
 
 Usage: /usr/bin/python3 client.py --address http://127.0.0.1:PORT [--token T] [--items N]
        [--batch N] [--in-flight N]        (the token defaults to $JEX_TOKEN)
-Run gen.sh first: it generates the protocol modules into gen/.
+       With --address https://HOST:PORT the channel is TLS: --ca PEM trusts the runtime's
+       authority; --cert PEM and --key PEM present a client certificate (mutual TLS).
+Run gen.sh first: it generates the protocol modules into gen/ (or into $JEX_PY_GEN, given to both).
 """
 import argparse
 import json
@@ -18,7 +20,7 @@ import tempfile
 import threading
 import urllib.parse
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "gen"))
+sys.path.insert(0, os.environ.get("JEX_PY_GEN") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "gen"))
 
 import grpc  # noqa: E402
 from jex.v1 import usercode_pb2 as pb  # noqa: E402
@@ -385,13 +387,26 @@ def main():
     ap.add_argument("--in-flight", type=int, default=4)
     ap.add_argument("--jex", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "out", "cli", "jex"),
                     help="the jex CLI, for Hazelcast encoding (default: out/cli/jex)")
+    ap.add_argument("--ca", help="PEM file of the authority that issued the runtime's TLS certificate")
+    ap.add_argument("--cert", help="PEM client certificate (mutual TLS)")
+    ap.add_argument("--key", help="PEM key of --cert")
     a = ap.parse_args()
     u = urllib.parse.urlparse(a.address)
-    if u.scheme != "http" or not u.port or not a.token:
-        print(f"FAILED usage: --address http://HOST:PORT and --token T (got {a.address})")
+    if u.scheme not in ("http", "https") or not u.port or not a.token:
+        print(f"FAILED usage: --address http(s)://HOST:PORT and --token T (got {a.address})")
         return 2
-    channel = grpc.insecure_channel(f"{u.hostname}:{u.port}", options=[
-        ("grpc.max_receive_message_length", 64 * 1024 * 1024)])
+    options = [("grpc.max_receive_message_length", 64 * 1024 * 1024)]
+    if u.scheme == "https":
+        def read(path):
+            if not path:
+                return None
+            with open(path, "rb") as f:
+                return f.read()
+        credentials = grpc.ssl_channel_credentials(
+            root_certificates=read(a.ca), private_key=read(a.key), certificate_chain=read(a.cert))
+        channel = grpc.secure_channel(f"{u.hostname}:{u.port}", credentials, options=options)
+    else:
+        channel = grpc.insecure_channel(f"{u.hostname}:{u.port}", options=options)
     try:
         c = Client(pb_grpc.UserCodeStub(channel), a.token)
         c.wrong_token_is_refused()

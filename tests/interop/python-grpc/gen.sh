@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Generates the Python protocol modules from protos/jex/v1 into gen/ (gitignored).
+# Generates the Python protocol modules from protos/jex/v1 into gen/ (gitignored), or into the
+# directory given as the first argument (client.py then reads it from $JEX_PY_GEN).
 # Debian's grpc_tools.protoc is used when it can parse the file. It bundles protoc 3.5.1, which
 # predates proto3 'optional' (protoc >= 3.12); for such a file the same modules come from
 # Debian's protoc 3.21 with grpc_python_plugin 1.51 (protobuf-compiler-grpc), the versions that
@@ -7,7 +8,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
-GEN=$HERE/gen
+GEN=${1:-$HERE/gen}
 PY=/usr/bin/python3
 rm -rf "$GEN"; mkdir -p "$GEN"
 if err=$("$PY" -m grpc_tools.protoc -I"$ROOT/protos" --python_out="$GEN" --grpc_python_out="$GEN" \

@@ -6,11 +6,12 @@ using Jex.Member.Launch;
 namespace Jex.Member.Transports.Grpc;
 
 /// <summary>
-/// gRPC over plaintext HTTP/2: TCP (<c>http://127.0.0.1:PORT</c>) or a Unix domain socket
+/// gRPC over HTTP/2: TCP in plaintext (<c>http://127.0.0.1:PORT</c>) or TLS
+/// (<c>https://host:PORT</c>, see <see cref="GrpcClientTls"/>), or a Unix domain socket
 /// (<c>unix:/path</c>). One HTTP/2 connection per session keeps sessions independent: one dying
 /// runtime connection fails only its own session.
 /// </summary>
-internal sealed class GrpcSessionConnector : ISessionConnector
+internal sealed class GrpcSessionConnector(GrpcClientTls? tls = null) : ISessionConnector
 {
     // Batches are bounded by max_batch_bytes; results can be larger (flat-map), so allow room.
     private const int MaxMessageBytes = 64 * 1024 * 1024;
@@ -19,7 +20,7 @@ internal sealed class GrpcSessionConnector : ISessionConnector
 
     public ValueTask<ISessionChannel> ConnectAsync(RuntimeReadyInfo ready, CancellationToken cancellationToken)
     {
-        var channel = CreateChannel(ready.Address);
+        var channel = CreateChannel(ready.Address, tls);
         try
         {
             var call = channel.CreateCallInvoker().AsyncDuplexStreamingCall(GrpcSessionChannel.TransformMethod, null, new CallOptions());
@@ -32,8 +33,8 @@ internal sealed class GrpcSessionConnector : ISessionConnector
         }
     }
 
-    /// <summary>A channel for <c>http://host:port</c> or <c>unix:/path</c>.</summary>
-    public static GrpcChannel CreateChannel(string address)
+    /// <summary>A channel for <c>http://host:port</c>, <c>https://host:port</c> or <c>unix:/path</c>.</summary>
+    public static GrpcChannel CreateChannel(string address, GrpcClientTls? tls = null)
     {
         var handler = new SocketsHttpHandler
         {
@@ -62,9 +63,13 @@ internal sealed class GrpcSessionConnector : ISessionConnector
             };
             target = "http://localhost";
         }
+        else if (address.StartsWith("https://", StringComparison.Ordinal))
+        {
+            tls?.Apply(handler);
+        }
         else if (!address.StartsWith("http://", StringComparison.Ordinal))
         {
-            throw new ArgumentException($"unsupported gRPC address '{address}': expected http://host:port or unix:/path", nameof(address));
+            throw new ArgumentException($"unsupported gRPC address '{address}': expected http://host:port, https://host:port or unix:/path", nameof(address));
         }
 
         return GrpcChannel.ForAddress(target, new GrpcChannelOptions
