@@ -1,0 +1,42 @@
+namespace Jex.Cli.Soak;
+
+/// <summary>What <c>jex soak</c> runs, from the command line.</summary>
+internal sealed record SoakSettings
+{
+    public static readonly string[] AllPaths = ["grpc-tcp", "grpc-uds", "shm"];
+
+    /// <summary>The smallest payload that holds the stamp (batch id and item index).</summary>
+    public const int MinPayload = 12;
+
+    public required string Runtime { get; init; }
+
+    public required string Samples { get; init; }
+
+    public IReadOnlyList<string> Paths { get; init; } = AllPaths;
+
+    /// <summary>How long each transport runs at saturation.</summary>
+    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(60);
+
+    public int Payload { get; init; } = 64;
+
+    public int Batch { get; init; } = 256;
+
+    public int InFlight { get; init; } = 4;
+
+    public string Function { get; init; } = "identity";
+
+    /// <summary>The RSS the final one is compared with is the first sample at or after this (capped at a third of the run).</summary>
+    public double ReferenceSeconds { get; init; } = 10;
+
+    /// <summary>How far the final RSS may be above the reference, in percent.</summary>
+    public double TolerancePercent { get; init; } = 10;
+
+    public TimeSpan SampleEvery { get; init; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan ProgressEvery { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>No result for this long with batches outstanding fails the run (they count as lost).</summary>
+    public TimeSpan StallAfter { get; init; } = TimeSpan.FromSeconds(30);
+
+    public double EffectiveReferenceSeconds => SoakVerdict.ReferenceSeconds(Duration.TotalSeconds, ReferenceSeconds);
+}
