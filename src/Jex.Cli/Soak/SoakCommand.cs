@@ -26,8 +26,9 @@ internal static class SoakCommand
             DefaultValueFactory = _ => Path.Combine(outDir, "samples"),
         };
         var paths = new Option<string?>("--paths") { Description = "Comma-separated transports, each run in turn (default all): " + string.Join(",", SoakSettings.AllPaths) };
-        var seconds = new Option<int?>("--seconds") { Description = "How long each transport runs (default 60)." };
-        var minutes = new Option<int?>("--minutes") { Description = "How long each transport runs, in minutes (instead of --seconds)." };
+        var seconds = new Option<int?>("--seconds") { Description = "How long each transport runs after its warm-up (default 60)." };
+        var minutes = new Option<int?>("--minutes") { Description = "How long each transport runs after its warm-up, in minutes (instead of --seconds)." };
+        var warmup = new Option<int?>("--warmup-seconds") { Description = "Saturation before the measured window, checked but not judged for RSS (default 10; 0 for none)." };
         var payload = new Option<int?>("--payload") { Description = $"Bytes per item value (default 64, at least {SoakSettings.MinPayload})." };
         var batch = new Option<int?>("--batch") { Description = "Items per batch (default 256)." };
         var inFlight = new Option<int?>("--inflight") { Description = "Batches in flight (default 4)." };
@@ -37,7 +38,7 @@ internal static class SoakCommand
 
         var command = new Command("soak", "Run each transport at saturation against a forked jex-runtime; fail on a lost, duplicated or wrong item, or on RSS growth.")
         {
-            runtime, samples, paths, seconds, minutes, payload, batch, inFlight, reference, tolerance, json,
+            runtime, samples, paths, seconds, minutes, warmup, payload, batch, inFlight, reference, tolerance, json,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -56,6 +57,7 @@ internal static class SoakCommand
                     parse.GetValue(paths),
                     parse.GetValue(seconds),
                     parse.GetValue(minutes),
+                    parse.GetValue(warmup),
                     parse.GetValue(payload),
                     parse.GetValue(batch),
                     parse.GetValue(inFlight),
@@ -73,7 +75,7 @@ internal static class SoakCommand
         return command;
     }
 
-    internal static SoakSettings Parse(string runtime, string samples, string? paths, int? seconds, int? minutes, int? payload, int? batch, int? inFlight, double? reference, double? tolerance)
+    internal static SoakSettings Parse(string runtime, string samples, string? paths, int? seconds, int? minutes, int? warmup, int? payload, int? batch, int? inFlight, double? reference, double? tolerance)
     {
         if (seconds is not null && minutes is not null)
         {
@@ -87,6 +89,7 @@ internal static class SoakCommand
             Paths = paths is null ? settings.Paths : [.. paths.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(p =>
                 SoakSettings.AllPaths.Contains(p, StringComparer.Ordinal) ? p : throw new ArgumentException($"--paths: '{p}' is not one of {string.Join(", ", SoakSettings.AllPaths)}"))],
             Duration = TimeSpan.FromSeconds(duration),
+            Warmup = warmup is { } w ? TimeSpan.FromSeconds(w >= 0 ? w : throw new ArgumentException($"--warmup-seconds: {w} is negative")) : settings.Warmup,
             Payload = payload is { } p ? Positive(p, "--payload") : settings.Payload,
             Batch = batch is { } b ? Positive(b, "--batch") : settings.Batch,
             InFlight = inFlight is { } f ? Positive(f, "--inflight") : settings.InFlight,
@@ -132,11 +135,7 @@ internal static class SoakCommand
         Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
         var machine = Machine.Describe();
         await Console.Error.WriteLineAsync("jex soak: " + Machine.Line(machine)).ConfigureAwait(false);
-        var results = await new SoakRunner(settings, Console.Error).RunAsync(cancellationToken).ConfigureAwait(false);
-        foreach (var r in results)
-        {
-            await Console.Out.WriteLineAsync(SoakRunner.SummaryLine(r, settings)).ConfigureAwait(false);
-        }
+        var results = await new SoakRunner(settings, Console.Error, Console.Out).RunAsync(cancellationToken).ConfigureAwait(false);
 
         if (json is not null)
         {

@@ -22,6 +22,7 @@ internal static class SoakReport
         json.WriteEndObject();
         json.WriteStartObject("settings");
         json.WriteNumber("seconds", settings.Duration.TotalSeconds);
+        json.WriteNumber("warmup_s", settings.Warmup.TotalSeconds);
         json.WriteNumber("payload", settings.Payload);
         json.WriteNumber("batch", settings.Batch);
         json.WriteNumber("in_flight", settings.InFlight);
@@ -78,23 +79,30 @@ internal static class SoakReport
                 json.WriteNumber("rss_growth_percent", Math.Round(growth, 2));
             }
 
-            json.WriteStartArray("samples");
-            foreach (var s in r.Samples)
-            {
-                json.WriteStartObject();
-                json.WriteNumber("t_s", Math.Round(s.Seconds, 3));
-                json.WriteNumber("rss_kib", s.RuntimeRssBytes / 1024);
-                json.WriteNumber("member_rss_kib", s.MemberRssBytes / 1024);
-                json.WriteNumber("items_ok", s.Events);
-                json.WriteEndObject();
-            }
-
-            json.WriteEndArray();
+            // The window's samples, one a second; the warm-up's apart, so "samples" counts the window.
+            WriteSamples(json, "samples", r.Samples.Where(s => s.Seconds >= 0));
+            WriteSamples(json, "warmup_samples", r.Samples.Where(s => s.Seconds < 0));
             json.WriteEndObject();
         }
 
         json.WriteEndArray();
         json.WriteEndObject();
+    }
+
+    private static void WriteSamples(Utf8JsonWriter json, string name, IEnumerable<RssSample> samples)
+    {
+        json.WriteStartArray(name);
+        foreach (var s in samples)
+        {
+            json.WriteStartObject();
+            json.WriteNumber("t_s", Math.Round(s.Seconds, 3));
+            json.WriteNumber("rss_kib", s.RuntimeRssBytes / 1024);
+            json.WriteNumber("member_rss_kib", s.MemberRssBytes / 1024);
+            json.WriteNumber("items_ok", s.Events);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
     }
 
     private static void WriteKib(Utf8JsonWriter json, string name, long? bytes)

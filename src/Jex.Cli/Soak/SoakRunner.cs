@@ -5,7 +5,10 @@ using Jex.Cli.Bench;
 
 namespace Jex.Cli.Soak;
 
-/// <summary>The outcome of one transport's soak.</summary>
+/// <summary>
+/// The outcome of one transport's soak. <see cref="Seconds"/> and the counts cover the warm-up
+/// too; sample times are from the end of the warm-up (negative during it).
+/// </summary>
 internal sealed record SoakResult(string Path, int RuntimePid, double Seconds, SoakCounts Counts, IReadOnlyList<RssSample> Samples, SoakVerdict Verdict, string? Error, string? FirstWrong)
 {
     public double EventsPerSecond => Seconds > 0 ? Counts.ItemsOk / Seconds : 0;
@@ -13,10 +16,11 @@ internal sealed record SoakResult(string Path, int RuntimePid, double Seconds, S
 
 /// <summary>
 /// Runs the soak on each transport in turn: a fresh forked runtime, one session at saturation for
-/// the whole duration, the runtime's RSS sampled every second, progress on stderr, a verdict.
+/// the warm-up and the window, the runtime's RSS sampled every second, progress lines, and a
+/// summary line with the verdict as each transport ends.
 /// </summary>
 [SupportedOSPlatform("linux")]
-internal sealed class SoakRunner(SoakSettings settings, TextWriter progress)
+internal sealed class SoakRunner(SoakSettings settings, TextWriter progress, TextWriter summary)
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
@@ -27,7 +31,7 @@ internal sealed class SoakRunner(SoakSettings settings, TextWriter progress)
         {
             var result = await RunPathAsync(path, cancellationToken).ConfigureAwait(false);
             results.Add(result);
-            await progress.WriteLineAsync(SummaryLine(result, settings)).ConfigureAwait(false);
+            await summary.WriteLineAsync(SummaryLine(result, settings)).ConfigureAwait(false);
         }
 
         return results;
@@ -53,7 +57,7 @@ internal sealed class SoakRunner(SoakSettings settings, TextWriter progress)
             await using var channel = await path.OpenAsync(cancellationToken).ConfigureAwait(false);
             workload = new SoakWorkload(channel, settings.Payload, settings.Batch, settings.InFlight);
             await workload.OpenAsync(path.Token, settings.Function, cancellationToken).ConfigureAwait(false);
-            await progress.WriteLineAsync(string.Create(Inv, $"soak {name}: runtime pid {pid}, {settings.Duration.TotalSeconds:0} s at saturation, {settings.Batch} x {settings.Payload} B {settings.Function}, {settings.InFlight} in flight")).ConfigureAwait(false);
+            await progress.WriteLineAsync(string.Create(Inv, $"soak {name}: runtime pid {pid}, {settings.Warmup.TotalSeconds:0} s warm-up then {settings.Duration.TotalSeconds:0} s at saturation, {settings.Batch} x {settings.Payload} B {settings.Function}, {settings.InFlight} in flight")).ConfigureAwait(false);
 
             started = Stopwatch.GetTimestamp();
             var ledger = workload.Ledger;
@@ -64,7 +68,7 @@ internal sealed class SoakRunner(SoakSettings settings, TextWriter progress)
             }, runCts.Token);
             try
             {
-                await workload.RunAsync(settings.Duration, runCts.Token).ConfigureAwait(false);
+                await workload.RunAsync(settings.Warmup + settings.Duration, runCts.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stalled is not null)
             {
@@ -116,7 +120,7 @@ internal sealed class SoakRunner(SoakSettings settings, TextWriter progress)
                 var now = Stopwatch.GetTimestamp();
                 var events = ledger.ItemsOk;
                 var sample = new RssSample(
-                    Stopwatch.GetElapsedTime(started, now).TotalSeconds,
+                    Stopwatch.GetElapsedTime(started, now).TotalSeconds - settings.Warmup.TotalSeconds,
                     ProcStatus.RssBytes(pid) ?? 0,
                     ProcStatus.RssBytes(Environment.ProcessId) ?? 0,
                     events);
@@ -140,7 +144,7 @@ internal sealed class SoakRunner(SoakSettings settings, TextWriter progress)
                 if (Stopwatch.GetElapsedTime(lastProgress, now) >= settings.ProgressEvery)
                 {
                     var rate = (events - lastProgressEvents) / Stopwatch.GetElapsedTime(lastProgress, now).TotalSeconds;
-                    await progress.WriteLineAsync(string.Create(Inv, $"soak {name}: {sample.Seconds,5:F0} s  {rate,12:N0} events/s  runtime RSS {SoakVerdict.Mib(sample.RuntimeRssBytes)}  member RSS {SoakVerdict.Mib(sample.MemberRssBytes)}  items {events:N0}")).ConfigureAwait(false);
+                    await progress.WriteLineAsync(string.Create(Inv, $"soak {name}: {sample.Seconds,5:F0} s{(sample.Seconds < 0 ? " (warm-up)" : string.Empty)}  {rate,12:N0} events/s  runtime RSS {SoakVerdict.Mib(sample.RuntimeRssBytes)}  member RSS {SoakVerdict.Mib(sample.MemberRssBytes)}  items {events:N0}")).ConfigureAwait(false);
                     lastProgress = now;
                     lastProgressEvents = events;
                 }

@@ -3,6 +3,7 @@ using System.Globalization;
 namespace Jex.Cli.Soak;
 
 /// <summary>One RSS sample: seconds since the load started, and resident set sizes in bytes.</summary>
+/// <remarks>Samples from the warm-up have negative times; <see cref="SoakVerdict.Evaluate"/> judges the rest.</remarks>
 internal sealed record RssSample(double Seconds, long RuntimeRssBytes, long MemberRssBytes, long Events);
 
 /// <summary>
@@ -60,6 +61,8 @@ internal sealed record SoakVerdict(bool Passed, IReadOnlyList<string> Reasons, R
             reasons.Add("nothing was sent");
         }
 
+        var window = samples.Where(s => s.Seconds >= 0).ToList();
+        samples = window;
         var reference = samples.FirstOrDefault(s => s.Seconds >= referenceSeconds);
         var final = samples.Count > 0 ? samples[^1] : null;
         var max = samples.Count > 0 ? samples.Max(s => s.RuntimeRssBytes) : 0;

@@ -94,10 +94,11 @@ internal sealed class SoakWorkload(ISessionChannel channel, int payload, int bat
     }
 
     /// <summary>
-    /// Sends for <paramref name="duration"/>, then waits for every outstanding result. Throws when
-    /// the session fails; the ledger then says what was outstanding.
+    /// Sends for <paramref name="duration"/> (and until at least <paramref name="minBatches"/> were
+    /// sent), then waits for every outstanding result. Throws when the session fails; the ledger
+    /// then says what was outstanding.
     /// </summary>
-    public async Task RunAsync(TimeSpan duration, CancellationToken cancellationToken)
+    public async Task RunAsync(TimeSpan duration, CancellationToken cancellationToken, long minBatches = 0)
     {
         var end = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
         for (var i = 0; i < inFlight; i++)
@@ -124,7 +125,7 @@ internal sealed class SoakWorkload(ISessionChannel channel, int payload, int bat
                 bytes.Release();
             }
 
-            if (Stopwatch.GetTimestamp() < end)
+            if (Stopwatch.GetTimestamp() < end || Ledger.BatchesSent < minBatches)
             {
                 await SendNextAsync(cancellationToken).ConfigureAwait(false);
             }
