@@ -28,7 +28,7 @@ internal static class SoakCommand
         var paths = new Option<string?>("--paths") { Description = "Comma-separated transports, each run in turn (default all): " + string.Join(",", SoakSettings.AllPaths) };
         var seconds = new Option<int?>("--seconds") { Description = "How long each transport runs after its warm-up (default 60)." };
         var minutes = new Option<int?>("--minutes") { Description = "How long each transport runs after its warm-up, in minutes (instead of --seconds)." };
-        var warmup = new Option<int?>("--warmup-seconds") { Description = "Saturation before the measured window, checked but not judged for RSS (default 10; 0 for none)." };
+        var warmup = new Option<int?>("--warmup-seconds") { Description = "Least saturation before the measured window; the warm-up then ends when the runtime's RSS is flat (within 2% over 5 s), at most 30 s later. Its items are checked, its RSS is not judged (default 10)." };
         var payload = new Option<int?>("--payload") { Description = $"Bytes per item value (default 64, at least {SoakSettings.MinPayload})." };
         var batch = new Option<int?>("--batch") { Description = "Items per batch (default 256)." };
         var inFlight = new Option<int?>("--inflight") { Description = "Batches in flight (default 4)." };

@@ -22,7 +22,8 @@ internal static class SoakReport
         json.WriteEndObject();
         json.WriteStartObject("settings");
         json.WriteNumber("seconds", settings.Duration.TotalSeconds);
-        json.WriteNumber("warmup_s", settings.Warmup.TotalSeconds);
+        json.WriteNumber("warmup_min_s", settings.Warmup.TotalSeconds);
+        json.WriteNumber("warmup_max_s", settings.WarmupMax.TotalSeconds);
         json.WriteNumber("payload", settings.Payload);
         json.WriteNumber("batch", settings.Batch);
         json.WriteNumber("in_flight", settings.InFlight);
@@ -57,6 +58,7 @@ internal static class SoakReport
 
             json.WriteNumber("runtime_pid", r.RuntimePid);
             json.WriteNumber("seconds", Math.Round(r.Seconds, 3));
+            json.WriteNumber("warmup_s", Math.Round(r.WarmupSeconds, 3));
             json.WriteNumber("events_per_s", Math.Round(r.EventsPerSecond));
             json.WriteNumber("batches_sent", c.BatchesSent);
             json.WriteNumber("batches_received", c.BatchesReceived);

@@ -7,9 +7,10 @@ namespace Jex.Cli.Soak;
 
 /// <summary>
 /// The outcome of one transport's soak. <see cref="Seconds"/> and the counts cover the warm-up
-/// too; sample times are from the end of the warm-up (negative during it).
+/// too (<see cref="WarmupSeconds"/> of it); sample times are from the end of the warm-up
+/// (negative during it).
 /// </summary>
-internal sealed record SoakResult(string Path, int RuntimePid, double Seconds, SoakCounts Counts, IReadOnlyList<RssSample> Samples, SoakVerdict Verdict, string? Error, string? FirstWrong)
+internal sealed record SoakResult(string Path, int RuntimePid, double Seconds, double WarmupSeconds, SoakCounts Counts, IReadOnlyList<RssSample> Samples, SoakVerdict Verdict, string? Error, string? FirstWrong)
 {
     public double EventsPerSecond => Seconds > 0 ? Counts.ItemsOk / Seconds : 0;
 }
@@ -41,43 +42,38 @@ internal sealed class SoakRunner(SoakSettings settings, TextWriter progress, Tex
     {
         var bench = new BenchSettings { Runtime = settings.Runtime, Samples = settings.Samples };
         await using var path = BenchPath.Create(name, bench);
-        var samples = new List<RssSample>();
+        var raw = new List<RssSample>();
+        var monitor = new Monitor(name, settings, progress);
         SoakWorkload? workload = null;
         string? error = null;
-        var pid = 0;
         var started = Stopwatch.GetTimestamp();
         double seconds = 0;
         using var runCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        string? stalled = null;
-        Task? monitor = null;
+        Task? monitoring = null;
         try
         {
             await path.StartAsync(cancellationToken).ConfigureAwait(false);
-            pid = path.RuntimePid;
+            monitor.Pid = path.RuntimePid;
             await using var channel = await path.OpenAsync(cancellationToken).ConfigureAwait(false);
             workload = new SoakWorkload(channel, settings.Payload, settings.Batch, settings.InFlight);
             await workload.OpenAsync(path.Token, settings.Function, cancellationToken).ConfigureAwait(false);
-            await progress.WriteLineAsync(string.Create(Inv, $"soak {name}: runtime pid {pid}, {settings.Warmup.TotalSeconds:0} s warm-up then {settings.Duration.TotalSeconds:0} s at saturation, {settings.Batch} x {settings.Payload} B {settings.Function}, {settings.InFlight} in flight")).ConfigureAwait(false);
+            await progress.WriteLineAsync(string.Create(Inv, $"soak {name}: runtime pid {monitor.Pid}, warm-up {settings.Warmup.TotalSeconds:0}-{settings.WarmupMax.TotalSeconds:0} s (until RSS is flat), then {settings.Duration.TotalSeconds:0} s at saturation, {settings.Batch} x {settings.Payload} B {settings.Function}, {settings.InFlight} in flight")).ConfigureAwait(false);
 
             started = Stopwatch.GetTimestamp();
-            var ledger = workload.Ledger;
-            monitor = MonitorAsync(name, pid, ledger, samples, started, reason =>
-            {
-                stalled = reason;
-                runCts.Cancel();
-            }, runCts.Token);
+            monitoring = monitor.RunAsync(workload, raw, started, runCts);
             try
             {
-                await workload.RunAsync(settings.Warmup + settings.Duration, runCts.Token).ConfigureAwait(false);
+                // Sends until the monitor ends the warm-up and moves the end to the window's.
+                await workload.RunAsync(settings.WarmupMax + settings.Duration, runCts.Token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (stalled is not null)
+            catch (OperationCanceledException) when (monitor.Stalled is not null)
             {
-                throw new TimeoutException(stalled);
+                throw new TimeoutException(monitor.Stalled);
             }
 
             seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
             await runCts.CancelAsync().ConfigureAwait(false);
-            await monitor.ConfigureAwait(false);
+            await monitoring.ConfigureAwait(false);
             using var closeCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             closeCts.CancelAfter(TimeSpan.FromSeconds(30));
             await workload.CloseAsync(closeCts.Token).ConfigureAwait(false);
@@ -86,9 +82,9 @@ internal sealed class SoakRunner(SoakSettings settings, TextWriter progress, Tex
         {
             error = e.GetType().Name + ": " + e.Message;
             await runCts.CancelAsync().ConfigureAwait(false);
-            if (monitor is not null)
+            if (monitoring is not null)
             {
-                await monitor.ConfigureAwait(false);
+                await monitoring.ConfigureAwait(false);
             }
         }
 
@@ -97,62 +93,82 @@ internal sealed class SoakRunner(SoakSettings settings, TextWriter progress, Tex
             seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         }
 
+        // Sample times from the window's start: the warm-up's are negative.
+        var warmup = monitor.WindowStart ?? settings.WarmupMax.TotalSeconds;
+        var samples = raw.Select(s => s with { Seconds = s.Seconds - warmup }).ToList();
         var counts = workload?.Ledger.Counts() ?? new SoakCounts(0, 0, 0, 0, 0, 0, 0, 0);
         var verdict = SoakVerdict.Evaluate(counts, samples, settings.EffectiveReferenceSeconds, settings.TolerancePercent, error);
-        return new SoakResult(name, pid, seconds, counts, samples, verdict, error, workload?.FirstWrong);
+        return new SoakResult(name, monitor.Pid, seconds, warmup, counts, samples, verdict, error, workload?.FirstWrong);
     }
 
     /// <summary>
-    /// Every second: an RSS sample; every few seconds: a progress line; and the stall watch. Runs
-    /// until the load stops (its token is cancelled).
+    /// Every second: an RSS sample, the warm-up rule, and the stall watch; every few seconds a
+    /// progress line. Runs until the load stops (its token is cancelled).
     /// </summary>
-    private async Task MonitorAsync(string name, int pid, SoakLedger<SoakBatch> ledger, List<RssSample> samples, long started, Action<string> stall, CancellationToken cancellationToken)
+    private sealed class Monitor(string name, SoakSettings settings, TextWriter progress)
     {
-        using var timer = new PeriodicTimer(settings.SampleEvery);
-        var lastProgress = started;
-        long lastProgressEvents = 0;
-        var lastMove = Stopwatch.GetTimestamp();
-        var lastReceived = ledger.BatchesReceived;
-        try
+        public int Pid { get; set; }
+
+        /// <summary>Seconds from the start of the load to the end of the warm-up; null during it.</summary>
+        public double? WindowStart { get; private set; }
+
+        /// <summary>Why the run was stopped for want of results, if it was.</summary>
+        public string? Stalled { get; private set; }
+
+        public async Task RunAsync(SoakWorkload workload, List<RssSample> samples, long started, CancellationTokenSource run)
         {
-            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            var ledger = workload.Ledger;
+            using var timer = new PeriodicTimer(settings.SampleEvery);
+            var lastProgress = started;
+            long lastProgressEvents = 0;
+            var lastMove = Stopwatch.GetTimestamp();
+            var lastReceived = ledger.BatchesReceived;
+            try
             {
-                var now = Stopwatch.GetTimestamp();
-                var events = ledger.ItemsOk;
-                var sample = new RssSample(
-                    Stopwatch.GetElapsedTime(started, now).TotalSeconds - settings.Warmup.TotalSeconds,
-                    ProcStatus.RssBytes(pid) ?? 0,
-                    ProcStatus.RssBytes(Environment.ProcessId) ?? 0,
-                    events);
-                lock (samples)
+                while (await timer.WaitForNextTickAsync(run.Token).ConfigureAwait(false))
                 {
+                    var now = Stopwatch.GetTimestamp();
+                    var events = ledger.ItemsOk;
+                    var sample = new RssSample(
+                        Stopwatch.GetElapsedTime(started, now).TotalSeconds,
+                        ProcStatus.RssBytes(Pid) ?? 0,
+                        ProcStatus.RssBytes(Environment.ProcessId) ?? 0,
+                        events);
                     samples.Add(sample);
-                }
+                    if (WindowStart is null && SoakWarmup.IsOver(samples, settings.Warmup.TotalSeconds, settings.WarmupMax.TotalSeconds))
+                    {
+                        WindowStart = sample.Seconds;
+                        workload.EndAt(now + (long)(settings.Duration.TotalSeconds * Stopwatch.Frequency));
+                        await progress.WriteLineAsync(string.Create(Inv, $"soak {name}: warm-up over at {sample.Seconds:F0} s (runtime RSS {SoakVerdict.Mib(sample.RuntimeRssBytes)}); the {settings.Duration.TotalSeconds:0} s window starts")).ConfigureAwait(false);
+                    }
 
-                var received = ledger.BatchesReceived;
-                if (received != lastReceived)
-                {
-                    lastReceived = received;
-                    lastMove = now;
-                }
-                else if (Stopwatch.GetElapsedTime(lastMove, now) >= settings.StallAfter)
-                {
-                    stall(string.Create(Inv, $"no result for {settings.StallAfter.TotalSeconds:0} s with batches outstanding (runtime pid {pid}: {(sample.RuntimeRssBytes > 0 ? "alive" : "gone")})"));
-                    return;
-                }
+                    var received = ledger.BatchesReceived;
+                    if (received != lastReceived)
+                    {
+                        lastReceived = received;
+                        lastMove = now;
+                    }
+                    else if (Stopwatch.GetElapsedTime(lastMove, now) >= settings.StallAfter)
+                    {
+                        Stalled = string.Create(Inv, $"no result for {settings.StallAfter.TotalSeconds:0} s with batches outstanding (runtime pid {Pid}: {(sample.RuntimeRssBytes > 0 ? "alive" : "gone")})");
+                        await run.CancelAsync().ConfigureAwait(false);
+                        return;
+                    }
 
-                if (Stopwatch.GetElapsedTime(lastProgress, now) >= settings.ProgressEvery)
-                {
-                    var rate = (events - lastProgressEvents) / Stopwatch.GetElapsedTime(lastProgress, now).TotalSeconds;
-                    await progress.WriteLineAsync(string.Create(Inv, $"soak {name}: {sample.Seconds,5:F0} s{(sample.Seconds < 0 ? " (warm-up)" : string.Empty)}  {rate,12:N0} events/s  runtime RSS {SoakVerdict.Mib(sample.RuntimeRssBytes)}  member RSS {SoakVerdict.Mib(sample.MemberRssBytes)}  items {events:N0}")).ConfigureAwait(false);
-                    lastProgress = now;
-                    lastProgressEvents = events;
+                    if (Stopwatch.GetElapsedTime(lastProgress, now) >= settings.ProgressEvery)
+                    {
+                        var rate = (events - lastProgressEvents) / Stopwatch.GetElapsedTime(lastProgress, now).TotalSeconds;
+                        var at = WindowStart is { } w ? string.Create(Inv, $"{sample.Seconds - w,5:F0} s") : string.Create(Inv, $"warm-up {sample.Seconds:F0} s");
+                        await progress.WriteLineAsync(string.Create(Inv, $"soak {name}: {at}  {rate,12:N0} events/s  runtime RSS {SoakVerdict.Mib(sample.RuntimeRssBytes)}  member RSS {SoakVerdict.Mib(sample.MemberRssBytes)}  items {events:N0}")).ConfigureAwait(false);
+                        lastProgress = now;
+                        lastProgressEvents = events;
+                    }
                 }
             }
-        }
-        catch (OperationCanceledException)
-        {
-            // The load is over.
+            catch (OperationCanceledException)
+            {
+                // The load is over.
+            }
         }
     }
 
@@ -163,7 +179,7 @@ internal sealed class SoakRunner(SoakSettings settings, TextWriter progress, Tex
             ? string.Create(Inv, $"runtime RSS {SoakVerdict.Mib(reference.RuntimeRssBytes)} at {reference.Seconds:F0} s, final {SoakVerdict.Mib(final.RuntimeRssBytes)} ({v.GrowthPercent:+0.0;-0.0}%, limit +{settings.TolerancePercent:0.#}%), max {SoakVerdict.Mib(v.MaxRuntimeRssBytes)}")
             : "runtime RSS: no reference sample";
         var c = r.Counts;
-        var line = string.Create(Inv, $"soak {r.Path}: {(v.Passed ? "PASS" : "FAIL")} {r.Seconds:F0} s, {r.EventsPerSecond:N0} events/s, {c.ItemsSent:N0} items sent, {c.ItemsOk:N0} right, lost {c.Lost:N0}, wrong {c.ItemsWrong:N0}, duplicated {c.Duplicates:N0}; {rss}");
+        var line = string.Create(Inv, $"soak {r.Path}: {(v.Passed ? "PASS" : "FAIL")} {r.Seconds:F0} s ({r.WarmupSeconds:F0} s warm-up), {r.EventsPerSecond:N0} events/s, {c.ItemsSent:N0} items sent, {c.ItemsOk:N0} right, lost {c.Lost:N0}, wrong {c.ItemsWrong:N0}, duplicated {c.Duplicates:N0}; {rss}");
         return v.Passed ? line : line + "\n" + string.Join('\n', v.Reasons.Select(x => $"soak {r.Path}:   {x}")) + (r.FirstWrong is { } w ? $"\nsoak {r.Path}:   first wrong result: {w}" : string.Empty);
     }
 }

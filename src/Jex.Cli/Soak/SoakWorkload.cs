@@ -63,6 +63,7 @@ internal sealed class SoakWorkload(ISessionChannel channel, int payload, int bat
     private static readonly byte ResultTag = ProtoWire.Tag(2, ProtoWire.LengthDelimited);
     private readonly Stack<SoakBatch> _free = new();
     private ulong _nextId = 1;
+    private long _end;
 
     public SoakLedger<SoakBatch> Ledger { get; } = new();
 
@@ -100,7 +101,7 @@ internal sealed class SoakWorkload(ISessionChannel channel, int payload, int bat
     /// </summary>
     public async Task RunAsync(TimeSpan duration, CancellationToken cancellationToken, long minBatches = 0)
     {
-        var end = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        Volatile.Write(ref _end, Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency));
         for (var i = 0; i < inFlight; i++)
         {
             await SendNextAsync(cancellationToken).ConfigureAwait(false);
@@ -125,12 +126,15 @@ internal sealed class SoakWorkload(ISessionChannel channel, int payload, int bat
                 bytes.Release();
             }
 
-            if (Stopwatch.GetTimestamp() < end || Ledger.BatchesSent < minBatches)
+            if (Stopwatch.GetTimestamp() < Volatile.Read(ref _end) || Ledger.BatchesSent < minBatches)
             {
                 await SendNextAsync(cancellationToken).ConfigureAwait(false);
             }
         }
     }
+
+    /// <summary>Moves the time the running loop stops sending (a <see cref="Stopwatch"/> timestamp); callable from any thread.</summary>
+    public void EndAt(long timestamp) => Volatile.Write(ref _end, timestamp);
 
     /// <summary>Drain, half-close, and read to the end of the stream, so the runtime ends the session cleanly.</summary>
     public async Task CloseAsync(CancellationToken cancellationToken)
