@@ -176,7 +176,7 @@ internal sealed class SoakRunner(SoakSettings settings, TextWriter progress, Tex
     {
         var v = r.Verdict;
         var rss = v.Reference is { } reference && v.Final is { } final
-            ? string.Create(Inv, $"runtime RSS {SoakVerdict.Mib(reference.RuntimeRssBytes)} at {reference.Seconds:F0} s, final {SoakVerdict.Mib(final.RuntimeRssBytes)} ({v.GrowthPercent:+0.0;-0.0}%, limit +{settings.TolerancePercent:0.#}%), max {SoakVerdict.Mib(v.MaxRuntimeRssBytes)}")
+            ? string.Create(Inv, $"runtime RSS {SoakVerdict.Mib(reference.RuntimeRssBytes)} at {reference.Seconds:F0} s, final {SoakVerdict.Mib(final.RuntimeRssBytes)} ({(v.GrowthPercent >= 0 ? "+" : string.Empty)}{v.GrowthPercent:F1}%, limit +{settings.TolerancePercent:0.#}%), max {SoakVerdict.Mib(v.MaxRuntimeRssBytes)}")
             : "runtime RSS: no reference sample";
         var c = r.Counts;
         var line = string.Create(Inv, $"soak {r.Path}: {(v.Passed ? "PASS" : "FAIL")} {r.Seconds:F0} s ({r.WarmupSeconds:F0} s warm-up), {r.EventsPerSecond:N0} events/s, {c.ItemsSent:N0} items sent, {c.ItemsOk:N0} right, lost {c.Lost:N0}, wrong {c.ItemsWrong:N0}, duplicated {c.Duplicates:N0}; {rss}");
