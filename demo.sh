@@ -113,6 +113,7 @@ test_all() {
   [ -x tests/interop/run.sh ] && tier interop tests/interop/run.sh
   [ -x tests/containers/run.sh ] && tier containers tests/containers/run.sh
   [ -x tests/smoke.sh ] && tier smoke tests/smoke.sh
+  [ -x tests/soak.sh ] && tier soak tests/soak.sh
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]
 }

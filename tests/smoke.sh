@@ -11,7 +11,8 @@ PY=/usr/bin/python3
 
 rm -f "$REPORT"
 rc=0
-"$OUT/cli/jex" bench --quick --runtime "$OUT/runtime/jex-runtime" --samples "$OUT/samples" --json "$REPORT" || rc=$?
+# The timeout only stops a hang (quick takes ~90 s idle, a few minutes under load).
+timeout 900 "$OUT/cli/jex" bench --quick --runtime "$OUT/runtime/jex-runtime" --samples "$OUT/samples" --json "$REPORT" || rc=$?
 echo "smoke: jex bench --quick exited $rc"
 
 "$PY" - "$REPORT" "$rc" <<'PYEOF'

@@ -130,7 +130,8 @@ public sealed class RuntimeProcess : IAsyncDisposable
         try
         {
             await _process.WaitForExitAsync().WaitAsync(timeout);
-            await _stdoutClosed.Task.WaitAsync(TimeSpan.FromSeconds(5));
+            // Output drains right after exit, but a loaded machine may take a while to schedule the reader.
+            await _stdoutClosed.Task.WaitAsync(TimeSpan.FromSeconds(30));
         }
         catch (TimeoutException)
         {

@@ -90,7 +90,7 @@ public sealed class FunctionInvokerFactoryTests
     {
         var context = NewContext(format);
         context.MoveTo(new Item { Key = ByteString.CopyFromUtf8(key), Value = ByteString.CopyFromUtf8(value), Partition = 3 });
-        await invoker.InvokeAsync(context).AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+        await invoker.InvokeAsync(context).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
         return context.OutputMessages();
     }
 

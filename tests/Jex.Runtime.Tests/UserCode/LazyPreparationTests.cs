@@ -32,7 +32,7 @@ public sealed class LazyPreparationTests
     {
         var context = FunctionInvokerFactoryTests.NewContext();
         context.MoveTo(new Item { Key = ByteString.CopyFromUtf8("k"), Value = ByteString.CopyFromUtf8(value) });
-        await invoker.InvokeAsync(context).AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+        await invoker.InvokeAsync(context).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
         return Encoding.UTF8.GetString(Assert.Single(context.OutputMessages()).Value.Span);
     }
 

@@ -34,7 +34,7 @@ public sealed class HazelcastInvocationTests
     private static async Task<List<Output>> InvokeAsync(FunctionInvoker invoker, InvocationContext context, Item item)
     {
         context.MoveTo(item);
-        await invoker.InvokeAsync(context).AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+        await invoker.InvokeAsync(context).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
         return context.OutputMessages();
     }
 
