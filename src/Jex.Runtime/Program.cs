@@ -128,6 +128,11 @@ internal static partial class Program
         {
             // The processor already serving is the one the host knows.
             builder.Services.AddSingleton(early);
+
+            // SIGTERM/SIGINT are already handled by the early registrations, which hold a stop until
+            // the host has started. The console lifetime would stop the host while it is starting,
+            // and a host stopped mid-start throws instead of draining the sessions already served.
+            builder.Services.AddSingleton<IHostLifetime, SignalFreeLifetime>();
         }
 
         builder.Logging.ClearProviders();

@@ -51,7 +51,9 @@ internal sealed class EarlyLifetime : IHostApplicationLifetime, IDisposable
             _stopAsked = true;
         }
 
-        host?.StopApplication();
+        // Stopping a host that is still starting makes its start throw instead of draining: a stop
+        // asked for then waits for the host to have started (Register runs at once if it has).
+        host?.ApplicationStarted.Register(host.StopApplication);
     }
 
     public void Dispose()
@@ -60,4 +62,15 @@ internal sealed class EarlyLifetime : IHostApplicationLifetime, IDisposable
         _stopping.Dispose();
         _stopped.Dispose();
     }
+}
+
+/// <summary>
+/// A host lifetime that leaves signals to <see cref="EarlyLifetime"/>'s registrations: used when a
+/// transport serves before the host exists, so a signal during the host's start is held, not fatal.
+/// </summary>
+internal sealed class SignalFreeLifetime : IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -363,16 +363,22 @@ public sealed class SessionScenarioTests(ITestOutputHelper output) : IDisposable
             await session.SendAsync(new MemberMessage { Batch = TestSession.MakeBatch(b, ["sleep:400", "done-" + b]) });
         }
 
-        // A fixed delay, not an event: a Ping/Pong here (proof that the three batches were read)
-        // sends the SIGTERM sooner, and a shared-memory runtime whose host is still starting then
-        // crashes (an unhandled cancellation from Host.StartAsync), every time. Until the runtime
-        // survives that, this delay usually lets the host finish starting first, but not always:
-        // when it does not, this test fails for that runtime bug, not for its own timing.
-        await Task.Delay(150);
-        runtime.Signal(Native.SIGTERM);
-
+        // The Pong proves the three batches were read before the signal: the reader handles
+        // messages in order. The signal may then arrive while a shared-memory runtime's host is
+        // still starting, which the runtime must survive too.
         var results = new List<BatchResult>();
         Drained? drained = null;
+        await session.SendAsync(new MemberMessage { Ping = new Ping { Nonce = 77 } });
+        while (await ReadOrExplainAsync() is { } early && early.Pong is null)
+        {
+            if (early.Result is { } r)
+            {
+                results.Add(r);
+            }
+        }
+
+        runtime.Signal(Native.SIGTERM);
+
         while (await ReadOrExplainAsync() is { } m)
         {
             if (m.Result is { } r)
