@@ -234,6 +234,12 @@ internal sealed class TransformDriver
                 var delay = _options.Restart.Backoff(consecutiveFailures);
                 Stats.AddRestart();
                 Log.RuntimeLost(_logger, Job, Stage, reason, _ledger.InFlight, (int)Stats.Restarts, (long)delay.TotalMilliseconds);
+                if (ex is RuntimeStoppedException && instance is not null)
+                {
+                    // It is on its way out: let it finish (and remove its files) rather than SIGKILL it.
+                    await StopQuietlyAsync(instance).ConfigureAwait(false);
+                }
+
                 await DisposeQuietlyAsync(channel, instance).ConfigureAwait(false);
                 channel = null;
                 instance = null;
@@ -243,6 +249,12 @@ internal sealed class TransformDriver
             {
                 // Permanent: a restart would be refused the same way.
                 throw new JobFailedException($"the runtime refused the session: {ex.Message}", ex);
+            }
+            catch (RuntimeStartException ex) when (ex.IsFinal)
+            {
+                // Exit codes 2 and 3: the job's configuration or its user code is wrong. The same
+                // runtime would fail the same way at every start.
+                throw new JobFailedException(ex.Message, ex) { ExitCode = ex.ExitCode };
             }
             finally
             {
@@ -388,7 +400,9 @@ internal sealed class TransformDriver
                     return;
                 }
 
-                throw new SessionEndedException(14, "the runtime ended the session unexpectedly");
+                throw new RuntimeStoppedException(drainSent.Value
+                    ? "the runtime ended the session before every batch had its result"
+                    : "the runtime ended the session unexpectedly (the stream ended with no Drain asked)");
             }
 
             switch (message.KindCase)
@@ -414,7 +428,16 @@ internal sealed class TransformDriver
                     break;
                 case RuntimeMessage.KindOneofCase.Drained:
                     Log.Drained(_logger, Job, Stage, message.Drained.Batches, message.Drained.Items);
-                    return;
+                    if (drainSent.Value && _ledger.AllResolved.IsCompleted)
+                    {
+                        return;
+                    }
+
+                    // Drained the member did not ask for: the runtime is stopping on its own (SIGTERM
+                    // from docker stop, an eviction, an operator). It finished what it had accepted;
+                    // the rest must go to a new runtime, so this is a loss like a crash, not an end.
+                    throw new RuntimeStoppedException(
+                        "the runtime drained and is stopping on its own (SIGTERM or shutdown), although the job has more to do");
                 case RuntimeMessage.KindOneofCase.Error:
                     throw new ProtocolViolationException(
                         $"the runtime refused a message: {message.Error.Code}: {message.Error.Message}" +
@@ -452,7 +475,8 @@ internal sealed class TransformDriver
     {
         JobFailedException or ProtocolViolationException => false,
         SessionEndedException ended => !SessionHandshake.IsPermanent(ended.StatusCode),
-        RuntimeStartException or TimeoutException or IOException or HttpRequestException => true,
+        RuntimeStartException start => !start.IsFinal,
+        RuntimeStoppedException or TimeoutException or IOException or HttpRequestException => true,
         _ => false,
     };
 

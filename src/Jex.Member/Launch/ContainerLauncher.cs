@@ -48,8 +48,7 @@ internal sealed class ContainerLauncher : IRuntimeLauncher
             cancellationToken.ThrowIfCancellationRequested();
             if (winner == instance.Exited)
             {
-                throw new RuntimeStartException(
-                    $"container {name} ({_options.Image}) exited with code {instance.ExitCode} before it was ready: {tail.Summary()}{Hint(cli, instance.ExitCode)}");
+                throw RuntimeStartException.ExitedBeforeReady($"container {name} ({_options.Image})", instance.ExitCode, tail, Hint(cli, instance.ExitCode));
             }
 
             if (winner != ready)

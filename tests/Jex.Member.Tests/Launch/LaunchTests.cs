@@ -117,3 +117,50 @@ public sealed class OutputTailTests
         Assert.Equal("[10:00:01 INF] bye | x | y", tail.Summary());
     }
 }
+
+public sealed class PassthruLauncherTests
+{
+    [Fact]
+    public async Task StartAsync_WhenNothingListensAtTheAddress_FailsForGoodNamingTheAddressAndHowToStartARuntime()
+    {
+        int port;
+        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        var launcher = new PassthruLauncher($"http://127.0.0.1:{port}", "grpc", retryDelay: TimeSpan.FromMilliseconds(50));
+
+        var ex = await Assert.ThrowsAsync<RuntimeStartException>(() => launcher.StartAsync(new RuntimeLaunchOptions("t", "grpc", ""), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
+
+        Assert.True(ex.IsFinal);
+        Assert.Contains($"no runtime at http://127.0.0.1:{port}: connection refused", ex.Message, StringComparison.Ordinal);
+        Assert.Contains($"jex-runtime --UserCode:Grpc:Port={port}", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StartAsync_WhenSomethingListens_ReturnsAnInstanceWithTheAddress()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        var launcher = new PassthruLauncher($"http://127.0.0.1:{port}");
+
+        await using var instance = await launcher.StartAsync(new RuntimeLaunchOptions("t", "grpc", ""), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.Equal($"http://127.0.0.1:{port}", instance.Ready.Address);
+    }
+
+    [Fact]
+    public async Task StartAsync_WhenTheSharedMemoryFileIsMissing_FailsForGoodNamingIt()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "jex-no-such-" + Guid.NewGuid().ToString("N"));
+        var launcher = new PassthruLauncher(path, "shared-memory", retryDelay: TimeSpan.FromMilliseconds(10));
+
+        var ex = await Assert.ThrowsAsync<RuntimeStartException>(() => launcher.StartAsync(new RuntimeLaunchOptions("t", "shared-memory", ""), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
+
+        Assert.True(ex.IsFinal);
+        Assert.Contains($"no runtime at {path}: the shared-memory file does not exist", ex.Message, StringComparison.Ordinal);
+    }
+}
