@@ -29,6 +29,27 @@ internal static partial class Program
         var (configuration, environmentName) = CreateConfiguration(args);
         var options = configuration.GetSection(UserCodeOptions.Section).Get<UserCodeOptions>() ?? new UserCodeOptions();
         StartupTrace.Mark("options bound");
+        // Before validation, so every rule about the token (and the host's own binding) sees it;
+        // with UserCode:Token also set, the validator reports the conflict instead.
+        if (!string.IsNullOrEmpty(options.TokenFile) && string.IsNullOrEmpty(options.Token))
+        {
+            if (TokenFile.Read(options.TokenFile, out var tokenError) is not { } fileToken)
+            {
+                Console.Error.WriteLine("jex-runtime: configuration error: " + tokenError);
+                return 2;
+            }
+
+            // From here on the token is just UserCode:Token, for every reader of the options (the
+            // host binds them again from the configuration); the file is not read twice.
+            options.Token = fileToken;
+            options.TokenFile = null;
+            configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                [UserCodeOptions.Section + ":" + nameof(UserCodeOptions.Token)] = fileToken,
+                [UserCodeOptions.Section + ":" + nameof(UserCodeOptions.TokenFile)] = "",
+            });
+        }
+
         var errors = UserCodeOptionsValidator.Validate(options);
         if (errors.Count > 0)
         {

@@ -21,6 +21,14 @@ internal sealed class UserCodeOptions
     /// <summary>Expected auth token. When unset, any token is accepted (and a warning is logged).</summary>
     public string? Token { get; set; }
 
+    // --- token file (UserCode:TokenFile) ---
+
+    /// <summary>
+    /// A file holding the token (one line; mode 0400 or 0600), read once at start. Exclusive with
+    /// <see cref="Token"/>. Container mode mounts it, so the token is not in the container's environment.
+    /// </summary>
+    public string? TokenFile { get; set; }
+
     /// <summary>Exit when this process is gone.</summary>
     public int? ParentPid { get; set; }
 
