@@ -57,16 +57,41 @@ public sealed class ProcessLauncherTests
     public async Task StartAsync_WhenTheProcessExitsBeforeReady_ThrowsWithItsLastOutput()
     {
         var script = Path.Combine(Path.GetTempPath(), $"jex-fake-runtime-{Guid.NewGuid():N}.sh");
-        await File.WriteAllTextAsync(script, "#!/bin/sh\necho starting\necho \"config error: UserCode:Path /nope not found (token=$UserCode__Token)\" >&2\nexit 3\n");
+        await File.WriteAllTextAsync(script, "#!/bin/sh\necho starting\necho \"config error: UserCode:Path /nope not found (token=$UserCode__Token)\" >&2\nexit 1\n");
         File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         try
         {
             var ex = await Assert.ThrowsAsync<RuntimeStartException>(() =>
                 new ProcessLauncher(script).StartAsync(new RuntimeLaunchOptions("tok42", "grpc", "/nope"), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
 
-            Assert.Contains("exited with code 3 before it was ready", ex.Message, StringComparison.Ordinal);
+            Assert.Contains("exited with code 1 before it was ready", ex.Message, StringComparison.Ordinal);
+            Assert.False(ex.IsFinal);
             Assert.Contains("config error: UserCode:Path /nope not found", ex.Message, StringComparison.Ordinal);
             Assert.Contains("token=tok42", ex.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(script);
+        }
+    }
+
+    [Theory]
+    [InlineData(2, "configuration error")]
+    [InlineData(3, "user code did not load")]
+    public async Task StartAsync_WhenTheRuntimeExitsTwoOrThree_IsFinalAndQuotesItsOwnLine(int code, string kind)
+    {
+        var script = Path.Combine(Path.GetTempPath(), $"jex-fake-runtime-{Guid.NewGuid():N}.sh");
+        await File.WriteAllTextAsync(script, $"#!/bin/sh\necho '[12:00:00 INF] starting' >&2\necho \"jex-runtime: configuration error: UserCode:MaxInFlight 0 is out of range 1..1024\" >&2\necho 'a later failing line' >&2\nexit {code}\n");
+        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        try
+        {
+            var ex = await Assert.ThrowsAsync<RuntimeStartException>(() =>
+                new ProcessLauncher(script).StartAsync(new RuntimeLaunchOptions("t", "grpc", "/nope"), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
+
+            Assert.True(ex.IsFinal);
+            Assert.Equal(code, ex.ExitCode);
+            Assert.Contains($"refused to start ({kind}, exit code {code}; not restarting): jex-runtime: configuration error: UserCode:MaxInFlight 0 is out of range 1..1024", ex.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("a later failing line", ex.Message, StringComparison.Ordinal);
         }
         finally
         {
