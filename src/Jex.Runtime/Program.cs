@@ -31,6 +31,7 @@ internal static partial class Program
         StartupTrace.Mark("options bound");
         // Before validation, so every rule about the token (and the host's own binding) sees it;
         // with UserCode:Token also set, the validator reports the conflict instead.
+        string? tokenFromFile = null;
         if (!string.IsNullOrEmpty(options.TokenFile) && string.IsNullOrEmpty(options.Token))
         {
             if (TokenFile.Read(options.TokenFile, out var tokenError) is not { } fileToken)
@@ -39,15 +40,11 @@ internal static partial class Program
                 return 2;
             }
 
-            // From here on the token is just UserCode:Token, for every reader of the options (the
-            // host binds them again from the configuration); the file is not read twice.
+            // From here on the token is just UserCode:Token; Run hands it to the host's own
+            // binding of the options, so the file is read once.
             options.Token = fileToken;
             options.TokenFile = null;
-            configuration.AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                [UserCodeOptions.Section + ":" + nameof(UserCodeOptions.Token)] = fileToken,
-                [UserCodeOptions.Section + ":" + nameof(UserCodeOptions.TokenFile)] = "",
-            });
+            tokenFromFile = fileToken;
         }
 
         var errors = UserCodeOptionsValidator.Validate(options);
@@ -103,6 +100,17 @@ internal static partial class Program
             {
                 var builder = CreateBuilder(args, configuration, environmentName);
                 StartupTrace.Mark("builder created");
+                if (tokenFromFile is not null)
+                {
+                    // The host binds UserCode again from the configuration, which still names the
+                    // file and not the token; PostConfigure runs before its validation.
+                    builder.Services.PostConfigure<UserCodeOptions>(o =>
+                    {
+                        o.Token = tokenFromFile;
+                        o.TokenFile = null;
+                    });
+                }
+
                 return Run(builder, options, serilog, loading, early, lifetime);
             }
             finally

@@ -31,6 +31,9 @@ internal sealed class TransformDriver
     private readonly TaskCompletionSource _fatal = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<Ready> _firstReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private const int SessionOpenAttempts = 3;
+
+    // How long a lost runtime that is still alive may take to exit on SIGTERM before SIGKILL.
+    private static readonly TimeSpan LostGrace = TimeSpan.FromSeconds(2);
     private long _loggedErrors;
 
     public TransformDriver(IRuntimeLauncher launcher, ISessionConnector connector, DriverOptions options, ILogger logger)
@@ -218,6 +221,10 @@ internal sealed class TransformDriver
             }
             catch (Exception ex) when (IsRecoverable(ex) && !cancellationToken.IsCancellationRequested)
             {
+                // Close the session first: a draining runtime's server waits for its open
+                // connections before it exits.
+                await DisposeQuietlyAsync(channel, null).ConfigureAwait(false);
+                channel = null;
                 var reason = await DescribeAsync(ex, instance).ConfigureAwait(false);
                 consecutiveFailures = _ledger.ResolvedCount > resolvedBefore ? 1 : consecutiveFailures + 1;
                 if (consecutiveFailures >= _options.Restart.MaxConsecutiveFailures)
@@ -234,10 +241,11 @@ internal sealed class TransformDriver
                 var delay = _options.Restart.Backoff(consecutiveFailures);
                 Stats.AddRestart();
                 Log.RuntimeLost(_logger, Job, Stage, reason, _ledger.InFlight, (int)Stats.Restarts, (long)delay.TotalMilliseconds);
-                if (ex is RuntimeStoppedException && instance is not null)
+                if (instance is not null && !instance.Exited.IsCompleted)
                 {
-                    // It is on its way out: let it finish (and remove its files) rather than SIGKILL it.
-                    await StopQuietlyAsync(instance).ConfigureAwait(false);
+                    // Often it is on its way out (SIGTERMed, draining): let it finish and remove its
+                    // files rather than SIGKILL it; a hung one gets SIGKILL after a short grace.
+                    await StopQuietlyAsync(instance, LostGrace).ConfigureAwait(false);
                 }
 
                 await DisposeQuietlyAsync(channel, instance).ConfigureAwait(false);
@@ -269,11 +277,11 @@ internal sealed class TransformDriver
         }
     }
 
-    private async Task StopQuietlyAsync(IRuntimeInstance instance)
+    private async Task StopQuietlyAsync(IRuntimeInstance instance, TimeSpan? grace = null)
     {
         try
         {
-            await instance.StopAsync(_options.StopGrace, CancellationToken.None).ConfigureAwait(false);
+            await instance.StopAsync(grace ?? _options.StopGrace, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is TimeoutException or InvalidOperationException or IOException)
         {
