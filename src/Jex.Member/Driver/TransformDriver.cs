@@ -328,8 +328,11 @@ internal sealed class TransformDriver
     {
         using var genCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var drainSent = new StrongBox<bool>();
-        var reader = ReadLoopAsync(channel, generation, emitted, drainSent, genCts.Token);
-        var sender = SendLoopAsync(channel, generation, replay, toSend, drainSent, genCts.Token);
+        // On the thread pool: a shared-memory send blocks its thread while the ring is full, and
+        // if that were this thread, nothing would watch for the runtime's exit (seen: a runtime
+        // that died mid-run left the job hanging with restarts=0).
+        var reader = Task.Run(() => ReadLoopAsync(channel, generation, emitted, drainSent, genCts.Token), CancellationToken.None);
+        var sender = Task.Run(() => SendLoopAsync(channel, generation, replay, toSend, drainSent, genCts.Token), CancellationToken.None);
         var watched = new List<Task> { reader, sender, instance.Exited, _fatal.Task };
         try
         {
