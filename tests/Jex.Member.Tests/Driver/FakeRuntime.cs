@@ -39,6 +39,12 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
     /// </summary>
     public Func<int, int?> StopOnItsOwnAfter { get; init; } = _ => null;
 
+    /// <summary>
+    /// For the n-th start: after this many batches, the runtime dies silently and every later send
+    /// blocks its thread until cancelled, as a shared-memory send into a full ring does.
+    /// </summary>
+    public Func<int, int?> DieWithBlockingSendsAfter { get; init; } = _ => null;
+
     /// <summary>When stopping on its own, end the stream without sending Drained (a runtime whose stream just ends).</summary>
     public bool StopWithoutDrained { get; init; }
 
@@ -52,7 +58,7 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
             throw failure;
         }
 
-        _current = new FakeInstance(Starts, _dieAfterBatches(Starts)) { StopAfter = StopOnItsOwnAfter(Starts), StopWithoutDrained = StopWithoutDrained };
+        _current = new FakeInstance(Starts, _dieAfterBatches(Starts)) { StopAfter = StopOnItsOwnAfter(Starts), StopWithoutDrained = StopWithoutDrained, BlockAfter = DieWithBlockingSendsAfter(Starts) };
         return Task.FromResult<IRuntimeInstance>(_current);
     }
 
@@ -68,6 +74,8 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
         public int? DieAfter { get; } = dieAfter;
 
         public int? StopAfter { get; init; }
+
+        public int? BlockAfter { get; init; }
 
         public bool StopWithoutDrained { get; init; }
 
@@ -105,6 +113,14 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
 
         public ValueTask SendAsync(MemberMessage message, CancellationToken cancellationToken)
         {
+            if (message.KindCase == MemberMessage.KindOneofCase.Batch && instance.BlockAfter is { } blockAfter && _received >= blockAfter)
+            {
+                instance.Die();
+                // Blocks the calling thread, like RingProducer.Write waiting for space nobody frees.
+                cancellationToken.WaitHandle.WaitOne();
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
             if (instance.Exited.IsCompleted)
             {
                 throw new SessionEndedException(14, "Unavailable: fake runtime is dead");

@@ -189,4 +189,17 @@ public sealed class TransformDriverTests
         Assert.Contains("UserCode:Path '/nope' does not exist", ex.Message, StringComparison.Ordinal);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), clock.Elapsed.ToString());
     }
+
+    [Fact]
+    public async Task RunAsync_WhenASendBlocksItsThreadAndTheRuntimeDies_StillSeesTheExitAndRestarts()
+    {
+        var runtime = new FakeRuntime(_ => null) { DieWithBlockingSendsAfter = n => n == 1 ? 5 : null };
+        var sink = new CollectingSink();
+        var driver = new TransformDriver(runtime, runtime, Options(batchItems: 10), NullLogger.Instance);
+
+        await driver.RunAsync(Source(500), sink, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal((2, 1L), (runtime.Starts, driver.Stats.Restarts));
+        Assert.Equal(Enumerable.Range(0, 500).Select(i => ($"key-{i}", $"key-{i}!")), sink.Puts);
+    }
 }
