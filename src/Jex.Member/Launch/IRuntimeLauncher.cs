@@ -15,7 +15,7 @@ internal interface IRuntimeLauncher
 }
 
 /// <summary>What to start.</summary>
-/// <param name="Token">Fresh auth token, passed through the environment (UserCode__Token).</param>
+/// <param name="Token">Fresh auth token: in the environment (UserCode__Token) for a forked process, whose environment only its user can read; a 0400 file mount (UserCode:TokenFile) for a container.</param>
 /// <param name="Transport">"grpc" or "shared-memory".</param>
 /// <param name="UserCodePath">UserCode:Path for the runtime (a .dll or a directory).</param>
 /// <param name="Uid">UserCode:Uid, naming the shared-memory channel; null for gRPC.</param>
