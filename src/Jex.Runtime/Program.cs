@@ -27,6 +27,24 @@ internal static partial class Program
         var (configuration, environmentName) = CreateConfiguration(args);
         var options = configuration.GetSection(UserCodeOptions.Section).Get<UserCodeOptions>() ?? new UserCodeOptions();
         StartupTrace.Mark("options bound");
+        // Before validation, so every rule about the token (and the host's own binding) sees it;
+        // with UserCode:Token also set, the validator reports the conflict instead.
+        string? tokenFromFile = null;
+        if (!string.IsNullOrEmpty(options.TokenFile) && string.IsNullOrEmpty(options.Token))
+        {
+            if (TokenFile.Read(options.TokenFile, out var tokenError) is not { } fileToken)
+            {
+                Console.Error.WriteLine("jex-runtime: configuration error: " + tokenError);
+                return 2;
+            }
+
+            // From here on the token is just UserCode:Token; Run hands it to the host's own
+            // binding of the options, so the file is read once.
+            options.Token = fileToken;
+            options.TokenFile = null;
+            tokenFromFile = fileToken;
+        }
+
         var errors = UserCodeOptionsValidator.Validate(options);
         if (errors.Count > 0)
         {
@@ -94,6 +112,17 @@ internal static partial class Program
             {
                 var builder = CreateBuilder(args, configuration, environmentName);
                 StartupTrace.Mark("builder created");
+                if (tokenFromFile is not null)
+                {
+                    // The host binds UserCode again from the configuration, which still names the
+                    // file and not the token; PostConfigure runs before its validation.
+                    builder.Services.PostConfigure<UserCodeOptions>(o =>
+                    {
+                        o.Token = tokenFromFile;
+                        o.TokenFile = null;
+                    });
+                }
+
                 return Run(builder, options, endpoint, serilog, loading, early, lifetime);
             }
             finally

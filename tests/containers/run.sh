@@ -132,7 +132,15 @@ for _ in $(seq 1 120); do
   # Kill once results are flowing, so batches are in flight.
   if [ -s "$WORK/container-kill.jsonl" ]; then
     killed=$("$CLI" ps -q --filter "label=jex.owner-pid=$jex_pid" | head -1)
-    [ -n "$killed" ] && "$CLI" kill "$killed" >/dev/null 2>&1 && break
+    if [ -n "$killed" ]; then
+      "$CLI" inspect "$killed" >"$WORK/inspect.json" 2>&1 || true
+      "$CLI" inspect "$killed" --format '{{.HostConfig.ReadonlyRootfs}} {{.HostConfig.CapDrop}} {{.HostConfig.SecurityOpt}} {{.HostConfig.PidsLimit}} {{.HostConfig.Memory}}' >"$WORK/locks.txt" 2>&1 || true
+      # The token is the mounted file's content; the member keeps it in a 0700 directory.
+      token_src=$(grep -o '"[^"]*/jex-token-[^"]*/token"' "$WORK/inspect.json" | head -1 | tr -d '"')
+      token_value=$(cat "$token_src" 2>/dev/null || true)
+      token_mode=$(stat -c %a "$token_src" 2>/dev/null || true)
+      "$CLI" kill "$killed" >/dev/null 2>&1 && break
+    fi
   fi
   sleep 0.25
 done
@@ -147,6 +155,29 @@ elif [ "$rc" -eq 0 ] && [[ "$s" =~ in=20000\ out=20000\ errors=0\ restarts=[1-9]
   compare "after the kill, each key exactly once" container-kill process-gen 20000
 else
   fail "kill mid-job" "exit $rc, summary '$s': $(tail -3 "$WORK/container-kill.log" | tr '\n' ' ')"
+fi
+
+# --- 4b. the container as the member locked it down (issue #11 row 12) -----------------------------
+locks=$(cat "$WORK/locks.txt" 2>/dev/null)
+# podman lists under CapDrop the default capabilities it dropped: with --cap-drop=ALL, all of them.
+if [[ "$locks" == true\ * && "$locks" == *CAP_CHOWN* && "$locks" == *CAP_DAC_OVERRIDE* && "$locks" == *CAP_NET_RAW* \
+      && "$locks" == *CAP_SETUID* && "$locks" == *CAP_KILL* && "$locks" == *no-new-privileges* && "$locks" == *" 512 1073741824" ]]; then
+  pass "container runs read-only, all capabilities dropped, no-new-privileges, pids 512, memory 1g ($locks)"
+else
+  fail "container lockdown" "podman inspect: '$locks'"
+fi
+if [ -z "$token_value" ]; then
+  fail "token file" "no readable token file mounted from the member (source '${token_src:-none}')"
+elif grep -qF "$token_value" "$WORK/inspect.json"; then
+  fail "token in inspect" "podman inspect of the running container shows the token"
+elif grep -q 'UserCode__Token' "$WORK/inspect.json"; then
+  fail "token in inspect" "the container's environment names UserCode__Token"
+elif [ "$token_mode" != 400 ]; then
+  fail "token file mode" "mode $token_mode, want 400"
+elif [ -e "$token_src" ]; then
+  fail "token file" "$token_src outlived its container"
+else
+  pass "token: a 0400 file mount, not in podman inspect, removed with the container"
 fi
 
 # --- 5. a missing image ---------------------------------------------------------------------------

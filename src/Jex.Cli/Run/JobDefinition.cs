@@ -42,6 +42,12 @@ internal enum ServiceKind
 /// <param name="Address">Passthru: optional host (default 127.0.0.1).</param>
 internal sealed record ServiceSpec(ServiceKind Kind, string? Executable, IReadOnlyList<string> Arguments, string? Image, string? Address)
 {
+    /// <summary>Container mode: <c>memory</c>, the container's hard memory limit (docker <c>--memory</c>); null for the default.</summary>
+    public string? Memory { get; init; }
+
+    /// <summary>Container mode: <c>pids-limit</c>, processes and threads the runtime may have; null for the default.</summary>
+    public int? PidsLimit { get; init; }
+
     public string Name => Kind switch
     {
         ServiceKind.Process => "process",

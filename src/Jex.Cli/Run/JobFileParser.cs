@@ -437,9 +437,13 @@ internal sealed partial class JobFileParser
             case "container":
             {
                 var options = AsMap(value, optionsPath);
-                CheckKeys(options, optionsPath, ["image", "args"]);
+                CheckKeys(options, optionsPath, ["image", "args", "memory", "pids-limit"]);
                 var image = Scalar(Require(options, "image", optionsPath), optionsPath + ".image");
-                return new ServiceSpec(ServiceKind.Container, null, Arguments(options, optionsPath), image, null);
+                return new ServiceSpec(ServiceKind.Container, null, Arguments(options, optionsPath), image, null)
+                {
+                    Memory = Get(options, "memory") is { } memoryNode ? MemorySize(memoryNode, optionsPath + ".memory") : null,
+                    PidsLimit = Get(options, "pids-limit") is not null ? Int(options, "pids-limit", optionsPath, 0, 32, 1_000_000) : null,
+                };
             }
 
             case "passthru":
@@ -468,6 +472,21 @@ internal sealed partial class JobFileParser
 
         var list = AsSequence(argsNode, path + ".args");
         return [.. list.Children.Select((a, i) => Placeholders(Scalar(a, $"{path}.args[{i}]"), a, $"{path}.args[{i}]"))];
+    }
+
+    /// <summary>A container memory limit as docker takes it (<c>512m</c>, <c>2g</c>), at least 64 MiB: .NET needs that much to start.</summary>
+    private string MemorySize(YamlNode node, string path)
+    {
+        var text = Scalar(node, path).Trim().ToLowerInvariant();
+        var digits = text.Length > 0 && "bkmg".Contains(text[^1], StringComparison.Ordinal) ? text[..^1] : text;
+        long multiplier = text.Length == digits.Length ? 1 : text[^1] switch { 'k' => 1L << 10, 'm' => 1L << 20, 'g' => 1L << 30, _ => 1 };
+        if (!long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var number)
+            || number > long.MaxValue / multiplier || number * multiplier < 64L << 20)
+        {
+            throw Error(node, path, $"expected a memory size of at least 64m, as docker --memory takes it (e.g. 512m, 2g), got '{text}'");
+        }
+
+        return text;
     }
 
     private int Int(YamlMappingNode map, string key, string path, int fallback, int min, int max)

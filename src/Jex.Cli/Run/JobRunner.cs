@@ -127,7 +127,9 @@ internal sealed class JobRunner
         }
         catch (JobFailedException ex)
         {
-            return Fail(ExitJobFailed, ex.Message, driver.Stats);
+            // The runtime's own 2 (configuration) or 3 (user code) carries through, so a script can
+            // tell "fix the job" from "the job failed".
+            return Fail(ex.ExitCode ?? ExitJobFailed, ex.Message, driver.Stats);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

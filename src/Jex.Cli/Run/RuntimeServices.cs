@@ -14,9 +14,19 @@ internal static class RuntimeServices
     {
         ServiceKind.Process => new ProcessLauncher(transform.Service.Executable!, logger),
         ServiceKind.Passthru => new PassthruLauncher(PassthruAddress(transform), transform.Transport.Kind),
-        ServiceKind.Container => new ContainerLauncher(new ContainerLauncherOptions { Image = transform.Service.Image! }, logger),
+        ServiceKind.Container => new ContainerLauncher(ContainerOptions(transform.Service), logger),
         _ => throw new NotSupportedException($"runtime.service '{transform.Service.Name}' is not supported"),
     };
+
+    public static ContainerLauncherOptions ContainerOptions(ServiceSpec service)
+    {
+        var options = new ContainerLauncherOptions { Image = service.Image! };
+        return options with
+        {
+            Memory = service.Memory ?? options.Memory,
+            PidsLimit = service.PidsLimit ?? options.PidsLimit,
+        };
+    }
 
     public static ISessionConnector CreateConnector(string transport) => transport switch
     {

@@ -31,6 +31,9 @@ internal sealed class TransformDriver
     private readonly TaskCompletionSource _fatal = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<Ready> _firstReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private const int SessionOpenAttempts = 3;
+
+    // How long a lost runtime that is still alive may take to exit on SIGTERM before SIGKILL.
+    private static readonly TimeSpan LostGrace = TimeSpan.FromSeconds(2);
     private long _loggedErrors;
 
     public TransformDriver(IRuntimeLauncher launcher, ISessionConnector connector, DriverOptions options, ILogger logger)
@@ -218,6 +221,10 @@ internal sealed class TransformDriver
             }
             catch (Exception ex) when (IsRecoverable(ex) && !cancellationToken.IsCancellationRequested)
             {
+                // Close the session first: a draining runtime's server waits for its open
+                // connections before it exits.
+                await DisposeQuietlyAsync(channel, null).ConfigureAwait(false);
+                channel = null;
                 var reason = await DescribeAsync(ex, instance).ConfigureAwait(false);
                 consecutiveFailures = _ledger.ResolvedCount > resolvedBefore ? 1 : consecutiveFailures + 1;
                 if (consecutiveFailures >= _options.Restart.MaxConsecutiveFailures)
@@ -234,6 +241,13 @@ internal sealed class TransformDriver
                 var delay = _options.Restart.Backoff(consecutiveFailures);
                 Stats.AddRestart();
                 Log.RuntimeLost(_logger, Job, Stage, reason, _ledger.InFlight, (int)Stats.Restarts, (long)delay.TotalMilliseconds);
+                if (instance is not null && !instance.Exited.IsCompleted)
+                {
+                    // Often it is on its way out (SIGTERMed, draining): let it finish and remove its
+                    // files rather than SIGKILL it; a hung one gets SIGKILL after a short grace.
+                    await StopQuietlyAsync(instance, LostGrace).ConfigureAwait(false);
+                }
+
                 await DisposeQuietlyAsync(channel, instance).ConfigureAwait(false);
                 channel = null;
                 instance = null;
@@ -243,6 +257,12 @@ internal sealed class TransformDriver
             {
                 // Permanent: a restart would be refused the same way.
                 throw new JobFailedException($"the runtime refused the session: {ex.Message}", ex);
+            }
+            catch (RuntimeStartException ex) when (ex.IsFinal)
+            {
+                // Exit codes 2 and 3: the job's configuration or its user code is wrong. The same
+                // runtime would fail the same way at every start.
+                throw new JobFailedException(ex.Message, ex) { ExitCode = ex.ExitCode };
             }
             finally
             {
@@ -257,11 +277,11 @@ internal sealed class TransformDriver
         }
     }
 
-    private async Task StopQuietlyAsync(IRuntimeInstance instance)
+    private async Task StopQuietlyAsync(IRuntimeInstance instance, TimeSpan? grace = null)
     {
         try
         {
-            await instance.StopAsync(_options.StopGrace, CancellationToken.None).ConfigureAwait(false);
+            await instance.StopAsync(grace ?? _options.StopGrace, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is TimeoutException or InvalidOperationException or IOException)
         {
@@ -308,8 +328,11 @@ internal sealed class TransformDriver
     {
         using var genCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var drainSent = new StrongBox<bool>();
-        var reader = ReadLoopAsync(channel, generation, emitted, drainSent, genCts.Token);
-        var sender = SendLoopAsync(channel, generation, replay, toSend, drainSent, genCts.Token);
+        // On the thread pool: a shared-memory send blocks its thread while the ring is full, and
+        // if that were this thread, nothing would watch for the runtime's exit (seen: a runtime
+        // that died mid-run left the job hanging with restarts=0).
+        var reader = Task.Run(() => ReadLoopAsync(channel, generation, emitted, drainSent, genCts.Token), CancellationToken.None);
+        var sender = Task.Run(() => SendLoopAsync(channel, generation, replay, toSend, drainSent, genCts.Token), CancellationToken.None);
         var watched = new List<Task> { reader, sender, instance.Exited, _fatal.Task };
         try
         {
@@ -388,7 +411,9 @@ internal sealed class TransformDriver
                     return;
                 }
 
-                throw new SessionEndedException(14, "the runtime ended the session unexpectedly");
+                throw new RuntimeStoppedException(drainSent.Value
+                    ? "the runtime ended the session before every batch had its result"
+                    : "the runtime ended the session unexpectedly (the stream ended with no Drain asked)");
             }
 
             switch (message.KindCase)
@@ -414,7 +439,16 @@ internal sealed class TransformDriver
                     break;
                 case RuntimeMessage.KindOneofCase.Drained:
                     Log.Drained(_logger, Job, Stage, message.Drained.Batches, message.Drained.Items);
-                    return;
+                    if (drainSent.Value && _ledger.AllResolved.IsCompleted)
+                    {
+                        return;
+                    }
+
+                    // Drained the member did not ask for: the runtime is stopping on its own (SIGTERM
+                    // from docker stop, an eviction, an operator). It finished what it had accepted;
+                    // the rest must go to a new runtime, so this is a loss like a crash, not an end.
+                    throw new RuntimeStoppedException(
+                        "the runtime drained and is stopping on its own (SIGTERM or shutdown), although the job has more to do");
                 case RuntimeMessage.KindOneofCase.Error:
                     throw new ProtocolViolationException(
                         $"the runtime refused a message: {message.Error.Code}: {message.Error.Message}" +
@@ -452,7 +486,8 @@ internal sealed class TransformDriver
     {
         JobFailedException or ProtocolViolationException => false,
         SessionEndedException ended => !SessionHandshake.IsPermanent(ended.StatusCode),
-        RuntimeStartException or TimeoutException or IOException or HttpRequestException => true,
+        RuntimeStartException start => !start.IsFinal,
+        RuntimeStoppedException or TimeoutException or IOException or HttpRequestException => true,
         _ => false,
     };
 

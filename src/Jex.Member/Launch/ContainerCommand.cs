@@ -15,8 +15,6 @@ internal static class ContainerCommand
     /// <summary>Label holding the starting member's pid, to find containers a killed member left behind.</summary>
     public const string OwnerLabel = "jex.owner-pid";
 
-    /// <summary>The token's environment variable; passed by name only, so its value never shows in <c>ps</c>.</summary>
-    public const string TokenVariable = "UserCode__Token";
 
     /// <summary>Refuses what a container cannot do, naming the setting at fault.</summary>
     public static void Validate(RuntimeLaunchOptions launch)
@@ -81,12 +79,18 @@ internal static class ContainerCommand
 
     /// <summary>
     /// <c>run ...</c>: attached (its stdout is the runtime's, its exit code the runtime's), removed
-    /// when it exits, the token taken from the CLI's environment, the port published on loopback
-    /// (host port 0: the engine picks a free one, which avoids a probe-then-bind race), the user
-    /// code read-only. The job's own arguments come last so they win.
+    /// when it exits, the port published on loopback (host port 0: the engine picks a free one,
+    /// which avoids a probe-then-bind race), the user code read-only. Locked down: read-only root
+    /// file system with a tmpfs <c>/tmp</c>, no capabilities, no privilege gain, a memory and a
+    /// process limit. The token is a read-only file mount (<c>tokenFile</c>), never an
+    /// environment variable, which <c>docker inspect</c> would show. The job's own arguments come
+    /// last so they win. A member that is not root cannot give the token file to the image's user,
+    /// so it passes <c>runAs</c> (its own non-root uid:gid) for <c>--user</c>, and under podman
+    /// <c>keepUserNamespace</c> (<c>--userns=keep-id</c>) so that uid stays itself inside.
     /// </summary>
     public static IReadOnlyList<string> BuildRunArguments(
-        ContainerLauncherOptions options, RuntimeLaunchOptions launch, string containerName, int ownerPid, UserCodeMount? userCode)
+        ContainerLauncherOptions options, RuntimeLaunchOptions launch, string containerName, int ownerPid, UserCodeMount? userCode,
+        string? tokenFile = null, string? runAs = null, bool keepUserNamespace = false)
     {
         var hostPort = launch.GrpcPort == 0 ? "" : launch.GrpcPort.ToString(CultureInfo.InvariantCulture);
         var containerPort = options.ContainerPort.ToString(CultureInfo.InvariantCulture);
@@ -97,13 +101,37 @@ internal static class ContainerCommand
             "--name", containerName,
             "--label", RuntimeLabel + "=1",
             "--label", OwnerLabel + "=" + ownerPid.ToString(CultureInfo.InvariantCulture),
-            "--env", TokenVariable,
+            "--read-only",
+            "--tmpfs", $"/tmp:rw,noexec,nosuid,nodev,size={options.TmpSize}",
+            "--cap-drop=ALL",
+            "--security-opt=no-new-privileges",
+            "--pids-limit", options.PidsLimit.ToString(CultureInfo.InvariantCulture),
+            "--memory", options.Memory,
+            "--memory-swap", options.Memory,
             "--publish", $"{options.HostAddress}:{hostPort}:{containerPort}/tcp",
         };
+        if (runAs is not null)
+        {
+            // Rootless podman maps the member to root inside unless told to keep its uid.
+            if (keepUserNamespace)
+            {
+                args.Add("--userns=keep-id");
+            }
+
+            args.Add("--user");
+            args.Add(runAs);
+        }
+
         if (userCode is not null)
         {
             args.Add("--volume");
             args.Add($"{userCode.HostDirectory}:{options.UserCodeMountPoint}:ro");
+        }
+
+        if (tokenFile is not null)
+        {
+            args.Add("--volume");
+            args.Add($"{tokenFile}:{ContainerLauncherOptions.TokenMountPath}:ro");
         }
 
         args.AddRange(options.RunOptions);
@@ -117,6 +145,11 @@ internal static class ContainerCommand
         if (userCode is not null)
         {
             args.Add("--UserCode:Path=" + userCode.ContainerPath);
+        }
+
+        if (tokenFile is not null)
+        {
+            args.Add("--UserCode:TokenFile=" + ContainerLauncherOptions.TokenMountPath);
         }
 
         if (launch.ExtraArguments is { } extra)
@@ -181,3 +214,82 @@ internal static class ContainerCommand
 /// <param name="HostDirectory">The directory on the host.</param>
 /// <param name="ContainerPath">The UserCode:Path the runtime gets (the mount point, or a .dll in it).</param>
 internal sealed record UserCodeMount(string HostDirectory, string ContainerPath);
+
+/// <summary>
+/// The token as a file for one container: mode 0400 in a private (0700) directory of its own,
+/// owned by whoever will read it. Deleted, directory and all, on dispose.
+/// </summary>
+internal sealed class ContainerTokenFile : IDisposable
+{
+    private ContainerTokenFile(string directory, string path, string? runAs)
+    {
+        Directory = directory;
+        Path = path;
+        RunAs = runAs;
+    }
+
+    public string Directory { get; }
+
+    /// <summary>The file to mount at <see cref="ContainerLauncherOptions.TokenMountPath"/>.</summary>
+    public string Path { get; }
+
+    /// <summary><c>--user</c> the container needs to read the file, or null to keep the image's user.</summary>
+    public string? RunAs { get; }
+
+    /// <summary>
+    /// Writes <paramref name="token"/>. A root member gives the file to the image's user
+    /// (<paramref name="uid"/>:<paramref name="gid"/>); any other member keeps it and runs the
+    /// container as itself, since it cannot give files away.
+    /// </summary>
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public static ContainerTokenFile Create(string token, int uid, int gid)
+    {
+        // CreateTempSubdirectory makes it 0700 on Unix: nobody else can even reach the file.
+        var directory = System.IO.Directory.CreateTempSubdirectory("jex-token-").FullName;
+        try
+        {
+            var path = System.IO.Path.Combine(directory, "token");
+            using (var stream = new FileStream(path, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            }))
+            {
+                stream.Write(System.Text.Encoding.UTF8.GetBytes(token));
+            }
+
+            File.SetUnixFileMode(path, UnixFileMode.UserRead);
+            string? runAs = null;
+            var me = NativeMethods.GetEffectiveUserId();
+            if (me == 0)
+            {
+                NativeMethods.ChangeOwner(path, (uint)uid, (uint)gid);
+            }
+            else
+            {
+                runAs = me.ToString(CultureInfo.InvariantCulture) + ":" + NativeMethods.GetEffectiveGroupId().ToString(CultureInfo.InvariantCulture);
+            }
+
+            return new ContainerTokenFile(directory, path, runAs);
+        }
+        catch
+        {
+            System.IO.Directory.Delete(directory, recursive: true);
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Already gone, or the engine still holds the mount for a moment: the directory is
+            // private either way.
+        }
+    }
+}

@@ -32,15 +32,30 @@ internal sealed class ContainerLauncher : IRuntimeLauncher
         var userCode = ContainerCommand.MapUserCode(options.UserCodePath, _options.UserCodeMountPoint);
         var cli = await ContainerCli.ResolveAsync(_options.Cli, cancellationToken).ConfigureAwait(false);
         var name = "jex-runtime-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "-" + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray(), 0, 4);
-        var psi = cli.StartInfo(ContainerCommand.BuildRunArguments(_options, options, name, Environment.ProcessId, userCode));
-        // `--env UserCode__Token` (no value) copies it from here, so the token stays off command lines.
-        psi.Environment[ContainerCommand.TokenVariable] = options.Token;
+        // The token reaches the runtime as a read-only file mount: not in the environment (docker
+        // inspect shows it) nor on a command line (ps shows it).
+        if (OperatingSystem.IsWindows())
+        {
+            throw new RuntimeStartException("container mode needs a Linux or macOS host: the token file's owner and mode are POSIX");
+        }
 
-        Log.StartingRuntime(_logger, $"{cli.Describe(["run", _options.Image])} as {name}", options.Transport);
+        var tokenFile = ContainerTokenFile.Create(options.Token, _options.RuntimeUid, _options.RuntimeGid);
+        RuntimeOutput output;
+        try
+        {
+            var psi = cli.StartInfo(ContainerCommand.BuildRunArguments(_options, options, name, Environment.ProcessId, userCode, tokenFile.Path, tokenFile.RunAs, keepUserNamespace: cli.IsPodman));
+            Log.StartingRuntime(_logger, $"{cli.Describe(["run", _options.Image])} as {name}", options.Transport);
+            output = RuntimeOutput.Start(psi, cli.Executable, _logger);
+        }
+        catch
+        {
+            tokenFile.Dispose();
+            throw;
+        }
+
         var started = Stopwatch.StartNew();
-        var output = RuntimeOutput.Start(psi, cli.Executable, _logger);
         var (process, tail, ready) = (output.Process, output.Tail, output.Ready);
-        var instance = new ContainerRuntimeInstance(cli, name, process, tail, _options.CliTimeout, _logger);
+        var instance = new ContainerRuntimeInstance(cli, name, process, tail, _options.CliTimeout, _logger, tokenFile);
         var timeout = options.ReadyTimeout ?? _options.DefaultReadyTimeout;
         try
         {
@@ -48,8 +63,7 @@ internal sealed class ContainerLauncher : IRuntimeLauncher
             cancellationToken.ThrowIfCancellationRequested();
             if (winner == instance.Exited)
             {
-                throw new RuntimeStartException(
-                    $"container {name} ({_options.Image}) exited with code {instance.ExitCode} before it was ready: {tail.Summary()}{Hint(cli, instance.ExitCode)}");
+                throw RuntimeStartException.ExitedBeforeReady($"container {name} ({_options.Image})", instance.ExitCode, tail, Hint(cli, instance.ExitCode));
             }
 
             if (winner != ready)
@@ -99,8 +113,11 @@ internal sealed class ContainerRuntimeInstance : IRuntimeInstance
     private readonly int _clientPid;
     private RuntimeReadyInfo? _ready;
 
-    public ContainerRuntimeInstance(ContainerCli cli, string name, Process client, OutputTail tail, TimeSpan cliTimeout, ILogger logger)
+    private readonly ContainerTokenFile? _tokenFile;
+
+    public ContainerRuntimeInstance(ContainerCli cli, string name, Process client, OutputTail tail, TimeSpan cliTimeout, ILogger logger, ContainerTokenFile? tokenFile = null)
     {
+        _tokenFile = tokenFile;
         _cli = cli;
         Name = name;
         _client = client;
@@ -192,6 +209,8 @@ internal sealed class ContainerRuntimeInstance : IRuntimeInstance
     {
         // Also waits for the redirected streams to end, so the last line is in the tail.
         await _client.WaitForExitAsync().ConfigureAwait(false);
+        // The container is gone (the attached client exits with it): so is its need for the token.
+        _tokenFile?.Dispose();
         Log.RuntimeExited(_logger, _clientPid, _client.ExitCode);
     }
 }

@@ -28,6 +28,24 @@ internal sealed record ContainerLauncherOptions
     /// <summary>Mount point of the user code inside the container.</summary>
     public string UserCodeMountPoint { get; init; } = DefaultUserCodeMountPoint;
 
+    /// <summary>Where the token file is mounted, read-only, inside the container (UserCode:TokenFile).</summary>
+    public const string TokenMountPath = "/run/jex/token";
+
+    /// <summary>The image's runtime user (docker/Dockerfile: uid and gid 10001); a root member gives it the token file.</summary>
+    public int RuntimeUid { get; init; } = 10001;
+
+    /// <inheritdoc cref="RuntimeUid"/>
+    public int RuntimeGid { get; init; } = 10001;
+
+    /// <summary><c>--memory</c> (and <c>--memory-swap</c>, so no swap beyond it): the runtime's hard memory limit, e.g. <c>512m</c>.</summary>
+    public string Memory { get; init; } = "1g";
+
+    /// <summary><c>--pids-limit</c>: processes and threads the runtime may have.</summary>
+    public int PidsLimit { get; init; } = 512;
+
+    /// <summary>Size of the <c>/tmp</c> tmpfs, the only writable place (the root file system is read-only).</summary>
+    public string TmpSize { get; init; } = "64m";
+
     /// <summary>More <c>docker run</c> options, placed before the image (e.g. <c>--memory=512m</c>, <c>--cpus=1</c>).</summary>
     public IReadOnlyList<string> RunOptions { get; init; } = [];
 

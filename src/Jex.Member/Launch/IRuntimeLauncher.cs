@@ -15,7 +15,7 @@ internal interface IRuntimeLauncher
 }
 
 /// <summary>What to start.</summary>
-/// <param name="Token">Fresh auth token, passed through the environment (UserCode__Token).</param>
+/// <param name="Token">Fresh auth token: in the environment (UserCode__Token) for a forked process, whose environment only its user can read; a 0400 file mount (UserCode:TokenFile) for a container.</param>
 /// <param name="Transport">"grpc" or "shared-memory".</param>
 /// <param name="UserCodePath">UserCode:Path for the runtime (a .dll or a directory).</param>
 /// <param name="Uid">UserCode:Uid, naming the shared-memory channel; null for gRPC.</param>
@@ -63,4 +63,33 @@ internal sealed record RuntimeReadyInfo(string Transport, string Address, int Pi
 internal sealed class RuntimeStartException : Exception
 {
     public RuntimeStartException(string message, Exception? inner = null) : base(message, inner) { }
+
+    /// <summary>A restart would fail the same way (bad configuration, user code that does not load, no runtime to reach).</summary>
+    public bool IsFinal { get; init; }
+
+    /// <summary>The runtime's exit code when it exited before ready; null otherwise.</summary>
+    public int? ExitCode { get; init; }
+
+    /// <summary>jex-runtime's exit codes for errors no restart can fix: 2 configuration, 3 user code load.</summary>
+    public static bool IsFinalExitCode(int? code) => code is 2 or 3;
+
+    /// <summary>
+    /// The one-line error for a runtime that exited before ready: for codes 2 and 3 its own
+    /// <c>jex-runtime: ...</c> line, which names the key or the file at fault.
+    /// </summary>
+    public static RuntimeStartException ExitedBeforeReady(string what, int? exitCode, OutputTail tail, string hint = "")
+    {
+        if (IsFinalExitCode(exitCode))
+        {
+            var own = tail.Snapshot().LastOrDefault(l => l.StartsWith("jex-runtime: ", StringComparison.Ordinal)) ?? tail.Summary();
+            var kind = exitCode == 2 ? "configuration error" : "user code did not load";
+            return new RuntimeStartException($"{what} refused to start ({kind}, exit code {exitCode}; not restarting): {own}")
+            {
+                IsFinal = true,
+                ExitCode = exitCode,
+            };
+        }
+
+        return new RuntimeStartException($"{what} exited with code {exitCode} before it was ready: {tail.Summary()}{hint}") { ExitCode = exitCode };
+    }
 }

@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.Sockets;
+
 namespace Jex.Member.Launch;
 
 /// <summary>
@@ -8,17 +11,106 @@ internal sealed class PassthruLauncher : IRuntimeLauncher
 {
     private readonly string _address;
     private readonly string _transport;
+    private readonly TimeSpan _retryDelay;
 
     /// <param name="address">http://host:port, unix:/path, or a shared-memory path.</param>
     /// <param name="transport">"grpc" or "shared-memory".</param>
-    public PassthruLauncher(string address, string transport = "grpc")
+    /// <param name="retryDelay">The wait before the one retry of an unreachable runtime.</param>
+    public PassthruLauncher(string address, string transport = "grpc", TimeSpan? retryDelay = null)
     {
         _address = address;
         _transport = transport;
+        _retryDelay = retryDelay ?? TimeSpan.FromSeconds(1);
     }
 
-    public Task<IRuntimeInstance> StartAsync(RuntimeLaunchOptions options, CancellationToken cancellationToken) =>
-        Task.FromResult<IRuntimeInstance>(new PassthruInstance(new RuntimeReadyInfo(_transport, _address, 0, "", [])));
+    /// <summary>
+    /// Checks that something answers at the address (once more after a short wait, for a runtime
+    /// that is just restarting); when nothing does, fails for good with the address and how to
+    /// start a runtime there. Restarting cannot help: the member does not own this runtime.
+    /// </summary>
+    public async Task<IRuntimeInstance> StartAsync(RuntimeLaunchOptions options, CancellationToken cancellationToken)
+    {
+        var problem = await ProbeAsync(cancellationToken).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            await Task.Delay(_retryDelay, cancellationToken).ConfigureAwait(false);
+            problem = await ProbeAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (problem is not null)
+        {
+            throw new RuntimeStartException($"no runtime at {_address}: {problem}; start one with `{StartHint()}`, or check the job's runtime.transport and runtime.service.passthru")
+            {
+                IsFinal = true,
+            };
+        }
+
+        return new PassthruInstance(new RuntimeReadyInfo(_transport, _address, 0, "", []));
+    }
+
+    /// <summary>Null when the address accepts a connection (or exists, for shared memory), else why not.</summary>
+    private async Task<string?> ProbeAsync(CancellationToken cancellationToken)
+    {
+        if (!string.Equals(_transport, "grpc", StringComparison.OrdinalIgnoreCase))
+        {
+            return File.Exists(_address) ? null : "the shared-memory file does not exist";
+        }
+
+        EndPoint endpoint;
+        if (_address.StartsWith("unix:", StringComparison.Ordinal))
+        {
+            endpoint = new UnixDomainSocketEndPoint(_address["unix:".Length..]);
+        }
+        else if (Uri.TryCreate(_address, UriKind.Absolute, out var uri) && uri.Port > 0)
+        {
+            endpoint = new DnsEndPoint(uri.Host, uri.Port);
+        }
+        else
+        {
+            // Not an address this probe understands: leave the verdict to the connector.
+            return null;
+        }
+
+        using var socket = endpoint is UnixDomainSocketEndPoint
+            ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
+            : new Socket(SocketType.Stream, ProtocolType.Tcp);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+        try
+        {
+            await socket.ConnectAsync(endpoint, timeout.Token).ConfigureAwait(false);
+            return null;
+        }
+        catch (SocketException ex)
+        {
+            return ex.SocketErrorCode switch
+            {
+                SocketError.ConnectionRefused => "connection refused",
+                SocketError.AddressNotAvailable or SocketError.HostNotFound => $"cannot resolve or reach the host ({ex.Message})",
+                _ => ex.Message,
+            };
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return "no answer within 5 s";
+        }
+    }
+
+    private string StartHint()
+    {
+        if (!string.Equals(_transport, "grpc", StringComparison.OrdinalIgnoreCase))
+        {
+            return "jex-runtime --UserCode:Transport=shared-memory --UserCode:Uid=... --UserCode:Path=...";
+        }
+
+        if (_address.StartsWith("unix:", StringComparison.Ordinal))
+        {
+            return $"jex-runtime --UserCode:Grpc:Socket={_address["unix:".Length..]} --UserCode:Path=... --UserCode:Token=...";
+        }
+
+        var port = Uri.TryCreate(_address, UriKind.Absolute, out var uri) ? uri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) : "PORT";
+        return $"jex-runtime --UserCode:Grpc:Port={port} --UserCode:Path=... --UserCode:Token=...";
+    }
 
     private sealed class PassthruInstance(RuntimeReadyInfo ready) : IRuntimeInstance
     {

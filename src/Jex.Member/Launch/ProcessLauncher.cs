@@ -103,8 +103,7 @@ internal sealed class ProcessLauncher : IRuntimeLauncher
             cancellationToken.ThrowIfCancellationRequested();
             if (winner == instance.Exited)
             {
-                throw new RuntimeStartException(
-                    $"runtime {_executable} exited with code {instance.ExitCode} before it was ready: {tail.Summary()}");
+                throw RuntimeStartException.ExitedBeforeReady($"runtime {_executable}", instance.ExitCode, tail);
             }
 
             throw new RuntimeStartException(

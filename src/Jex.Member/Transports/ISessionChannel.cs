@@ -43,3 +43,12 @@ internal sealed class SessionEndedException : Exception
     /// <summary>gRPC status code (7 = PERMISSION_DENIED, 14 = UNAVAILABLE for a dead peer, ...).</summary>
     public int StatusCode { get; }
 }
+
+/// <summary>
+/// The runtime stopped serving without being asked (an unsolicited Drained, or the stream ended)
+/// while the job still had work: the driver restarts it and replays what has no result.
+/// </summary>
+internal sealed class RuntimeStoppedException : Exception
+{
+    public RuntimeStoppedException(string message) : base(message) { }
+}

@@ -21,6 +21,13 @@ internal sealed class UserCodeOptions
     /// <summary>Expected auth token. When unset, any token is accepted (and a warning is logged).</summary>
     public string? Token { get; set; }
 
+    /// <summary>
+    /// A file holding the token (one line; mode 0400 or 0600), read once at start. Exclusive with
+    /// <see cref="Token"/>. Container mode mounts it, so the token is not in the container's environment.
+    /// Counts as "a token is configured" for the anonymous-bind rule (<see cref="AllowAnonymous"/>).
+    /// </summary>
+    public string? TokenFile { get; set; }
+
     /// <summary>Exit when this process is gone.</summary>
     public int? ParentPid { get; set; }
 
@@ -48,12 +55,6 @@ internal sealed class UserCodeOptions
     public static readonly string[] Transports = ["grpc", "shared-memory"];
 
     // Channel security (docs/security.md).
-
-    /// <summary>
-    /// A file holding the expected auth token. Counts as "a token is configured" for the
-    /// anonymous-bind rule (<see cref="AllowAnonymous"/>).
-    /// </summary>
-    public string? TokenFile { get; set; }
 
     /// <summary>
     /// Accept sessions without a token on a non-loopback gRPC address. Default false: without a

@@ -75,6 +75,12 @@ internal static class UserCodeOptionsValidator
             errors.Add($"UserCode:LogFormat '{o.LogFormat}' is not one of auto, text, json");
         }
 
+        // Token file: both set is ambiguous; the file's own checks run when it is read (Program).
+        if (!string.IsNullOrEmpty(o.Token) && !string.IsNullOrEmpty(o.TokenFile))
+        {
+            errors.Add($"UserCode:Token and UserCode:TokenFile '{o.TokenFile}' are both set; set only one");
+        }
+
         errors.AddRange(ChannelSecurityRules.Validate(o));
         return errors;
     }

@@ -33,6 +33,21 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
 
     public Func<Init, Exception?> InitFailure { get; init; } = _ => null;
 
+    /// <summary>
+    /// For the n-th start: after receiving this many batches, stop on its own as a SIGTERMed runtime
+    /// does (finish what it accepted, send an unasked Drained, end the stream, exit); null to never.
+    /// </summary>
+    public Func<int, int?> StopOnItsOwnAfter { get; init; } = _ => null;
+
+    /// <summary>
+    /// For the n-th start: after this many batches, the runtime dies silently and every later send
+    /// blocks its thread until cancelled, as a shared-memory send into a full ring does.
+    /// </summary>
+    public Func<int, int?> DieWithBlockingSendsAfter { get; init; } = _ => null;
+
+    /// <summary>When stopping on its own, end the stream without sending Drained (a runtime whose stream just ends).</summary>
+    public bool StopWithoutDrained { get; init; }
+
     public string Transport => "fake";
 
     public Task<IRuntimeInstance> StartAsync(RuntimeLaunchOptions options, CancellationToken cancellationToken)
@@ -43,7 +58,7 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
             throw failure;
         }
 
-        _current = new FakeInstance(Starts, _dieAfterBatches(Starts));
+        _current = new FakeInstance(Starts, _dieAfterBatches(Starts)) { StopAfter = StopOnItsOwnAfter(Starts), StopWithoutDrained = StopWithoutDrained, BlockAfter = DieWithBlockingSendsAfter(Starts) };
         return Task.FromResult<IRuntimeInstance>(_current);
     }
 
@@ -57,6 +72,15 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
         public RuntimeReadyInfo Ready { get; } = new("fake", $"fake://{n}", 1000 + n, "test", []);
 
         public int? DieAfter { get; } = dieAfter;
+
+        public int? StopAfter { get; init; }
+
+        public int? BlockAfter { get; init; }
+
+        public bool StopWithoutDrained { get; init; }
+
+        /// <summary>Batches that got a result from this instance.</summary>
+        public int Answered;
 
         public Task Exited => _exited.Task;
 
@@ -85,9 +109,18 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
         private int _received;
         private int _pending;
         private bool _draining;
+        private bool _stopping;
 
         public ValueTask SendAsync(MemberMessage message, CancellationToken cancellationToken)
         {
+            if (message.KindCase == MemberMessage.KindOneofCase.Batch && instance.BlockAfter is { } blockAfter && _received >= blockAfter)
+            {
+                instance.Die();
+                // Blocks the calling thread, like RingProducer.Write waiting for space nobody frees.
+                cancellationToken.WaitHandle.WaitOne();
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
             if (instance.Exited.IsCompleted)
             {
                 throw new SessionEndedException(14, "Unavailable: fake runtime is dead");
@@ -105,6 +138,12 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
                     _out.Writer.TryWrite(new RuntimeMessage { Ready = new Ready { Pid = instance.Ready.Pid, Signature = new FunctionSignature { Name = message.Init.Function } } });
                     break;
                 case MemberMessage.KindOneofCase.Batch:
+                    if (Volatile.Read(ref _stopping))
+                    {
+                        // A stopping runtime accepts nothing more; the member must replay it elsewhere.
+                        break;
+                    }
+
                     if (++_received == instance.DieAfter)
                     {
                         instance.Die();
@@ -128,6 +167,7 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
                         if (!instance.Exited.IsCompleted)
                         {
                             _out.Writer.TryWrite(new RuntimeMessage { Result = result });
+                            Interlocked.Increment(ref instance.Answered);
                         }
 
                         if (Interlocked.Decrement(ref _pending) == 0 && Volatile.Read(ref _draining))
@@ -135,6 +175,12 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
                             Drained();
                         }
                     }, CancellationToken.None);
+                    if (_received == instance.StopAfter)
+                    {
+                        Volatile.Write(ref _stopping, true);
+                        Volatile.Write(ref _draining, true);
+                    }
+
                     break;
                 case MemberMessage.KindOneofCase.Drain:
                     Volatile.Write(ref _draining, true);
@@ -171,8 +217,16 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
 
         private void Drained()
         {
-            _out.Writer.TryWrite(new RuntimeMessage { Drained = new Drained() });
+            if (!(Volatile.Read(ref _stopping) && instance.StopWithoutDrained))
+            {
+                _out.Writer.TryWrite(new RuntimeMessage { Drained = new Drained() });
+            }
+
             _out.Writer.TryComplete();
+            if (Volatile.Read(ref _stopping))
+            {
+                instance.Die();
+            }
         }
     }
 }

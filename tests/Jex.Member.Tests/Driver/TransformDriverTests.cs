@@ -129,4 +129,77 @@ public sealed class TransformDriverTests
         Assert.Equal(100, sink.Puts.Count);
         Assert.True(driver.Stats.Restarts >= 4, driver.Stats.Restarts.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task RunAsync_WhenTheRuntimeStopsOnItsOwnMidJob_RestartsAndReplaysEveryUnansweredBatchOnce(bool withoutDrained)
+    {
+        // Start 1 stops like a SIGTERMed runtime after 20 batches (unasked Drained, or a stream
+        // that just ends); start 2 does it again after 15; start 3 finishes the job.
+        var runtime = new FakeRuntime(_ => null)
+        {
+            StopOnItsOwnAfter = n => n switch { 1 => 20, 2 => 15, _ => null },
+            StopWithoutDrained = withoutDrained,
+        };
+        var sink = new CollectingSink();
+        var driver = new TransformDriver(runtime, runtime, Options(batchItems: 10), NullLogger.Instance);
+
+        await driver.RunAsync(Source(1_000), sink, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal((3, 2L), (runtime.Starts, driver.Stats.Restarts));
+        Assert.True(driver.Stats.Replayed > 0, "batches sent to the stopping runtime were not replayed");
+        Assert.Equal((1_000L, 1_000L, 0L), (driver.Stats.In, driver.Stats.Out, driver.Stats.Errors));
+        Assert.Equal(Enumerable.Range(0, 1_000).Select(i => ($"key-{i}", $"key-{i}!")), sink.Puts);
+    }
+
+    [Fact]
+    public async Task RunAsync_WhenTheRuntimeStopsOnItsOwnAfterTheLastResult_StillEndsNormally()
+    {
+        // 10 items, 1 batch: the runtime answers it, then drains unasked while the source is done.
+        var runtime = new FakeRuntime(_ => null) { StopOnItsOwnAfter = n => n == 1 ? 1 : null };
+        var sink = new CollectingSink();
+        var driver = new TransformDriver(runtime, runtime, Options(batchItems: 100), NullLogger.Instance);
+
+        await driver.RunAsync(Source(10), sink, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(10, sink.Puts.Count);
+        Assert.Equal(10L, driver.Stats.Out);
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task RunAsync_WhenTheRuntimeExitsWithAFinalCode_FailsAtOnceWithItsLineAndCode(int code)
+    {
+        var runtime = new FakeRuntime(_ => null)
+        {
+            StartFailure = _ => new RuntimeStartException($"runtime refused to start (exit code {code}): jex-runtime: configuration error: UserCode:Path '/nope' does not exist")
+            {
+                IsFinal = true,
+                ExitCode = code,
+            },
+        };
+        var driver = new TransformDriver(runtime, runtime, Options(), NullLogger.Instance);
+        var clock = Stopwatch.StartNew();
+
+        var ex = await Assert.ThrowsAsync<JobFailedException>(() => driver.RunAsync(Source(10), new CollectingSink(), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
+
+        Assert.Equal((1, 0L, code), (runtime.Starts, driver.Stats.Restarts, ex.ExitCode));
+        Assert.Contains("UserCode:Path '/nope' does not exist", ex.Message, StringComparison.Ordinal);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), clock.Elapsed.ToString());
+    }
+
+    [Fact]
+    public async Task RunAsync_WhenASendBlocksItsThreadAndTheRuntimeDies_StillSeesTheExitAndRestarts()
+    {
+        var runtime = new FakeRuntime(_ => null) { DieWithBlockingSendsAfter = n => n == 1 ? 5 : null };
+        var sink = new CollectingSink();
+        var driver = new TransformDriver(runtime, runtime, Options(batchItems: 10), NullLogger.Instance);
+
+        await driver.RunAsync(Source(500), sink, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal((2, 1L), (runtime.Starts, driver.Stats.Restarts));
+        Assert.Equal(Enumerable.Range(0, 500).Select(i => ($"key-{i}", $"key-{i}!")), sink.Puts);
+    }
 }

@@ -19,31 +19,75 @@ public sealed class ContainerCommandTests : IDisposable
         var launch = new RuntimeLaunchOptions("s3cret-token", "grpc", "unused");
         var mount = new UserCodeMount("/host/samples/Jex.Samples", "/usercode/Jex.Samples.dll");
 
-        var args = ContainerCommand.BuildRunArguments(Options(), launch, "jex-runtime-42-abcd", 42, mount);
+        var args = ContainerCommand.BuildRunArguments(Options(), launch, "jex-runtime-42-abcd", 42, mount, "/tmp/jex-token-x/token");
 
         Assert.Equal(
             [
                 "run", "--rm", "--name", "jex-runtime-42-abcd",
                 "--label", "jex.runtime=1", "--label", "jex.owner-pid=42",
-                "--env", "UserCode__Token",
+                "--read-only", "--tmpfs", "/tmp:rw,noexec,nosuid,nodev,size=64m",
+                "--cap-drop=ALL", "--security-opt=no-new-privileges",
+                "--pids-limit", "512", "--memory", "1g", "--memory-swap", "1g",
                 "--publish", "127.0.0.1::5252/tcp",
                 "--volume", "/host/samples/Jex.Samples:/usercode:ro",
+                "--volume", "/tmp/jex-token-x/token:/run/jex/token:ro",
                 "localhost/jex-runtime:local",
                 "--UserCode:Transport=grpc", "--UserCode:Grpc:Address=0.0.0.0", "--UserCode:Grpc:Port=5252",
                 "--UserCode:Path=/usercode/Jex.Samples.dll",
+                "--UserCode:TokenFile=/run/jex/token",
             ],
             args);
     }
 
     [Fact]
-    public void BuildRunArguments_NeverContainsTheTokenValue()
+    public void BuildRunArguments_NeverCarriesTheTokenValueNorATokenVariable()
     {
         var launch = new RuntimeLaunchOptions("s3cret-token", "grpc", "unused", ExtraArguments: ["--x=1"]);
 
-        var args = ContainerCommand.BuildRunArguments(Options(), launch, "n", 1, null);
+        var args = ContainerCommand.BuildRunArguments(Options(), launch, "n", 1, null, "/tmp/t/token");
 
         Assert.DoesNotContain(args, a => a.Contains("s3cret-token", StringComparison.Ordinal));
-        Assert.Contains("UserCode__Token", args);
+        Assert.DoesNotContain(args, a => a.Contains("UserCode__Token", StringComparison.Ordinal));
+        Assert.DoesNotContain("--env", args);
+    }
+
+    [Fact]
+    public void BuildRunArguments_WithJobLimits_PassesThemAndANonRootMemberRunsAsItself()
+    {
+        var options = Options() with { Memory = "512m", PidsLimit = 128 };
+
+        var args = ContainerCommand.BuildRunArguments(options, new RuntimeLaunchOptions("t", "grpc", ""), "n", 1, null, "/tmp/t/token", "1000:1000", keepUserNamespace: true).ToList();
+
+        Assert.Equal("512m", args[args.IndexOf("--memory") + 1]);
+        Assert.Equal("512m", args[args.IndexOf("--memory-swap") + 1]);
+        Assert.Equal("128", args[args.IndexOf("--pids-limit") + 1]);
+        Assert.Equal("1000:1000", args[args.IndexOf("--user") + 1]);
+        Assert.True(args.IndexOf("--userns=keep-id") is > 0 and var i && i < args.IndexOf("localhost/jex-runtime:local"));
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void TokenFile_IsOwnerReadOnlyInAPrivateDirectoryAndGoneOnDispose()
+    {
+        string directory;
+        using (var file = ContainerTokenFile.Create("tok-xyz", 10001, 10001))
+        {
+            directory = file.Directory;
+            Assert.Equal("tok-xyz", File.ReadAllText(file.Path));
+            Assert.Equal(UnixFileMode.UserRead, File.GetUnixFileMode(file.Path));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(directory));
+            // Root gives the file to the image's user; anyone else runs the container as itself.
+            if (Environment.UserName == "root")
+            {
+                Assert.Null(file.RunAs);
+            }
+            else
+            {
+                Assert.NotNull(file.RunAs);
+            }
+        }
+
+        Assert.False(Directory.Exists(directory));
     }
 
     [Fact]

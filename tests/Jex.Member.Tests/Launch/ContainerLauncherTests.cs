@@ -26,7 +26,12 @@ public sealed class ContainerLauncherTests : IDisposable
             echo "$*" >> "$d/calls.log"
             case "$1" in
               run)
-                echo "token=$UserCode__Token" >> "$d/calls.log"
+                echo "token-env=$UserCode__Token" >> "$d/calls.log"
+                for a in "$@"; do
+                  case "$a" in
+                    *:/run/jex/token:ro) f=${a%:/run/jex/token:ro}; echo "token-file=$f" >> "$d/calls.log"; echo "token=$(cat "$f")" >> "$d/calls.log"; echo "token-mode=$(stat -c %a "$f")" >> "$d/calls.log" ;;
+                  esac
+                done
             {{runBody}}
                 ;;
               port) echo "127.0.0.1:45123" ;;
@@ -50,7 +55,7 @@ public sealed class ContainerLauncherTests : IDisposable
         new(new ContainerLauncherOptions { Image = "localhost/jex-runtime:test", Cli = cli, CliTimeout = TimeSpan.FromSeconds(5) });
 
     [Fact]
-    public async Task StartAsync_WhenContainerPrintsReadyLine_ReturnsTheHostAddressAndPassesTokenByEnvironment()
+    public async Task StartAsync_WhenContainerPrintsReadyLine_ReturnsTheHostAddressAndPassesTokenAsAPrivateFileMount()
     {
         var launcher = Launcher(WriteFakeCli(ServingRun));
 
@@ -61,10 +66,20 @@ public sealed class ContainerLauncherTests : IDisposable
         Assert.Contains("info: starting", instance.RecentOutput);
         var calls = await File.ReadAllLinesAsync(CallLog).WaitAsync(Timeout);
         Assert.Contains("token=tok-123", calls);
+        Assert.Contains("token-env=", calls);
+        Assert.Contains("token-mode=400", calls);
         Assert.StartsWith("run --rm --name jex-runtime-", calls[0], StringComparison.Ordinal);
         Assert.DoesNotContain("tok-123", calls[0], StringComparison.Ordinal);
+        Assert.Contains("--UserCode:TokenFile=/run/jex/token", calls[0], StringComparison.Ordinal);
         Assert.Contains(calls, c => c.StartsWith("port jex-runtime-", StringComparison.Ordinal) && c.EndsWith(" 5252/tcp", StringComparison.Ordinal));
         Assert.False(instance.Exited.IsCompleted);
+        var tokenFile = Assert.Single(calls, c => c.StartsWith("token-file=", StringComparison.Ordinal))["token-file=".Length..];
+        var tokenDir = Path.GetDirectoryName(tokenFile)!;
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(tokenDir));
+
+        // The file lives as long as the container: gone once it stopped.
+        await instance.StopAsync(TimeSpan.FromSeconds(1), CancellationToken.None).WaitAsync(Timeout);
+        Assert.False(Directory.Exists(tokenDir), $"{tokenDir} outlived the container");
     }
 
     [Fact]

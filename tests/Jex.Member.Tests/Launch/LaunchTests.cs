@@ -57,16 +57,41 @@ public sealed class ProcessLauncherTests
     public async Task StartAsync_WhenTheProcessExitsBeforeReady_ThrowsWithItsLastOutput()
     {
         var script = Path.Combine(Path.GetTempPath(), $"jex-fake-runtime-{Guid.NewGuid():N}.sh");
-        await File.WriteAllTextAsync(script, "#!/bin/sh\necho starting\necho \"config error: UserCode:Path /nope not found (token=$UserCode__Token)\" >&2\nexit 3\n");
+        await File.WriteAllTextAsync(script, "#!/bin/sh\necho starting\necho \"config error: UserCode:Path /nope not found (token=$UserCode__Token)\" >&2\nexit 1\n");
         File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         try
         {
             var ex = await Assert.ThrowsAsync<RuntimeStartException>(() =>
                 new ProcessLauncher(script).StartAsync(new RuntimeLaunchOptions("tok42", "grpc", "/nope"), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
 
-            Assert.Contains("exited with code 3 before it was ready", ex.Message, StringComparison.Ordinal);
+            Assert.Contains("exited with code 1 before it was ready", ex.Message, StringComparison.Ordinal);
+            Assert.False(ex.IsFinal);
             Assert.Contains("config error: UserCode:Path /nope not found", ex.Message, StringComparison.Ordinal);
             Assert.Contains("token=tok42", ex.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(script);
+        }
+    }
+
+    [Theory]
+    [InlineData(2, "configuration error")]
+    [InlineData(3, "user code did not load")]
+    public async Task StartAsync_WhenTheRuntimeExitsTwoOrThree_IsFinalAndQuotesItsOwnLine(int code, string kind)
+    {
+        var script = Path.Combine(Path.GetTempPath(), $"jex-fake-runtime-{Guid.NewGuid():N}.sh");
+        await File.WriteAllTextAsync(script, $"#!/bin/sh\necho '[12:00:00 INF] starting' >&2\necho \"jex-runtime: configuration error: UserCode:MaxInFlight 0 is out of range 1..1024\" >&2\necho 'a later failing line' >&2\nexit {code}\n");
+        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        try
+        {
+            var ex = await Assert.ThrowsAsync<RuntimeStartException>(() =>
+                new ProcessLauncher(script).StartAsync(new RuntimeLaunchOptions("t", "grpc", "/nope"), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
+
+            Assert.True(ex.IsFinal);
+            Assert.Equal(code, ex.ExitCode);
+            Assert.Contains($"refused to start ({kind}, exit code {code}; not restarting): jex-runtime: configuration error: UserCode:MaxInFlight 0 is out of range 1..1024", ex.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("a later failing line", ex.Message, StringComparison.Ordinal);
         }
         finally
         {
@@ -115,5 +140,52 @@ public sealed class OutputTailTests
         tail.Add("y");
         Assert.Equal(["[10:00:01 INF] shutting down", "[10:00:01 INF] bye", "x", "y"], tail.Snapshot());
         Assert.Equal("[10:00:01 INF] bye | x | y", tail.Summary());
+    }
+}
+
+public sealed class PassthruLauncherTests
+{
+    [Fact]
+    public async Task StartAsync_WhenNothingListensAtTheAddress_FailsForGoodNamingTheAddressAndHowToStartARuntime()
+    {
+        int port;
+        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        var launcher = new PassthruLauncher($"http://127.0.0.1:{port}", "grpc", retryDelay: TimeSpan.FromMilliseconds(50));
+
+        var ex = await Assert.ThrowsAsync<RuntimeStartException>(() => launcher.StartAsync(new RuntimeLaunchOptions("t", "grpc", ""), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
+
+        Assert.True(ex.IsFinal);
+        Assert.Contains($"no runtime at http://127.0.0.1:{port}: connection refused", ex.Message, StringComparison.Ordinal);
+        Assert.Contains($"jex-runtime --UserCode:Grpc:Port={port}", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StartAsync_WhenSomethingListens_ReturnsAnInstanceWithTheAddress()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        var launcher = new PassthruLauncher($"http://127.0.0.1:{port}");
+
+        await using var instance = await launcher.StartAsync(new RuntimeLaunchOptions("t", "grpc", ""), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.Equal($"http://127.0.0.1:{port}", instance.Ready.Address);
+    }
+
+    [Fact]
+    public async Task StartAsync_WhenTheSharedMemoryFileIsMissing_FailsForGoodNamingIt()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "jex-no-such-" + Guid.NewGuid().ToString("N"));
+        var launcher = new PassthruLauncher(path, "shared-memory", retryDelay: TimeSpan.FromMilliseconds(10));
+
+        var ex = await Assert.ThrowsAsync<RuntimeStartException>(() => launcher.StartAsync(new RuntimeLaunchOptions("t", "shared-memory", ""), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
+
+        Assert.True(ex.IsFinal);
+        Assert.Contains($"no runtime at {path}: the shared-memory file does not exist", ex.Message, StringComparison.Ordinal);
     }
 }

@@ -223,4 +223,53 @@ public sealed class JobFileParserTests
             Assert.Equal(5252, job.Transform.Transport.Port);
         }
     }
+
+    private const string ProcessService = """
+                      process:
+                        path: "{@rt-{PLATFORM}}"
+                        name: "jex-runtime"
+                        args:
+                          - "--usercode:uid={UID}"
+        """;
+
+    private static string ContainerJob(string options) => ValidJob.Replace(ProcessService, $$"""
+                      container:
+                        image: localhost/jex-runtime:latest
+        {{string.Join('\n', options.Split('\n').Select(l => "                " + l))}}
+        """, StringComparison.Ordinal);
+
+    [Fact]
+    public void Parse_WhenTheContainerHasLimits_TakesMemoryAndPidsLimit()
+    {
+        var job = Parse(ContainerJob("memory: 512M\npids-limit: 256"));
+
+        Assert.Equal(ServiceKind.Container, job.Transform.Service.Kind);
+        Assert.Equal(("512m", 256), (job.Transform.Service.Memory, job.Transform.Service.PidsLimit));
+        var options = Jex.Cli.Run.RuntimeServices.ContainerOptions(job.Transform.Service);
+        Assert.Equal(("512m", 256), (options.Memory, options.PidsLimit));
+    }
+
+    [Fact]
+    public void Parse_WhenTheContainerHasNoLimits_TheLauncherDefaultsApply()
+    {
+        var job = Parse(ContainerJob("args: []"));
+
+        Assert.Equal((null, null), (job.Transform.Service.Memory, job.Transform.Service.PidsLimit));
+        var options = Jex.Cli.Run.RuntimeServices.ContainerOptions(job.Transform.Service);
+        Assert.Equal(("1g", 512), (options.Memory, options.PidsLimit));
+    }
+
+    [Theory]
+    [InlineData("memory: lots", "memory: expected a memory size of at least 64m", "'lots'")]
+    [InlineData("memory: 10m", "memory: expected a memory size of at least 64m", "'10m'")]
+    [InlineData("memory: 5x", "memory: expected a memory size", "'5x'")]
+    [InlineData("pids-limit: 8", "pids-limit: expected a whole number from 32 to 1000000", "'8'")]
+    public void Parse_WhenAContainerLimitIsBad_NamesTheKeyAndSaysWhatIsExpected(string option, string expected, string value)
+    {
+        var ex = ParseFails(ContainerJob(option));
+
+        Assert.Contains("job.pipeline[0].pipeline[1].runtime.service.container." + expected, ex.Message, StringComparison.Ordinal);
+        Assert.Contains(value, ex.Message, StringComparison.Ordinal);
+        Assert.StartsWith("/jobs/test.yml:", ex.Message, StringComparison.Ordinal);
+    }
 }
