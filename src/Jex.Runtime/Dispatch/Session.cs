@@ -221,8 +221,9 @@ internal sealed class Session
         {
             var field = frame.FirstField();
             frame.Release();
-            throw Refuse(field == 1 ? StatusCode.ResourceExhausted : StatusCode.FailedPrecondition,
-                $"the first message ({KindName(field)}, {frame.Length} bytes) must be an Init of at most {options.MaxInitBytes} bytes (UserCode:MaxInitBytes)");
+            throw field == 1
+                ? Refuse(StatusCode.ResourceExhausted, $"the first message is a {frame.Length}-byte Init; an Init is at most {options.MaxInitBytes} bytes (UserCode:MaxInitBytes)")
+                : Refuse(StatusCode.FailedPrecondition, $"the first message of a session must be Init, not {KindName(field)} ({frame.Length} bytes)");
         }
 
         var kind = frame.FirstField();
