@@ -43,7 +43,7 @@ internal sealed class UserCodeService : UserCodeServiceBinding
         try
         {
             var body = context.GetHttpContext().Request.BodyReader;
-            await _processor.RunAsync(ReadAsync(requestStream, body, CancellationToken.None), new StreamOutput(responseStream), context.CancellationToken)
+            await _processor.RunAsync(ReadAsync(requestStream, body, context.CancellationToken, CancellationToken.None), new StreamOutput(responseStream), context.CancellationToken)
                 .ConfigureAwait(false);
         }
         catch (SessionRejectedException e)
@@ -59,7 +59,7 @@ internal sealed class UserCodeService : UserCodeServiceBinding
     /// left.
     /// </summary>
     private async IAsyncEnumerable<MemberFrame> ReadAsync(
-        IAsyncStreamReader<MemberFrame> requestStream, PipeReader body, [EnumeratorCancellation] CancellationToken cancellationToken)
+        IAsyncStreamReader<MemberFrame> requestStream, PipeReader body, CancellationToken callAborted, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await CheckFirstMessageAsync(body, cancellationToken).ConfigureAwait(false);
         while (true)
@@ -73,9 +73,12 @@ internal sealed class UserCodeService : UserCodeServiceBinding
             {
                 throw Refuse(e.StatusCode, $"a member message was refused: {e.Status.Detail}");
             }
-            catch (InvalidDataException e)
+            catch (Exception e) when (e is not (OperationCanceledException or SessionRejectedException) && !callAborted.IsCancellationRequested)
             {
-                throw Refuse(StatusCode.ResourceExhausted, $"a member message was refused: {e.Message}");
+                // The peer is still there (its call was not aborted): the reader refused what it sent,
+                // e.g. "Message too large" for a length prefix over 2 GiB.
+                var status = e.Message.Contains("too large", StringComparison.OrdinalIgnoreCase) ? StatusCode.ResourceExhausted : StatusCode.InvalidArgument;
+                throw Refuse(status, $"a member message was refused: {e.Message}");
             }
 
             if (!more)
