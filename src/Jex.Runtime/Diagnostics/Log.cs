@@ -63,6 +63,9 @@ internal static partial class Log
     [LoggerMessage(312, LogLevel.Warning, "gRPC call refused: {Status}: {Reason}")]
     public static partial void CallRefused(ILogger logger, string status, string reason);
 
+    [LoggerMessage(313, LogLevel.Warning, "Session {SessionId}: a batch of {Function} run on the reading thread blocked it for over {Milliseconds} ms; another thread reads the session now")]
+    public static partial void ReaderRescued(ILogger logger, long sessionId, string function, long milliseconds);
+
     [LoggerMessage(420, LogLevel.Information, "Shared memory: created {Path} ({Sessions} session slot(s), rings {RingBytes} bytes)")]
     public static partial void SharedMemoryCreated(ILogger logger, string path, int sessions, int ringBytes);
 

@@ -41,6 +41,14 @@ internal sealed class Session
 
     // The source is read on its own dedicated thread (shared memory), where user code may run.
     private bool _readsInline;
+
+    // The reader baton (see RescueReader): who reads the source is the reader of the current epoch.
+    private readonly object _readerGate = new();
+    private readonly ConcurrentBag<Task> _rescueReaders = [];
+    private readonly TaskCompletionSource _readDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private IAsyncEnumerator<MemberFrame>? _enumerator;
+    private int _readerEpoch;
+    private long _inlineSince;
     private readonly TaskCompletionSource _drainRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private SemaphoreSlim _slots = null!;
     private FunctionDescriptor _function = null!;
@@ -123,8 +131,9 @@ internal sealed class Session
                 // With an inline source this runs on the calling thread until the loop first waits
                 // on something other than the source (or ends): the source is then responsible for
                 // ending its reads when the runtime stops.
-                readTask = ReadLoopAsync(enumerator, _readsInline = incoming is IInlineSource);
-                await Task.WhenAny(readTask, _drainRequested.Task, writerTask).ConfigureAwait(false);
+                _enumerator = enumerator;
+                readTask = ReadLoopAsync(enumerator, _readsInline = incoming is IInlineSource, 0);
+                await Task.WhenAny(_readDone.Task, _drainRequested.Task, writerTask).ConfigureAwait(false);
             }
 
             // The member ended its stream, asked to drain, or the runtime is stopping: let the
@@ -147,9 +156,9 @@ internal sealed class Session
 
             Writer.TryComplete();
             await writerTask.ConfigureAwait(false);
-            if (readTask.IsFaulted)
+            if (_readDone.Task.IsFaulted)
             {
-                await readTask.ConfigureAwait(false);
+                await _readDone.Task.ConfigureAwait(false);
             }
         }
         catch (Exception e) when (IsPeerGone(e))
@@ -161,6 +170,11 @@ internal sealed class Session
             await _sessionCts.CancelAsync().ConfigureAwait(false);
             Writer.TryComplete();
             await ObserveAsync(readTask).ConfigureAwait(false);
+            foreach (var rescue in _rescueReaders)
+            {
+                await ObserveAsync(rescue).ConfigureAwait(false);
+            }
+
             await ObserveAsync(writerTask).ConfigureAwait(false);
             foreach (var run in _running.Values)
             {
@@ -354,7 +368,33 @@ internal sealed class Session
         return frame.IsBatch ? null : frame.Message;
     }
 
-    private async Task ReadLoopAsync(IAsyncEnumerator<MemberFrame> enumerator, bool inline)
+    /// <summary>
+    /// Reads until the source ends, as the reader of <paramref name="epoch"/>. Only the current
+    /// epoch's reader reports the end (or failure) of the stream; a reader whose inline batch was
+    /// rescued (see <see cref="RescueReader"/>) just stops.
+    /// </summary>
+    private async Task ReadLoopAsync(IAsyncEnumerator<MemberFrame> enumerator, bool inline, int epoch)
+    {
+        try
+        {
+            await ReadCoreAsync(enumerator, inline, epoch).ConfigureAwait(false);
+            if (Volatile.Read(ref _readerEpoch) == epoch)
+            {
+                _readDone.TrySetResult();
+            }
+        }
+        catch (Exception e) when (ExceptionFilter.IsRecoverable(e))
+        {
+            if (Volatile.Read(ref _readerEpoch) == epoch)
+            {
+                _readDone.TrySetException(e);
+            }
+
+            throw;
+        }
+    }
+
+    private async Task ReadCoreAsync(IAsyncEnumerator<MemberFrame> enumerator, bool inline, int epoch)
     {
         if (!inline)
         {
@@ -369,6 +409,12 @@ internal sealed class Session
             if (message is null)
             {
                 await OnBatchAsync(frame).ConfigureAwait(false);
+                if (Volatile.Read(ref _readerEpoch) != epoch)
+                {
+                    // An inline batch held this thread too long: another reader took over.
+                    return;
+                }
+
                 continue;
             }
 
@@ -488,7 +534,35 @@ internal sealed class Session
         }
 
         _processor.Counters.BatchStarted();
-        run.Start(RunInline(batch.ItemCount));
+        if (!RunInline(batch.ItemCount))
+        {
+            run.Start(inline: false);
+            return true;
+        }
+
+        if (_readsInline)
+        {
+            run.Start(inline: true);
+            return true;
+        }
+
+        // Inline on a socket reader: if the batch blocks this thread, the watchdog hands the
+        // reading to another thread (RescueReader), so Ping and Cancel are still served.
+        var since = Stopwatch.GetTimestamp();
+        lock (_readerGate)
+        {
+            _inlineSince = since;
+        }
+
+        run.Start(inline: true);
+        lock (_readerGate)
+        {
+            if (_inlineSince == since)
+            {
+                _inlineSince = 0;
+            }
+        }
+
         return true;
 
     refused:
@@ -577,6 +651,35 @@ internal sealed class Session
         Interlocked.Add(ref _items, items);
         Interlocked.Add(ref _errors, errors);
         _processor.Counters.BatchFinished(items, errors);
+    }
+
+    /// <summary>
+    /// Called by the watchdog: when a batch run inline on the socket reader's thread has held it
+    /// longer than <paramref name="after"/> (a "fast" function that suddenly blocks), a new reader
+    /// takes over on the pool, and the blocked thread stops reading once its batch returns.
+    /// The shared-memory source is read by its slot's own thread only, so it is not rescued here.
+    /// </summary>
+    internal void RescueReader(long now, TimeSpan after)
+    {
+        if (Volatile.Read(ref _inlineSince) == 0 || _enumerator is not { } enumerator)
+        {
+            return;
+        }
+
+        int epoch;
+        lock (_readerGate)
+        {
+            if (_inlineSince == 0 || Stopwatch.GetElapsedTime(_inlineSince, now) < after || _sessionCts.IsCancellationRequested)
+            {
+                return;
+            }
+
+            _inlineSince = 0;
+            epoch = ++_readerEpoch;
+        }
+
+        Log.ReaderRescued(Logger, _id, _function.Name, (long)after.TotalMilliseconds);
+        _rescueReaders.Add(ReadLoopAsync(enumerator, inline: false, epoch));
     }
 
     /// <summary>A batch whose result was never handed to the transport gives its slot back here.</summary>

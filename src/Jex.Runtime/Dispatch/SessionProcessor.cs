@@ -28,7 +28,11 @@ internal sealed class SessionProcessor : IDisposable
     private readonly byte[]? _token;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<long, Session> _sessions = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<AbandonedCall, byte> _abandoned = new();
+    // How often the watchdog looks, and how long an inline batch may hold a socket reader.
+    private static readonly TimeSpan WatchdogPeriod = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan InlineRescueAfter = TimeSpan.FromMilliseconds(100);
     private readonly Timer _watchdog;
+    private int _ticks;
     private long _nextSessionId;
     private int _activeSessions;
     private int _abandonedCalls;
@@ -54,7 +58,7 @@ internal sealed class SessionProcessor : IDisposable
         }
 
         lifetime.ApplicationStopping.Register(() => Log.Draining(_logger, Volatile.Read(ref _activeSessions)));
-        _watchdog = new Timer(static s => ((SessionProcessor)s!).CheckStuck(), this, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        _watchdog = new Timer(static s => ((SessionProcessor)s!).OnWatchdog(), this, WatchdogPeriod, WatchdogPeriod);
     }
 
     public int ActiveSessions => Volatile.Read(ref _activeSessions);
@@ -169,6 +173,20 @@ internal sealed class SessionProcessor : IDisposable
             CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);
+    }
+
+    private void OnWatchdog()
+    {
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        foreach (var session in _sessions.Values)
+        {
+            session.RescueReader(now, InlineRescueAfter);
+        }
+
+        if (++_ticks % 10 == 0)
+        {
+            CheckStuck();
+        }
     }
 
     /// <summary>

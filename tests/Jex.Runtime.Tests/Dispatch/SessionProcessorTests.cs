@@ -42,11 +42,15 @@ public sealed class SessionProcessorTests : IAsyncDisposable
             return value;
         }
 
-        /// <summary>A synchronous function that blocks its thread until the test lets it go.</summary>
+        /// <summary>A synchronous function: "block" blocks its thread until the test lets it go; anything else returns at once.</summary>
         public static string Blocking(string value)
         {
-            Entered.TrySetResult();
-            SyncGate.Wait();
+            if (value == "block")
+            {
+                Entered.TrySetResult();
+                SyncGate.Wait();
+            }
+
             return value;
         }
 
@@ -368,7 +372,7 @@ public sealed class SessionProcessorTests : IAsyncDisposable
     public async Task ASynchronousCallStuckPastItsDeadline_IsReportedAndHealthGoesNotServing()
     {
         await InitAsync(nameof(Functions.Blocking));
-        await _in.Writer.WriteAsync(new MemberMessage { Batch = new Batch { Id = 1, DeadlineMs = 10, Items = { new Item { Value = ByteString.CopyFromUtf8("a") } } } });
+        await _in.Writer.WriteAsync(new MemberMessage { Batch = new Batch { Id = 1, DeadlineMs = 10, Items = { new Item { Value = ByteString.CopyFromUtf8("block") } } } });
         await Functions.Entered.Task.WaitAsync(Timeout);
         var health = new RuntimeHealthCheck(_processor);
 
@@ -392,5 +396,29 @@ public sealed class SessionProcessorTests : IAsyncDisposable
         Assert.Equal(0, _processor.StuckCalls);
         report = await health.CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext());
         Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, report.Status);
+    }
+
+    [Fact]
+    public async Task AFastFunctionThatSuddenlyBlocksTheReadingThread_DoesNotStallPingOrCancel()
+    {
+        await InitAsync(nameof(Functions.Blocking));
+        // Fast batches first, so the next ones run inline on the reading thread.
+        for (ulong id = 1; id <= 3; id++)
+        {
+            await _in.Writer.WriteAsync(new MemberMessage { Batch = Batch(id, "fast") });
+            Assert.Equal(id, (await ReadAsync()).Result.BatchId);
+        }
+
+        await _in.Writer.WriteAsync(new MemberMessage { Batch = Batch(4, "block") });
+        await Functions.Entered.Task.WaitAsync(Timeout);
+        await _in.Writer.WriteAsync(new MemberMessage { Ping = new Ping { Nonce = 77 } });
+        Assert.Equal(77UL, (await ReadAsync()).Pong.Nonce);
+        await _in.Writer.WriteAsync(new MemberMessage { Batch = Batch(5, "fast") });
+        Assert.Equal(5UL, (await ReadAsync()).Result.BatchId);
+
+        Functions.SyncGate.Set();
+        Assert.Equal(4UL, (await ReadAsync()).Result.BatchId);
+        await _in.Writer.WriteAsync(new MemberMessage { Batch = Batch(6, "fast") });
+        Assert.Equal(6UL, (await ReadAsync()).Result.BatchId);
     }
 }
