@@ -534,6 +534,7 @@ internal sealed class Session
         }
 
         _processor.Counters.BatchStarted();
+        _processor.ArmWatchdog();
         if (!RunInline(batch.ItemCount))
         {
             run.Start(inline: false);

@@ -33,6 +33,8 @@ internal sealed class SessionProcessor : IDisposable
     private static readonly TimeSpan WatchdogPeriod = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan InlineRescueAfter = TimeSpan.FromMilliseconds(100);
     private readonly Timer _watchdog;
+    private readonly object _watchdogGate = new();
+    private bool _watchdogArmed;
     private long _nextSessionId;
     private int _activeSessions;
     private int _abandonedCalls;
@@ -58,7 +60,8 @@ internal sealed class SessionProcessor : IDisposable
         }
 
         lifetime.ApplicationStopping.Register(() => Log.Draining(_logger, Volatile.Read(ref _activeSessions)));
-        _watchdog = new Timer(static s => ((SessionProcessor)s!).OnWatchdog(), this, WatchdogPeriod, WatchdogPeriod);
+        // Armed only while there is something to watch (ArmWatchdog): a runtime at rest never wakes.
+        _watchdog = new Timer(static s => ((SessionProcessor)s!).OnWatchdog(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
     public int ActiveSessions => Volatile.Read(ref _activeSessions);
@@ -175,6 +178,27 @@ internal sealed class SessionProcessor : IDisposable
             TaskScheduler.Default);
     }
 
+    /// <summary>
+    /// Called when a batch starts (after it is registered as running): makes sure the watchdog
+    /// ticks. One volatile read when it already does.
+    /// </summary>
+    internal void ArmWatchdog()
+    {
+        if (Volatile.Read(ref _watchdogArmed))
+        {
+            return;
+        }
+
+        lock (_watchdogGate)
+        {
+            if (!_watchdogArmed)
+            {
+                _watchdogArmed = true;
+                _watchdog.Change(WatchdogPeriod, WatchdogPeriod);
+            }
+        }
+    }
+
     private void OnWatchdog()
     {
         var now = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -184,6 +208,21 @@ internal sealed class SessionProcessor : IDisposable
         }
 
         CheckStuck();
+        lock (_watchdogGate)
+        {
+            // Disarm first, then look: a batch registered before this look is seen here, and one
+            // registered after it finds the watchdog disarmed and arms it again.
+            Volatile.Write(ref _watchdogArmed, false);
+            Interlocked.MemoryBarrier();
+            if (!_abandoned.IsEmpty || _sessions.Values.Any(static s => s.Running.Count > 0))
+            {
+                _watchdogArmed = true;
+            }
+            else
+            {
+                _watchdog.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            }
+        }
     }
 
     /// <summary>
