@@ -179,6 +179,9 @@ internal static partial class Program
             kestrel.Limits.Http2.InitialConnectionWindowSize = 16 * 1024 * 1024;
             kestrel.Limits.Http2.InitialStreamWindowSize = 8 * 1024 * 1024;
             kestrel.Limits.Http2.MaxStreamsPerConnection = 1024;
+            // A connection over the cap is closed at once; Kestrel logs it at Warning.
+            kestrel.Limits.MaxConcurrentConnections = options.MaxConnections;
+            kestrel.Limits.MaxConcurrentUpgradedConnections = options.MaxConnections;
             if (!isGrpc)
             {
                 TransportRegistry.ConfigureKestrel(kestrel, options);

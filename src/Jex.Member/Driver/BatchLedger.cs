@@ -143,6 +143,16 @@ internal sealed class BatchLedger
                 throw new ProtocolViolationException($"the runtime sent a result for batch {result.BatchId}, which is not in flight");
             }
 
+            if (result.Error is { } batchError && result.Results.Count == 0)
+            {
+                // The runtime refused the whole batch with one error (too large, overloaded): every
+                // item of the batch failed with it.
+                for (var i = 0; i < batch.Items.Count; i++)
+                {
+                    result.Results.Add(new ItemResult { Error = batchError });
+                }
+            }
+
             if (result.Results.Count != batch.Items.Count)
             {
                 throw new ProtocolViolationException(

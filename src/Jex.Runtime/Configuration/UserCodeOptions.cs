@@ -43,6 +43,36 @@ internal sealed class UserCodeOptions
     /// <summary>Largest protocol message either way (gRPC message size limit).</summary>
     public int MaxMessageBytes { get; set; } = 64 * 1024 * 1024;
 
+    /// <summary>
+    /// Seconds a new session (gRPC call or shared-memory slot) may take to send its Init; after
+    /// that it is ended with DEADLINE_EXCEEDED. Default 10.
+    /// </summary>
+    public int InitTimeoutSeconds { get; set; } = 10;
+
+    /// <summary>Largest first message (the Init) accepted, in bytes. Default 64 KiB.</summary>
+    public int MaxInitBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Sessions served at once over all transports; one more is refused with RESOURCE_EXHAUSTED. Default 64.</summary>
+    public int MaxSessions { get; set; } = 64;
+
+    /// <summary>Concurrent gRPC connections (Kestrel's limit); one more is closed at once. Default 128.</summary>
+    public int MaxConnections { get; set; } = 128;
+
+    /// <summary>
+    /// Seconds a call may run past its batch's deadline before it is reported as stuck (Error log,
+    /// gRPC health NOT_SERVING). Default 30.
+    /// </summary>
+    public int StuckCallSeconds { get; set; } = 30;
+
+    /// <summary>
+    /// Calls abandoned at their deadline and still running, in the whole runtime. While there are this
+    /// many, new batches fail at once with CODE_OVERLOADED. Each holds its batch's buffer. Default 32.
+    /// </summary>
+    public int MaxAbandonedCalls { get; set; } = 32;
+
+    /// <summary>The same limit for one session. Default 4.</summary>
+    public int MaxAbandonedCallsPerSession { get; set; } = 4;
+
     /// <summary>How long SIGTERM waits for in-flight batches.</summary>
     public int DrainTimeoutSeconds { get; set; } = 30;
 

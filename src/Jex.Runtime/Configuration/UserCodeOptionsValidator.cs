@@ -65,6 +65,51 @@ internal static class UserCodeOptionsValidator
             errors.Add($"UserCode:MaxBatchBytes {o.MaxBatchBytes} must be between 1024 and UserCode:MaxMessageBytes ({o.MaxMessageBytes})");
         }
 
+        if (o.MaxBatchItems is < 1)
+        {
+            errors.Add($"UserCode:MaxBatchItems {o.MaxBatchItems} must be at least 1");
+        }
+
+        if (o.InitTimeoutSeconds is < 1 or > 3600)
+        {
+            errors.Add($"UserCode:InitTimeoutSeconds {o.InitTimeoutSeconds} is out of range 1..3600");
+        }
+
+        if (o.MaxInitBytes < 1024 || o.MaxInitBytes > o.MaxMessageBytes)
+        {
+            errors.Add($"UserCode:MaxInitBytes {o.MaxInitBytes} must be between 1024 and UserCode:MaxMessageBytes ({o.MaxMessageBytes})");
+        }
+
+        if (o.MaxSessions is < 1 or > 65536)
+        {
+            errors.Add($"UserCode:MaxSessions {o.MaxSessions} is out of range 1..65536");
+        }
+
+        if (o.MaxConnections is < 1 or > 65536)
+        {
+            errors.Add($"UserCode:MaxConnections {o.MaxConnections} is out of range 1..65536");
+        }
+
+        if (o.StuckCallSeconds is < 1 or > 86400)
+        {
+            errors.Add($"UserCode:StuckCallSeconds {o.StuckCallSeconds} is out of range 1..86400");
+        }
+
+        if (o.MaxAbandonedCalls is < 0 or > 65536)
+        {
+            errors.Add($"UserCode:MaxAbandonedCalls {o.MaxAbandonedCalls} is out of range 0..65536");
+        }
+
+        if (o.MaxAbandonedCallsPerSession < 0 || o.MaxAbandonedCallsPerSession > o.MaxAbandonedCalls)
+        {
+            errors.Add($"UserCode:MaxAbandonedCallsPerSession {o.MaxAbandonedCallsPerSession} must be between 0 and UserCode:MaxAbandonedCalls ({o.MaxAbandonedCalls})");
+        }
+
+        if (o.MaxMessageBytes is < 4096)
+        {
+            errors.Add($"UserCode:MaxMessageBytes {o.MaxMessageBytes} must be at least 4096");
+        }
+
         if (o.ParentPid is <= 0)
         {
             errors.Add($"UserCode:ParentPid {o.ParentPid} is not a process id");

@@ -58,6 +58,24 @@ internal static partial class Log
     [LoggerMessage(307, LogLevel.Debug, "Session {SessionId}: item {Index} of batch {BatchId} failed")]
     public static partial void ItemFailed(ILogger logger, Exception exception, long sessionId, int index, ulong batchId);
 
+    [LoggerMessage(308, LogLevel.Warning, "Session {SessionId}: batch {BatchId} refused ({Code}), {Items} item(s) failed: {Reason}")]
+    public static partial void BatchRefused(ILogger logger, long sessionId, ulong batchId, string code, int items, string reason);
+
+    [LoggerMessage(309, LogLevel.Warning, "Session {SessionId}: {Items} item(s) of batch {BatchId} ({Function}) failed with RESULT_TOO_LARGE: their outputs exceed UserCode:MaxMessageBytes={MaxMessageBytes}")]
+    public static partial void ResultTooLarge(ILogger logger, long sessionId, string function, ulong batchId, int items, int maxMessageBytes);
+
+    [LoggerMessage(310, LogLevel.Warning, "Session {SessionId}: a call of {Function} (batch {BatchId}) ignored its deadline and was abandoned; it holds {Bytes} bytes; {Abandoned} abandoned call(s) in the runtime")]
+    public static partial void CallAbandoned(ILogger logger, long sessionId, string function, ulong batchId, int bytes, int abandoned);
+
+    [LoggerMessage(311, LogLevel.Error, "Session {SessionId}: a call of {Function} (batch {BatchId}) is stuck: still running {StuckSeconds} s past its deadline (UserCode:StuckCallSeconds); health reports NOT_SERVING until it ends; recycle the runtime if it never does")]
+    public static partial void CallStuck(ILogger logger, long sessionId, string function, ulong batchId, int stuckSeconds);
+
+    [LoggerMessage(312, LogLevel.Warning, "gRPC call refused: {Status}: {Reason}")]
+    public static partial void CallRefused(ILogger logger, string status, string reason);
+
+    [LoggerMessage(313, LogLevel.Warning, "Session {SessionId}: a batch of {Function} run on the reading thread blocked it for over {Milliseconds} ms; another thread reads the session now")]
+    public static partial void ReaderRescued(ILogger logger, long sessionId, string function, long milliseconds);
+
     [LoggerMessage(420, LogLevel.Information, "Shared memory: created {Path} ({Sessions} session slot(s), rings {RingBytes} bytes)")]
     public static partial void SharedMemoryCreated(ILogger logger, string path, int sessions, int ringBytes);
 

@@ -25,6 +25,9 @@ internal sealed class BatchRun
     {
         _session = session;
         _frame = frame;
+        Id = frame.BatchId;
+        DeadlineMs = frame.DeadlineMs;
+        Started = Stopwatch.GetTimestamp();
         if (frame.DeadlineMs > 0)
         {
             _deadline = new CancellationTokenSource(TimeSpan.FromMilliseconds(frame.DeadlineMs));
@@ -36,7 +39,17 @@ internal sealed class BatchRun
         }
     }
 
-    public ulong Id => _frame.BatchId;
+    public ulong Id { get; }
+
+    public uint DeadlineMs { get; }
+
+    /// <summary>When the batch was accepted (<see cref="Stopwatch"/> ticks).</summary>
+    public long Started { get; }
+
+    /// <summary>Set by the watchdog once it reported this batch as stuck, so it reports it once.</summary>
+    public bool ReportedStuck { get; set; }
+
+    public bool IsCompleted => Completion.IsCompleted;
 
     public Task Completion { get; private set; } = Task.CompletedTask;
 
@@ -62,7 +75,9 @@ internal sealed class BatchRun
         var frame = _frame;
         var count = frame.ItemCount;
         var batchId = frame.BatchId;
-        var result = new BatchResultWriter(batchId, frame.BatchBytes);
+        var maxMessageBytes = _session.MaxMessageBytes;
+        var result = new BatchResultWriter(batchId, frame.BatchBytes, maxMessageBytes, count);
+        var slotHandedOver = false;
         var errors = 0;
         var token = _cts.Token;
         var logger = new ForwardingLogger(_session.UserLogger, _session.UserCategory,
@@ -99,6 +114,7 @@ internal sealed class BatchRun
                             abandoned = true;
                             context.Abandon();
                             ObserveAbandoned(task);
+                            _session.OnAbandoned(this, task, frame.Length);
                             throw;
                         }
                     }
@@ -119,7 +135,38 @@ internal sealed class BatchRun
             }
 
             elapsedUs = (long)Stopwatch.GetElapsedTime(started).Ticks / 10;
-            await SendAsync(result.Finish((ulong)elapsedUs)).ConfigureAwait(false);
+            if (result.TooLargeCount > 0)
+            {
+                errors += result.TooLargeCount;
+                Log.ResultTooLarge(_session.Logger, _session.Id, _session.Function.Name, batchId, result.TooLargeCount, maxMessageBytes);
+            }
+
+            var encoded = result.Finish((ulong)elapsedUs);
+            if (encoded.Length > maxMessageBytes)
+            {
+                // Only when even one small error per item cannot fit (tiny UserCode:MaxMessageBytes).
+                Log.ResultTooLarge(_session.Logger, _session.Id, _session.Function.Name, batchId, count, maxMessageBytes);
+                encoded.Release();
+                errors = count;
+                encoded = RuntimeFrame.From(new RuntimeMessage
+                {
+                    Result = new BatchResult
+                    {
+                        BatchId = batchId,
+                        ElapsedUs = (ulong)elapsedUs,
+                        Error = new ItemError
+                        {
+                            Code = ItemError.Types.Code.ResultTooLarge,
+                            Type = "Jex.ResultTooLarge",
+                            Message = $"the result of batch {batchId} exceeds UserCode:MaxMessageBytes ({maxMessageBytes})",
+                        },
+                    },
+                });
+            }
+
+            encoded.HoldsSlot = true;
+            slotHandedOver = true;
+            await SendAsync(encoded).ConfigureAwait(false);
         }
         catch
         {
@@ -135,6 +182,11 @@ internal sealed class BatchRun
             {
                 // An abandoned call may still read its item: that buffer is left to the GC.
                 frame.Release();
+            }
+
+            if (!slotHandedOver)
+            {
+                _session.ReleaseSlot();
             }
 
             _session.OnBatchDone(this, count, errors, elapsedUs);

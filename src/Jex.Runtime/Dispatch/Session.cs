@@ -41,11 +41,23 @@ internal sealed class Session
 
     // The source is read on its own dedicated thread (shared memory), where user code may run.
     private bool _readsInline;
+
+    // The reader baton (see RescueReader): who reads the source is the reader of the current epoch.
+    private readonly object _readerGate = new();
+    private readonly ConcurrentBag<Task> _rescueReaders = [];
+    private readonly TaskCompletionSource _readDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private IAsyncEnumerator<MemberFrame>? _enumerator;
+    private int _readerEpoch;
+    private long _inlineSince;
     private readonly TaskCompletionSource _drainRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private SemaphoreSlim _slots = null!;
     private FunctionDescriptor _function = null!;
     private SessionInfo _info = null!;
     private Microsoft.Extensions.Logging.LogLevel _forwardLevel;
+    private int _maxBatchBytes;
+    private int _maxBatchItems;
+    private int _maxInFlight;
+    private int _abandonedCalls;
     private ulong? _lastBatchId;
     private bool _draining;
     private long _batches;
@@ -77,6 +89,15 @@ internal sealed class Session
 
     internal ILogger UserLogger { get; private set; } = null!;
 
+    /// <summary>The largest message the session may send (UserCode:MaxMessageBytes).</summary>
+    internal int MaxMessageBytes => _processor.Options.MaxMessageBytes;
+
+    /// <summary>Calls of this session abandoned at their deadline and still running.</summary>
+    internal int AbandonedCalls => Volatile.Read(ref _abandonedCalls);
+
+    /// <summary>The batches running now, for the stuck-call watchdog.</summary>
+    internal ICollection<BatchRun> Running => _running.Values;
+
     /// <summary>The user logger's category, made once per session rather than once per batch.</summary>
     internal string UserCategory { get; private set; } = "UserCode";
 
@@ -87,23 +108,13 @@ internal sealed class Session
         Task? writerTask = null;
         try
         {
-            if (!await enumerator.MoveNextAsync().ConfigureAwait(false))
+            var first = await ReadInitAsync(enumerator).ConfigureAwait(false);
+            if (first is null)
             {
                 return;
             }
 
-            var firstFrame = enumerator.Current;
-            var first = Parse(firstFrame);
-            firstFrame.Release();
-            if (first?.KindCase != MemberMessage.KindOneofCase.Init)
-            {
-                var kind = first?.KindCase.ToString() ?? nameof(MemberMessage.KindOneofCase.Batch);
-                Log.SessionRejected(Logger, _id, nameof(StatusCode.FailedPrecondition), $"first message was {kind}, not Init");
-                throw new SessionRejectedException(StatusCode.FailedPrecondition,
-                    $"the first message of a session must be Init, not {kind}");
-            }
-
-            Start(first.Init);
+            Start(first);
             var ready = RuntimeFrame.From(new RuntimeMessage { Ready = BuildReady() });
             try
             {
@@ -120,8 +131,9 @@ internal sealed class Session
                 // With an inline source this runs on the calling thread until the loop first waits
                 // on something other than the source (or ends): the source is then responsible for
                 // ending its reads when the runtime stops.
-                readTask = ReadLoopAsync(enumerator, _readsInline = incoming is IInlineSource);
-                await Task.WhenAny(readTask, _drainRequested.Task, writerTask).ConfigureAwait(false);
+                _enumerator = enumerator;
+                readTask = ReadLoopAsync(enumerator, _readsInline = incoming is IInlineSource, 0);
+                await Task.WhenAny(_readDone.Task, _drainRequested.Task, writerTask).ConfigureAwait(false);
             }
 
             // The member ended its stream, asked to drain, or the runtime is stopping: let the
@@ -144,9 +156,9 @@ internal sealed class Session
 
             Writer.TryComplete();
             await writerTask.ConfigureAwait(false);
-            if (readTask.IsFaulted)
+            if (_readDone.Task.IsFaulted)
             {
-                await readTask.ConfigureAwait(false);
+                await _readDone.Task.ConfigureAwait(false);
             }
         }
         catch (Exception e) when (IsPeerGone(e))
@@ -158,6 +170,11 @@ internal sealed class Session
             await _sessionCts.CancelAsync().ConfigureAwait(false);
             Writer.TryComplete();
             await ObserveAsync(readTask).ConfigureAwait(false);
+            foreach (var rescue in _rescueReaders)
+            {
+                await ObserveAsync(rescue).ConfigureAwait(false);
+            }
+
             await ObserveAsync(writerTask).ConfigureAwait(false);
             foreach (var run in _running.Values)
             {
@@ -172,6 +189,91 @@ internal sealed class Session
                 Log.SessionEnded(Logger, _id, Interlocked.Read(ref _batches), Interlocked.Read(ref _items), Interlocked.Read(ref _errors));
             }
         }
+    }
+
+    /// <summary>
+    /// Reads the first message, which must be an Init, spending on anything else no more than
+    /// its first tag: a session that has not authenticated gets no parsing, no item array and no
+    /// time beyond UserCode:InitTimeoutSeconds. Null when the stream ended first.
+    /// </summary>
+    private async Task<Init?> ReadInitAsync(IAsyncEnumerator<MemberFrame> enumerator)
+    {
+        var options = _processor.Options;
+        var timeout = TimeSpan.FromSeconds(options.InitTimeoutSeconds);
+        using var initTimer = new CancellationTokenSource(timeout);
+        bool received;
+        using (initTimer.Token.Register(static s => ((CancellationTokenSource)s!).Cancel(), _sessionCts))
+        {
+            try
+            {
+                received = await enumerator.MoveNextAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (initTimer.IsCancellationRequested && e is not SessionRejectedException)
+            {
+                received = false;
+            }
+        }
+
+        if (initTimer.IsCancellationRequested)
+        {
+            if (received)
+            {
+                enumerator.Current.Release();
+            }
+
+            throw Refuse(StatusCode.DeadlineExceeded,
+                $"no Init within {options.InitTimeoutSeconds} s (UserCode:InitTimeoutSeconds); the session is closed");
+        }
+
+        if (!received)
+        {
+            return null;
+        }
+
+        var frame = enumerator.Current;
+        if (frame.Length > options.MaxInitBytes)
+        {
+            var field = frame.FirstField();
+            frame.Release();
+            throw field == 1
+                ? Refuse(StatusCode.ResourceExhausted, $"the first message is a {frame.Length}-byte Init; an Init is at most {options.MaxInitBytes} bytes (UserCode:MaxInitBytes)")
+                : Refuse(StatusCode.FailedPrecondition, $"the first message of a session must be Init, not {KindName(field)} ({frame.Length} bytes)");
+        }
+
+        var kind = frame.FirstField();
+        if (kind != 1)
+        {
+            frame.Release();
+            throw Refuse(StatusCode.FailedPrecondition, $"the first message of a session must be Init, not {KindName(kind)}");
+        }
+
+        var first = Parse(frame, 0, 0);
+        frame.Release();
+        if (first?.KindCase != MemberMessage.KindOneofCase.Init)
+        {
+            throw Refuse(StatusCode.FailedPrecondition,
+                $"the first message of a session must be Init, not {first?.KindCase.ToString() ?? nameof(MemberMessage.KindOneofCase.Batch)}");
+        }
+
+        return first.Init;
+    }
+
+    private static string KindName(int field) => field switch
+    {
+        1 => nameof(MemberMessage.KindOneofCase.Init),
+        2 => nameof(MemberMessage.KindOneofCase.Schemas),
+        3 => nameof(MemberMessage.KindOneofCase.Batch),
+        4 => nameof(MemberMessage.KindOneofCase.Cancel),
+        5 => nameof(MemberMessage.KindOneofCase.Ping),
+        6 => nameof(MemberMessage.KindOneofCase.Drain),
+        0 => "an empty or malformed message",
+        _ => $"unknown field {field}",
+    };
+
+    private SessionRejectedException Refuse(StatusCode status, string reason)
+    {
+        Log.SessionRejected(Logger, _id, status.ToString(), reason);
+        return new SessionRejectedException(status, reason);
     }
 
     private bool IsPeerGone(Exception e) =>
@@ -200,7 +302,10 @@ internal sealed class Session
         _function = _processor.Accept(init, _id);
         var options = _processor.Options;
         var maxInFlight = init.MaxInFlight == 0 ? options.MaxInFlight : (int)Math.Min(init.MaxInFlight, (uint)options.MaxInFlight);
+        _maxInFlight = maxInFlight;
         _slots = new SemaphoreSlim(maxInFlight, maxInFlight);
+        _maxBatchBytes = init.MaxBatchBytes == 0 ? options.MaxBatchBytes : (int)Math.Min(init.MaxBatchBytes, (uint)options.MaxBatchBytes);
+        _maxBatchItems = init.MaxBatchItems == 0 ? options.MaxBatchItems : (int)Math.Min(init.MaxBatchItems, (uint)options.MaxBatchItems);
         _forwardLevel = ForwardingLogger.FromProto(init.LogLevel, Microsoft.Extensions.Logging.LogLevel.Information);
         _info = new SessionInfo
         {
@@ -228,9 +333,9 @@ internal sealed class Session
             Capabilities = { "cancel", "deadline", "filter", "flat-map", "logs", "stats" },
             Limits = new Limits
             {
-                MaxBatchBytes = (uint)options.MaxBatchBytes,
-                MaxBatchItems = (uint)options.MaxBatchItems,
-                MaxInFlight = (uint)_slots.CurrentCount,
+                MaxBatchBytes = (uint)_maxBatchBytes,
+                MaxBatchItems = (uint)_maxBatchItems,
+                MaxInFlight = (uint)_maxInFlight,
                 MaxMessageBytes = (uint)options.MaxMessageBytes,
             },
         };
@@ -246,11 +351,11 @@ internal sealed class Session
     /// Reads a frame: null for a batch (read in place, the frame stays alive), else the message
     /// (the caller releases the frame). Bytes that are not a MemberMessage end the session.
     /// </summary>
-    private MemberMessage? Parse(MemberFrame frame)
+    private MemberMessage? Parse(MemberFrame frame, int maxItems, int maxBatchBytes)
     {
         try
         {
-            frame.Parse();
+            frame.Parse(maxItems, maxBatchBytes);
         }
         catch (MalformedFrameException e)
         {
@@ -263,7 +368,33 @@ internal sealed class Session
         return frame.IsBatch ? null : frame.Message;
     }
 
-    private async Task ReadLoopAsync(IAsyncEnumerator<MemberFrame> enumerator, bool inline)
+    /// <summary>
+    /// Reads until the source ends, as the reader of <paramref name="epoch"/>. Only the current
+    /// epoch's reader reports the end (or failure) of the stream; a reader whose inline batch was
+    /// rescued (see <see cref="RescueReader"/>) just stops.
+    /// </summary>
+    private async Task ReadLoopAsync(IAsyncEnumerator<MemberFrame> enumerator, bool inline, int epoch)
+    {
+        try
+        {
+            await ReadCoreAsync(enumerator, inline, epoch).ConfigureAwait(false);
+            if (Volatile.Read(ref _readerEpoch) == epoch)
+            {
+                _readDone.TrySetResult();
+            }
+        }
+        catch (Exception e) when (ExceptionFilter.IsRecoverable(e))
+        {
+            if (Volatile.Read(ref _readerEpoch) == epoch)
+            {
+                _readDone.TrySetException(e);
+            }
+
+            throw;
+        }
+    }
+
+    private async Task ReadCoreAsync(IAsyncEnumerator<MemberFrame> enumerator, bool inline, int epoch)
     {
         if (!inline)
         {
@@ -274,10 +405,16 @@ internal sealed class Session
         while (await enumerator.MoveNextAsync().ConfigureAwait(false))
         {
             var frame = enumerator.Current;
-            var message = Parse(frame);
+            var message = Parse(frame, _maxBatchItems, _maxBatchBytes);
             if (message is null)
             {
                 await OnBatchAsync(frame).ConfigureAwait(false);
+                if (Volatile.Read(ref _readerEpoch) != epoch)
+                {
+                    // An inline batch held this thread too long: another reader took over.
+                    return;
+                }
+
                 continue;
             }
 
@@ -302,7 +439,15 @@ internal sealed class Session
                     break;
                 case MemberMessage.KindOneofCase.Drain:
                     RequestDrain();
-                    return;
+                    if (inline)
+                    {
+                        // Give the source's thread back, so the session can finish its batches and
+                        // say Drained; reads go on (from the pool) until the stream ends, so late
+                        // batches are refused rather than dropped, and Ping is still answered.
+                        await Task.Yield();
+                    }
+
+                    break;
                 case MemberMessage.KindOneofCase.Init:
                     await ProtocolErrorAsync(ProtocolError.Types.Code.DuplicateInit, "Init was already received; a session has exactly one", null).ConfigureAwait(false);
                     break;
@@ -357,15 +502,31 @@ internal sealed class Session
         }
 
         _lastBatchId = batch.BatchId;
-        var options = _processor.Options;
-        if (batch.ItemCount > options.MaxBatchItems || batch.BatchBytes > options.MaxBatchBytes)
+        if (batch.OverLimit || batch.ItemCount > _maxBatchItems || batch.BatchBytes > _maxBatchBytes)
         {
-            await RefuseOversizedAsync(batch, options).ConfigureAwait(false);
+            await RefuseBatchAsync(batch, ItemError.Types.Code.BatchTooLarge,
+                $"batch {batch.BatchId} has {batch.ItemCount} items and {batch.BatchBytes} bytes; the session's limits are {_maxBatchItems} items and {_maxBatchBytes} bytes (Ready.limits)").ConfigureAwait(false);
             return false;
         }
 
-        // Back-pressure: a member with more batches in flight than agreed waits here.
-        await _slots.WaitAsync(_sessionCts.Token).ConfigureAwait(false);
+        var options = _processor.Options;
+        var abandoned = _processor.AbandonedCalls;
+        if (AbandonedCalls >= options.MaxAbandonedCallsPerSession || abandoned >= options.MaxAbandonedCalls)
+        {
+            await RefuseBatchAsync(batch, ItemError.Types.Code.Overloaded,
+                $"batch {batch.BatchId} was not run: {AbandonedCalls} call(s) of this session and {abandoned} in the runtime were abandoned at their deadline and still run (limits UserCode:MaxAbandonedCallsPerSession={options.MaxAbandonedCallsPerSession}, UserCode:MaxAbandonedCalls={options.MaxAbandonedCalls}); retry later or recycle the runtime").ConfigureAwait(false);
+            return false;
+        }
+
+        // The reader never waits for a slot: it must stay free for Ping, Cancel and Drain. A member
+        // that sends more than it agreed to gets its extra batch back unprocessed.
+        if (!_slots.Wait(0))
+        {
+            await ProtocolErrorAsync(ProtocolError.Types.Code.TooManyInFlight,
+                $"batch {batch.BatchId} is over the session's limit of {_maxInFlight} batch(es) in flight (Ready.limits.max_in_flight); its {batch.ItemCount} item(s) were not processed", batch.BatchId).ConfigureAwait(false);
+            return false;
+        }
+
         var run = new BatchRun(this, batch);
         lock (_gate)
         {
@@ -373,7 +534,36 @@ internal sealed class Session
         }
 
         _processor.Counters.BatchStarted();
-        run.Start(RunInline(batch.ItemCount));
+        _processor.ArmWatchdog();
+        if (!RunInline(batch.ItemCount))
+        {
+            run.Start(inline: false);
+            return true;
+        }
+
+        if (_readsInline)
+        {
+            run.Start(inline: true);
+            return true;
+        }
+
+        // Inline on a socket reader: if the batch blocks this thread, the watchdog hands the
+        // reading to another thread (RescueReader), so Ping and Cancel are still served.
+        var since = Stopwatch.GetTimestamp();
+        lock (_readerGate)
+        {
+            _inlineSince = since;
+        }
+
+        run.Start(inline: true);
+        lock (_readerGate)
+        {
+            if (_inlineSince == since)
+            {
+                _inlineSince = 0;
+            }
+        }
+
         return true;
 
     refused:
@@ -382,18 +572,20 @@ internal sealed class Session
         return false;
     }
 
-    private async Task RefuseOversizedAsync(MemberFrame batch, Configuration.UserCodeOptions options)
+    /// <summary>
+    /// Answers a batch none of whose items ran with one batch-level error: its size does not grow
+    /// with the batch's items, and the member counts every item as failed.
+    /// </summary>
+    private async Task RefuseBatchAsync(MemberFrame batch, ItemError.Types.Code code, string reason)
     {
-        var reason = $"batch {batch.BatchId} has {batch.ItemCount} items and {batch.BatchBytes} bytes; the limits are {options.MaxBatchItems} items and {options.MaxBatchBytes} bytes";
-        var result = new BatchResultWriter(batch.BatchId, 0);
-        var error = new ItemResult
-        {
-            Error = new ItemError { Code = ItemError.Types.Code.BatchTooLarge, Type = "Jex.BatchTooLarge", Message = reason },
-        };
-        result.AddEncoded(Google.Protobuf.MessageExtensions.ToByteArray(error), batch.ItemCount);
+        Log.BatchRefused(Logger, _id, batch.BatchId, code.ToString(), batch.ItemCount, reason);
         Interlocked.Add(ref _errors, batch.ItemCount);
-        await Writer.WriteAsync(result.Finish(0), _sessionCts.Token).ConfigureAwait(false);
-        Log.ProtocolError(Logger, _id, "BatchTooLarge", reason);
+        var result = new BatchResult
+        {
+            BatchId = batch.BatchId,
+            Error = new ItemError { Code = code, Type = "Jex." + code, Message = reason },
+        };
+        await Writer.WriteAsync(RuntimeFrame.From(new RuntimeMessage { Result = result }), _sessionCts.Token).ConfigureAwait(false);
     }
 
     private async Task OnSchemasAsync(Schemas schemas)
@@ -460,7 +652,54 @@ internal sealed class Session
         Interlocked.Add(ref _items, items);
         Interlocked.Add(ref _errors, errors);
         _processor.Counters.BatchFinished(items, errors);
-        _slots.Release();
+    }
+
+    /// <summary>
+    /// Called by the watchdog: when a batch run inline on the socket reader's thread has held it
+    /// longer than <paramref name="after"/> (a "fast" function that suddenly blocks), a new reader
+    /// takes over on the pool, and the blocked thread stops reading once its batch returns.
+    /// The shared-memory source is read by its slot's own thread only, so it is not rescued here.
+    /// </summary>
+    internal void RescueReader(long now, TimeSpan after)
+    {
+        if (Volatile.Read(ref _inlineSince) == 0 || _enumerator is not { } enumerator)
+        {
+            return;
+        }
+
+        int epoch;
+        lock (_readerGate)
+        {
+            if (_inlineSince == 0 || Stopwatch.GetElapsedTime(_inlineSince, now) < after || _sessionCts.IsCancellationRequested)
+            {
+                return;
+            }
+
+            _inlineSince = 0;
+            epoch = ++_readerEpoch;
+        }
+
+        Log.ReaderRescued(Logger, _id, _function.Name, (long)after.TotalMilliseconds);
+        _rescueReaders.Add(ReadLoopAsync(enumerator, inline: false, epoch));
+    }
+
+    /// <summary>A batch whose result was never handed to the transport gives its slot back here.</summary>
+    internal void ReleaseSlot() => _slots.Release();
+
+    private void OnWriting(RuntimeFrame frame)
+    {
+        if (frame.HoldsSlot)
+        {
+            frame.HoldsSlot = false;
+            _slots.Release();
+        }
+    }
+
+    /// <summary>A call of this session was abandoned at its deadline while still running.</summary>
+    internal void OnAbandoned(BatchRun run, Task call, int heldBytes)
+    {
+        Interlocked.Increment(ref _abandonedCalls);
+        _processor.OnAbandoned(this, run, call, heldBytes, () => Interlocked.Decrement(ref _abandonedCalls));
     }
 
     /// <summary>
@@ -487,6 +726,7 @@ internal sealed class Session
     {
         try
         {
+            OnWriting(frame);
             await _output.WriteAsync(frame, moreFollows: false, _sessionCts.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (ExceptionFilter.IsRecoverable(e))
@@ -549,6 +789,7 @@ internal sealed class Session
             var moreFollows = reader.TryPeek(out _);
             try
             {
+                OnWriting(frame);
                 await _output.WriteAsync(frame, moreFollows, _sessionCts.Token).ConfigureAwait(false);
             }
             finally

@@ -15,7 +15,7 @@ namespace Jex.Runtime.Dispatch;
 /// listener each read member messages and hand them here; this class owns the protocol: Init and
 /// auth, batches and their deadlines, cancel, ping, drain, and the single writer of results.
 /// </summary>
-internal sealed class SessionProcessor
+internal sealed class SessionProcessor : IDisposable
 {
     public const uint ProtocolVersion = 1;
 
@@ -26,8 +26,19 @@ internal sealed class SessionProcessor
     private readonly ILogger _logger;
     private readonly CancellationToken _stopping;
     private readonly byte[]? _token;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, Session> _sessions = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<AbandonedCall, byte> _abandoned = new();
+    // How often the watchdog looks (once a second keeps the runtime asleep at rest), and how long
+    // an inline batch may hold a socket reader: a blocked reader is rescued within about a second.
+    private static readonly TimeSpan WatchdogPeriod = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan InlineRescueAfter = TimeSpan.FromMilliseconds(100);
+    private readonly Timer _watchdog;
+    private readonly object _watchdogGate = new();
+    private bool _watchdogArmed;
     private long _nextSessionId;
     private int _activeSessions;
+    private int _abandonedCalls;
+    private int _stuck;
 
     public SessionProcessor(
         FunctionCatalog catalog,
@@ -49,9 +60,20 @@ internal sealed class SessionProcessor
         }
 
         lifetime.ApplicationStopping.Register(() => Log.Draining(_logger, Volatile.Read(ref _activeSessions)));
+        // Armed only while there is something to watch (ArmWatchdog): a runtime at rest never wakes.
+        _watchdog = new Timer(static s => ((SessionProcessor)s!).OnWatchdog(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
     public int ActiveSessions => Volatile.Read(ref _activeSessions);
+
+    /// <summary>Calls abandoned at their deadline and still running, in all sessions.</summary>
+    public int AbandonedCalls => Volatile.Read(ref _abandonedCalls);
+
+    /// <summary>Calls running past their deadline by more than UserCode:StuckCallSeconds (as of the last check).</summary>
+    public int StuckCalls => Volatile.Read(ref _stuck);
+
+    /// <summary>Whether the runtime is stopping (SIGTERM): it finishes what it has and takes nothing new.</summary>
+    public bool IsStopping => _stopping.IsCancellationRequested;
 
     internal FunctionCatalog Catalog => _catalog;
 
@@ -72,11 +94,26 @@ internal sealed class SessionProcessor
     public async Task RunAsync(IAsyncEnumerable<MemberFrame> incoming, ISessionOutput output, CancellationToken cancellationToken)
     {
         var id = Interlocked.Increment(ref _nextSessionId);
-        Interlocked.Increment(ref _activeSessions);
+        var active = Interlocked.Increment(ref _activeSessions);
         try
         {
+            if (active > _options.MaxSessions)
+            {
+                // Checked before the first message is read: a refused session costs no buffer.
+                throw Reject(id, StatusCode.ResourceExhausted,
+                    $"{active - 1} sessions are open, the limit (UserCode:MaxSessions) is {_options.MaxSessions}; close one or raise the limit");
+            }
+
             var session = new Session(this, id, output, cancellationToken, _stopping);
-            await session.RunAsync(incoming).ConfigureAwait(false);
+            _sessions[id] = session;
+            try
+            {
+                await session.RunAsync(incoming).ConfigureAwait(false);
+            }
+            finally
+            {
+                _sessions.TryRemove(id, out _);
+            }
         }
         finally
         {
@@ -115,6 +152,149 @@ internal sealed class SessionProcessor
         }
 
         return function;
+    }
+
+    /// <summary>
+    /// Counts a call abandoned at its deadline until it ends: its batch's buffer stays alive that
+    /// long, so these are what UserCode:MaxAbandonedCalls bounds.
+    /// </summary>
+    internal void OnAbandoned(Session session, BatchRun run, Task call, int heldBytes, Action onEnded)
+    {
+        var entry = new AbandonedCall(session.Id, session.Function.Name, run.Id, run.Started, run.DeadlineMs, call, heldBytes);
+        Interlocked.Increment(ref _abandonedCalls);
+        _abandoned[entry] = 0;
+        Log.CallAbandoned(_logger, session.Id, session.Function.Name, run.Id, heldBytes, AbandonedCalls);
+        _ = call.ContinueWith(
+            static (ended, state) =>
+            {
+                var (processor, entry, onEnded) = ((SessionProcessor, AbandonedCall, Action))state!;
+                processor._abandoned.TryRemove(entry, out _);
+                Interlocked.Decrement(ref processor._abandonedCalls);
+                onEnded();
+            },
+            (this, entry, onEnded),
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// Called when a batch starts (after it is registered as running): makes sure the watchdog
+    /// ticks. One volatile read when it already does.
+    /// </summary>
+    internal void ArmWatchdog()
+    {
+        if (Volatile.Read(ref _watchdogArmed))
+        {
+            return;
+        }
+
+        lock (_watchdogGate)
+        {
+            if (!_watchdogArmed)
+            {
+                _watchdogArmed = true;
+                _watchdog.Change(WatchdogPeriod, WatchdogPeriod);
+            }
+        }
+    }
+
+    private void OnWatchdog()
+    {
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        foreach (var session in _sessions.Values)
+        {
+            session.RescueReader(now, InlineRescueAfter);
+        }
+
+        CheckStuck();
+        lock (_watchdogGate)
+        {
+            // Disarm first, then look: a batch registered before this look is seen here, and one
+            // registered after it finds the watchdog disarmed and arms it again.
+            Volatile.Write(ref _watchdogArmed, false);
+            Interlocked.MemoryBarrier();
+            if (!_abandoned.IsEmpty || _sessions.Values.Any(static s => s.Running.Count > 0))
+            {
+                _watchdogArmed = true;
+            }
+            else
+            {
+                _watchdog.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Once a second: finds calls running past their deadline by UserCode:StuckCallSeconds, those
+    /// abandoned and those a synchronous function never returned from, reports each once at Error,
+    /// and counts them for the health check.
+    /// </summary>
+    internal void CheckStuck()
+    {
+        try
+        {
+            var now = System.Diagnostics.Stopwatch.GetTimestamp();
+            var stuck = 0;
+            foreach (var call in _abandoned.Keys)
+            {
+                if (IsStuck(call.Started, call.DeadlineMs, now))
+                {
+                    stuck++;
+                    if (!call.Reported)
+                    {
+                        call.Reported = true;
+                        Log.CallStuck(_logger, call.SessionId, call.Function, call.BatchId, _options.StuckCallSeconds);
+                    }
+                }
+            }
+
+            foreach (var session in _sessions.Values)
+            {
+                foreach (var run in session.Running)
+                {
+                    if (!run.IsCompleted && IsStuck(run.Started, run.DeadlineMs, now))
+                    {
+                        stuck++;
+                        if (!run.ReportedStuck)
+                        {
+                            run.ReportedStuck = true;
+                            Log.CallStuck(_logger, session.Id, session.Function.Name, run.Id, _options.StuckCallSeconds);
+                        }
+                    }
+                }
+            }
+
+            Volatile.Write(ref _stuck, stuck);
+        }
+        catch (Exception e) when (ExceptionFilter.IsRecoverable(e))
+        {
+            // A session ended while it was being looked at; the next check sees the new state.
+        }
+    }
+
+    private bool IsStuck(long started, uint deadlineMs, long now) =>
+        System.Diagnostics.Stopwatch.GetElapsedTime(started, now) > TimeSpan.FromMilliseconds(deadlineMs) + TimeSpan.FromSeconds(_options.StuckCallSeconds);
+
+    public void Dispose() => _watchdog.Dispose();
+
+    private sealed class AbandonedCall(long sessionId, string function, ulong batchId, long started, uint deadlineMs, Task call, int heldBytes)
+    {
+        public long SessionId { get; } = sessionId;
+
+        public string Function { get; } = function;
+
+        public ulong BatchId { get; } = batchId;
+
+        public long Started { get; } = started;
+
+        public uint DeadlineMs { get; } = deadlineMs;
+
+        public Task Call { get; } = call;
+
+        public int HeldBytes { get; } = heldBytes;
+
+        public bool Reported { get; set; }
     }
 
     private SessionRejectedException Reject(long sessionId, StatusCode status, string reason)

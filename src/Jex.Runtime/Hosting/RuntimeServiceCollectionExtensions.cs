@@ -37,7 +37,7 @@ internal static class RuntimeServiceCollectionExtensions
             o.MaxSendMessageSize = limits.MaxMessageBytes;
             o.EnableDetailedErrors = false;
         });
-        services.AddGrpcHealthChecks();
+        services.AddGrpcHealthChecks().AddCheck<RuntimeHealthCheck>("jex-runtime");
         return services;
     }
 }

@@ -21,12 +21,38 @@ public sealed class SessionProcessorTests : IAsyncDisposable
     private readonly Channel<MemberMessage> _in = Channel.CreateUnbounded<MemberMessage>();
     private readonly Channel<RuntimeMessage> _out = Channel.CreateUnbounded<RuntimeMessage>();
     private readonly Lifetime _lifetime = new();
+    private readonly SessionProcessor _processor;
     private readonly Task _session;
 
     public static class Functions
     {
         public static int Running;
         public static int MaxRunning;
+        public static TaskCompletionSource Entered = NewSignal();
+        public static TaskCompletionSource Gate = NewSignal();
+        public static ManualResetEventSlim SyncGate = new(false);
+
+        public static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Says it started, then waits for the test (not for cancellation).</summary>
+        public static async Task<string> Gated(string value)
+        {
+            Entered.TrySetResult();
+            await Gate.Task;
+            return value;
+        }
+
+        /// <summary>A synchronous function: "block" blocks its thread until the test lets it go; anything else returns at once.</summary>
+        public static string Blocking(string value)
+        {
+            if (value == "block")
+            {
+                Entered.TrySetResult();
+                SyncGate.Wait();
+            }
+
+            return value;
+        }
 
         public static async Task<string> WaitForCancel(string value, CancellationToken ct)
         {
@@ -54,21 +80,29 @@ public sealed class SessionProcessorTests : IAsyncDisposable
 
     public SessionProcessorTests()
     {
+        Functions.Entered = Functions.NewSignal();
+        Functions.Gate = Functions.NewSignal();
+        Functions.SyncGate.Reset();
+        _processor = CreateProcessor(new UserCodeOptions { Token = "t", MaxInFlight = 8, MaxAbandonedCallsPerSession = 1, StuckCallSeconds = 1 }, _lifetime);
+        _session = _processor.RunAsync(_in.Reader.ReadAllAsync().Select(MemberFrame.From), new Output(_out.Writer), CancellationToken.None);
+    }
+
+    private static SessionProcessor CreateProcessor(UserCodeOptions options, IHostApplicationLifetime lifetime)
+    {
         var codecs = new PayloadCodecs();
         var functions = new Dictionary<string, FunctionDescriptor>();
-        foreach (var name in new[] { nameof(Functions.WaitForCancel), nameof(Functions.Slow) })
+        foreach (var name in new[] { nameof(Functions.WaitForCancel), nameof(Functions.Slow), nameof(Functions.Gated), nameof(Functions.Blocking) })
         {
             var invoker = FunctionInvokerFactory.Create(typeof(Functions).GetMethod(name)!, null, codecs);
             functions[name] = new FunctionDescriptor(name, name, "test", invoker);
         }
 
-        var processor = new SessionProcessor(
+        return new SessionProcessor(
             new FunctionCatalog(functions, codecs),
-            Options.Create(new UserCodeOptions { Token = "t", MaxInFlight = 8 }),
+            Options.Create(options),
             new RuntimeCounters(),
             NullLoggerFactory.Instance,
-            _lifetime);
-        _session = processor.RunAsync(_in.Reader.ReadAllAsync().Select(MemberFrame.From), new Output(_out.Writer), CancellationToken.None);
+            lifetime);
     }
 
     private sealed class Output(ChannelWriter<RuntimeMessage> writer) : ISessionOutput
@@ -91,9 +125,16 @@ public sealed class SessionProcessorTests : IAsyncDisposable
         public void StopApplication() => _stopping.Cancel();
     }
 
-    private async Task<Ready> InitAsync(string function, uint maxInFlight = 0)
+    private async Task<Ready> InitAsync(string function, uint maxInFlight = 0, uint maxBatchBytes = 0, uint maxBatchItems = 0)
     {
-        await _in.Writer.WriteAsync(new MemberMessage { Init = new Init { ProtocolVersion = 1, Token = "t", Function = function, MaxInFlight = maxInFlight, ValueFormat = Format.Text } });
+        await _in.Writer.WriteAsync(new MemberMessage
+        {
+            Init = new Init
+            {
+                ProtocolVersion = 1, Token = "t", Function = function, MaxInFlight = maxInFlight, ValueFormat = Format.Text,
+                MaxBatchBytes = maxBatchBytes, MaxBatchItems = maxBatchItems,
+            },
+        });
         return (await ReadAsync()).Ready;
     }
 
@@ -112,8 +153,19 @@ public sealed class SessionProcessorTests : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        Functions.Gate.TrySetResult();
+        Functions.SyncGate.Set();
         _in.Writer.TryComplete();
-        await _session.WaitAsync(Timeout);
+        try
+        {
+            await _session.WaitAsync(Timeout);
+        }
+        catch (SessionRejectedException)
+        {
+            // Asserted by the test that caused it.
+        }
+
+        _processor.Dispose();
     }
 
     [Fact]
@@ -147,33 +199,40 @@ public sealed class SessionProcessorTests : IAsyncDisposable
     }
 
     [Fact]
-    public async Task MaxInFlightFromInit_BoundsHowManyBatchesRunAtOnce()
+    public async Task MaxInFlightFromInit_ABatchBeyondItIsRefusedAndPingStillAnswered()
     {
-        var ready = await InitAsync(nameof(Functions.Slow), maxInFlight: 2);
+        var ready = await InitAsync(nameof(Functions.WaitForCancel), maxInFlight: 2);
         Assert.Equal(2U, ready.Limits.MaxInFlight);
-        Volatile.Write(ref Functions.MaxRunning, 0);
-        for (ulong i = 1; i <= 6; i++)
+        for (ulong i = 1; i <= 3; i++)
         {
             await _in.Writer.WriteAsync(new MemberMessage { Batch = Batch(i, "x") });
         }
 
-        var ids = new List<ulong>();
-        for (var i = 0; i < 6; i++)
-        {
-            ids.Add((await ReadAsync()).Result.BatchId);
-        }
+        var error = (await ReadAsync()).Error;
+        Assert.Equal(ProtocolError.Types.Code.TooManyInFlight, error.Code);
+        Assert.Equal(3UL, error.BatchId);
+        Assert.Contains("max_in_flight", error.Message, StringComparison.Ordinal);
 
-        Assert.Equal([1UL, 2, 3, 4, 5, 6], ids.Order().ToArray());
-        Assert.Equal(2, Volatile.Read(ref Functions.MaxRunning));
+        // The reader did not block behind the two running batches.
+        await _in.Writer.WriteAsync(new MemberMessage { Ping = new Ping { Nonce = 5 } });
+        Assert.Equal(5UL, (await ReadAsync()).Pong.Nonce);
+        await _in.Writer.WriteAsync(new MemberMessage { Cancel = new Cancel { BatchId = 1 } });
+        Assert.Equal(1UL, (await ReadAsync()).Result.BatchId);
+
+        // The slot came back with the result: another batch is accepted.
+        await _in.Writer.WriteAsync(new MemberMessage { Batch = Batch(4, "x") });
+        await _in.Writer.WriteAsync(new MemberMessage { Cancel = new Cancel { BatchId = 4 } });
+        Assert.Equal(4UL, (await ReadAsync()).Result.BatchId);
     }
 
     [Fact]
     public async Task RuntimeStopping_FinishesAcceptedBatchesThenSendsDrainedAndEnds()
     {
-        await InitAsync(nameof(Functions.Slow));
+        await InitAsync(nameof(Functions.Gated));
         await _in.Writer.WriteAsync(new MemberMessage { Batch = Batch(1, "a", "b", "c") });
-        await Task.Delay(20);
+        await Functions.Entered.Task.WaitAsync(Timeout);
         _lifetime.StopApplication();
+        Functions.Gate.SetResult();
 
         var result = (await ReadAsync()).Result;
         Assert.Equal(["a", "b", "c"], result.Results.Select(r => r.Ok.Outputs_[0].Value.ToStringUtf8()));
@@ -183,11 +242,191 @@ public sealed class SessionProcessorTests : IAsyncDisposable
     }
 
     [Fact]
-    public async Task BatchAfterDrain_IsRefusedNamingTheBatch()
+    public async Task BatchAfterDrain_IsRefusedNamingTheBatch_AndCancelStillWorks()
+    {
+        await InitAsync(nameof(Functions.WaitForCancel));
+        await _in.Writer.WriteAsync(new MemberMessage { Batch = Batch(1, "a") });
+        await _in.Writer.WriteAsync(new MemberMessage { Drain = new Drain() });
+        await _in.Writer.WriteAsync(new MemberMessage { Batch = Batch(2, "late", "later") });
+
+        var error = (await ReadAsync()).Error;
+        Assert.Equal(ProtocolError.Types.Code.BatchAfterDrain, error.Code);
+        Assert.Equal(2UL, error.BatchId);
+        Assert.Contains("2 item(s) were not processed", error.Message, StringComparison.Ordinal);
+
+        await _in.Writer.WriteAsync(new MemberMessage { Cancel = new Cancel { BatchId = 1 } });
+        Assert.Equal(1UL, (await ReadAsync()).Result.BatchId);
+        Assert.NotNull((await ReadAsync()).Drained);
+        _in.Writer.TryComplete();
+        await _session.WaitAsync(Timeout);
+    }
+
+    [Fact]
+    public async Task FirstMessageNotInit_IsRefusedWithFailedPrecondition()
+    {
+        var huge = new Batch { Id = 1 };
+        for (var i = 0; i < 200_000; i++)
+        {
+            huge.Items.Add(new Item());
+        }
+
+        await _in.Writer.WriteAsync(new MemberMessage { Batch = huge });
+
+        var e = await Assert.ThrowsAsync<SessionRejectedException>(() => _session.WaitAsync(Timeout));
+        Assert.Equal(Grpc.Core.StatusCode.FailedPrecondition, e.StatusCode);
+        Assert.Contains("must be Init, not Batch", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task NoInitInTime_EndsTheSessionWithDeadlineExceeded()
+    {
+        using var processor = CreateProcessor(new UserCodeOptions { Token = "t", InitTimeoutSeconds = 1 }, new Lifetime());
+        var never = Channel.CreateUnbounded<MemberMessage>();
+        var session = processor.RunAsync(never.Reader.ReadAllAsync().Select(MemberFrame.From), new Output(Channel.CreateUnbounded<RuntimeMessage>().Writer), CancellationToken.None);
+
+        var e = await Assert.ThrowsAsync<SessionRejectedException>(() => session.WaitAsync(Timeout));
+        Assert.Equal(Grpc.Core.StatusCode.DeadlineExceeded, e.StatusCode);
+        Assert.Contains("UserCode:InitTimeoutSeconds", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SessionsOverMaxSessions_AreRefusedWithResourceExhausted()
+    {
+        using var processor = CreateProcessor(new UserCodeOptions { Token = "t", MaxSessions = 1 }, new Lifetime());
+        var first = Channel.CreateUnbounded<MemberMessage>();
+        var firstOut = Channel.CreateUnbounded<RuntimeMessage>();
+        var open = processor.RunAsync(first.Reader.ReadAllAsync().Select(MemberFrame.From), new Output(firstOut.Writer), CancellationToken.None);
+        await first.Writer.WriteAsync(new MemberMessage { Init = new Init { ProtocolVersion = 1, Token = "t", Function = nameof(Functions.Slow) } });
+        Assert.NotNull((await firstOut.Reader.ReadAsync().AsTask().WaitAsync(Timeout)).Ready);
+
+        var second = processor.RunAsync(Channel.CreateUnbounded<MemberMessage>().Reader.ReadAllAsync().Select(MemberFrame.From), new Output(Channel.CreateUnbounded<RuntimeMessage>().Writer), CancellationToken.None);
+        var e = await Assert.ThrowsAsync<SessionRejectedException>(() => second.WaitAsync(Timeout));
+        Assert.Equal(Grpc.Core.StatusCode.ResourceExhausted, e.StatusCode);
+        Assert.Contains("UserCode:MaxSessions", e.Message, StringComparison.Ordinal);
+
+        first.Writer.TryComplete();
+        await open.WaitAsync(Timeout);
+    }
+
+    [Fact]
+    public async Task InitLimitsBelowTheRuntimes_AreEchoedInReadyAndEnforcedWithOneBatchLevelError()
+    {
+        var ready = await InitAsync(nameof(Functions.Slow), maxBatchBytes: 2048, maxBatchItems: 2);
+        Assert.Equal(2048U, ready.Limits.MaxBatchBytes);
+        Assert.Equal(2U, ready.Limits.MaxBatchItems);
+
+        await _in.Writer.WriteAsync(new MemberMessage { Batch = Batch(1, "a", "b", "c") });
+        var result = (await ReadAsync()).Result;
+        Assert.Equal(1UL, result.BatchId);
+        Assert.Empty(result.Results);
+        Assert.Equal(ItemError.Types.Code.BatchTooLarge, result.Error.Code);
+        Assert.Contains("3 items", result.Error.Message, StringComparison.Ordinal);
+
+        await _in.Writer.WriteAsync(new MemberMessage { Batch = Batch(2, "a", "b") });
+        Assert.Equal(2, (await ReadAsync()).Result.Results.Count);
+    }
+
+    [Fact]
+    public async Task AnOversizedBatch_GetsAnErrorWhoseSizeDoesNotGrowWithItsItems()
     {
         await InitAsync(nameof(Functions.Slow));
-        await _in.Writer.WriteAsync(new MemberMessage { Drain = new Drain() });
-        Assert.NotNull((await ReadAsync()).Drained);
-        await _session.WaitAsync(Timeout);
+        var huge = new Batch { Id = 1 };
+        for (var i = 0; i < 1_000_000; i++)
+        {
+            huge.Items.Add(new Item());
+        }
+
+        await _in.Writer.WriteAsync(new MemberMessage { Batch = huge });
+        var message = await ReadAsync();
+        Assert.Equal(ItemError.Types.Code.BatchTooLarge, message.Result.Error.Code);
+        Assert.True(message.CalculateSize() < 512, $"{message.CalculateSize()} bytes");
+    }
+
+    [Fact]
+    public async Task AbandonedCallsOverTheSessionLimit_MakeNewBatchesFailOverloadedUntilTheyEnd()
+    {
+        await InitAsync(nameof(Functions.Gated));
+        await _in.Writer.WriteAsync(new MemberMessage { Batch = new Batch { Id = 1, DeadlineMs = 50, Items = { new Item { Value = ByteString.CopyFromUtf8("a") } } } });
+        var first = (await ReadAsync()).Result;
+        Assert.Equal(ItemError.Types.Code.DeadlineExceeded, first.Results[0].Error.Code);
+        Assert.Equal(1, _processor.AbandonedCalls);
+
+        await _in.Writer.WriteAsync(new MemberMessage { Batch = Batch(2, "b", "c") });
+        var refused = (await ReadAsync()).Result;
+        Assert.Equal(ItemError.Types.Code.Overloaded, refused.Error.Code);
+        Assert.Contains("UserCode:MaxAbandonedCallsPerSession=1", refused.Error.Message, StringComparison.Ordinal);
+
+        Functions.Gate.SetResult();
+        var deadline = DateTime.UtcNow + Timeout;
+        while (_processor.AbandonedCalls > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Yield();
+        }
+
+        Assert.Equal(0, _processor.AbandonedCalls);
+        await _in.Writer.WriteAsync(new MemberMessage { Batch = Batch(3, "d") });
+        Assert.Equal("d", (await ReadAsync()).Result.Results[0].Ok.Outputs_[0].Value.ToStringUtf8());
+    }
+
+    [Fact]
+    public async Task ASynchronousCallStuckPastItsDeadline_IsReportedAndHealthGoesNotServing()
+    {
+        await InitAsync(nameof(Functions.Blocking));
+        await _in.Writer.WriteAsync(new MemberMessage { Batch = new Batch { Id = 1, DeadlineMs = 10, Items = { new Item { Value = ByteString.CopyFromUtf8("block") } } } });
+        await Functions.Entered.Task.WaitAsync(Timeout);
+        var health = new RuntimeHealthCheck(_processor);
+
+        var deadline = DateTime.UtcNow + Timeout;
+        while (_processor.StuckCalls == 0 && DateTime.UtcNow < deadline)
+        {
+            _processor.CheckStuck();
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(1, _processor.StuckCalls);
+        var report = await health.CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext());
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy, report.Status);
+
+        // Ping is answered meanwhile, the call ends, and health comes back.
+        await _in.Writer.WriteAsync(new MemberMessage { Ping = new Ping { Nonce = 1 } });
+        Assert.Equal(1UL, (await ReadAsync()).Pong.Nonce);
+        Functions.SyncGate.Set();
+        Assert.NotNull((await ReadAsync()).Result);
+
+        // The batch finishes just after its result is sent, and the watchdog also checks on its own.
+        deadline = DateTime.UtcNow + Timeout;
+        while (_processor.StuckCalls != 0 && DateTime.UtcNow < deadline)
+        {
+            _processor.CheckStuck();
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(0, _processor.StuckCalls);
+        report = await health.CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext());
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, report.Status);
+    }
+
+    [Fact]
+    public async Task AFastFunctionThatSuddenlyBlocksTheReadingThread_DoesNotStallPingOrCancel()
+    {
+        await InitAsync(nameof(Functions.Blocking));
+        // Fast batches first, so the next ones run inline on the reading thread.
+        for (ulong id = 1; id <= 3; id++)
+        {
+            await _in.Writer.WriteAsync(new MemberMessage { Batch = Batch(id, "fast") });
+            Assert.Equal(id, (await ReadAsync()).Result.BatchId);
+        }
+
+        await _in.Writer.WriteAsync(new MemberMessage { Batch = Batch(4, "block") });
+        await Functions.Entered.Task.WaitAsync(Timeout);
+        await _in.Writer.WriteAsync(new MemberMessage { Ping = new Ping { Nonce = 77 } });
+        Assert.Equal(77UL, (await ReadAsync()).Pong.Nonce);
+        await _in.Writer.WriteAsync(new MemberMessage { Batch = Batch(5, "fast") });
+        Assert.Equal(5UL, (await ReadAsync()).Result.BatchId);
+
+        Functions.SyncGate.Set();
+        Assert.Equal(4UL, (await ReadAsync()).Result.BatchId);
+        await _in.Writer.WriteAsync(new MemberMessage { Batch = Batch(6, "fast") });
+        Assert.Equal(6UL, (await ReadAsync()).Result.BatchId);
     }
 }

@@ -89,7 +89,7 @@ public sealed class WireFormatTests
         // MemberMessage.batch announcing 100 bytes, of which 2 are there.
         var frame = MemberFrame.Copy([0x1A, 100, 0x08, 0x01]);
 
-        var e = Assert.Throws<MalformedFrameException>(frame.Parse);
+        var e = Assert.Throws<MalformedFrameException>(() => frame.Parse());
 
         Assert.Equal("length 100 at byte 2 runs past the end of the message (2 bytes left)", e.Message);
     }
@@ -101,9 +101,117 @@ public sealed class WireFormatTests
         byte[] broken = [.. items, 0x1A, 0x02, 0x0A, 0x05];
         var bytes = new CodedBytes().Delimited(3, broken).ToArray();
 
-        var e = Assert.Throws<MalformedFrameException>(MemberFrame.Copy(bytes).Parse);
+        var e = Assert.Throws<MalformedFrameException>(() => MemberFrame.Copy(bytes).Parse());
 
         Assert.StartsWith("batch item 2: length 5", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ABatchOverTheItemLimit_IsCountedButItsItemsAreNotRead()
+    {
+        var batch = new Batch { Id = 9 };
+        for (var i = 0; i < 100_000; i++)
+        {
+            batch.Items.Add(new Item());
+        }
+
+        var frame = MemberFrame.From(new MemberMessage { Batch = batch });
+        frame.Parse(maxItems: 16);
+
+        Assert.True(frame.IsBatch);
+        Assert.True(frame.OverLimit);
+        Assert.Equal(9UL, frame.BatchId);
+        Assert.Equal(100_000, frame.ItemCount);
+        Assert.Equal(0, frame.Items.Length);
+        frame.Release();
+    }
+
+    [Fact]
+    public void ABatchOverTheByteLimit_IsCountedButItsItemsAreNotRead()
+    {
+        var batch = TestBatch(3, "a", "b", "c");
+        var frame = MemberFrame.From(new MemberMessage { Batch = batch });
+        frame.Parse(maxBatchBytes: batch.CalculateSize() - 1);
+
+        Assert.True(frame.OverLimit);
+        Assert.Equal(3, frame.ItemCount);
+        Assert.Equal(0, frame.Items.Length);
+    }
+
+    [Fact]
+    public void ABatchAtTheLimits_IsRead()
+    {
+        var batch = TestBatch(3, "a", "b", "c");
+        var frame = MemberFrame.From(new MemberMessage { Batch = batch });
+        frame.Parse(maxItems: 3, maxBatchBytes: batch.CalculateSize());
+
+        Assert.False(frame.OverLimit);
+        Assert.Equal(3, frame.Items.Length);
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0x0A, 0x00 }, 1)]
+    [InlineData(new byte[] { 0x1A, 0x00 }, 3)]
+    [InlineData(new byte[] { 0x2A, 0x00 }, 5)]
+    [InlineData(new byte[] { }, 0)]
+    [InlineData(new byte[] { 0x00 }, 0)]
+    public void FirstField_ReadsOnlyTheFirstTag(byte[] bytes, int expected) =>
+        Assert.Equal(expected, MemberFrame.Copy(bytes).FirstField());
+
+    [Fact]
+    public void BatchResultWriter_AnItemWhoseOutputsBreakTheMessageLimit_GetsResultTooLarge()
+    {
+        const int limit = 8 * 1024;
+        var writer = new BatchResultWriter(5, 64, limit, expectedItems: 3);
+        var small = new PendingOutput(default, Format.Text, new byte[100], Format.Text);
+        var huge = new PendingOutput(default, Format.Text, new byte[limit], Format.Text);
+
+        writer.AddOk([small]);
+        writer.AddOk([huge]);
+        writer.AddOk([small]);
+        var frame = writer.Finish(1);
+
+        Assert.True(frame.Length <= limit, $"{frame.Length} bytes");
+        Assert.Equal(1, writer.TooLargeCount);
+        var result = frame.ToMessage().Result;
+        Assert.Equal(3, result.Results.Count);
+        Assert.Equal(100, result.Results[0].Ok.Outputs_[0].Value.Length);
+        Assert.Equal(ItemError.Types.Code.ResultTooLarge, result.Results[1].Error.Code);
+        Assert.Contains("UserCode:MaxMessageBytes", result.Results[1].Error.Message, StringComparison.Ordinal);
+        Assert.Equal(100, result.Results[2].Ok.Outputs_[0].Value.Length);
+        frame.Release();
+    }
+
+    [Fact]
+    public void BatchResultWriter_KeepsRoomForAnErrorPerRemainingItem()
+    {
+        const int limit = 64 * 1024;
+        const int items = 500;
+        var writer = new BatchResultWriter(5, 64, limit, expectedItems: items);
+        var output = new PendingOutput(default, Format.Text, new byte[1000], Format.Text);
+        for (var i = 0; i < items; i++)
+        {
+            writer.AddOk([output]);
+        }
+
+        var frame = writer.Finish(1);
+        Assert.True(frame.Length <= limit, $"{frame.Length} bytes");
+        var result = frame.ToMessage().Result;
+        Assert.Equal(items, result.Results.Count);
+        Assert.True(writer.TooLargeCount > 400, $"{writer.TooLargeCount} too large");
+        Assert.Equal(ItemError.Types.Code.ResultTooLarge, result.Results[items - 1].Error.Code);
+        frame.Release();
+    }
+
+    private static Batch TestBatch(ulong id, params string[] values)
+    {
+        var b = new Batch { Id = id };
+        foreach (var v in values)
+        {
+            b.Items.Add(new Item { Value = ByteString.CopyFromUtf8(v) });
+        }
+
+        return b;
     }
 
     [Property(MaxTest = 500)]

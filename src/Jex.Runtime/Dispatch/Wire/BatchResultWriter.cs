@@ -37,13 +37,39 @@ internal sealed class BatchResultWriter
     private static readonly byte KeyFormatTag = ProtoWire.Tag(3, ProtoWire.Varint);
     private static readonly byte ValueFormatTag = ProtoWire.Tag(4, ProtoWire.Varint);
 
+    // Room kept free for the elapsed time field written by Finish.
+    private const int TrailerRoom = 11;
+
+    /// <summary>What an item gets instead of outputs that would push the result over the message limit.</summary>
+    private static readonly byte[] TooLargeItem = Google.Protobuf.MessageExtensions.ToByteArray(new ItemResult
+    {
+        Error = new ItemError
+        {
+            Code = ItemError.Types.Code.ResultTooLarge,
+            Type = "Jex.ResultTooLarge",
+            Message = "the outputs exceed UserCode:MaxMessageBytes",
+        },
+    });
+
+    private static readonly int TooLargeSize = ProtoWire.DelimitedSize(TooLargeItem.Length);
+
+    private readonly long _limit;
+    private readonly int _expectedItems;
     private byte[] _buffer;
     private int _pos;
 
     /// <param name="batchId">The batch answered.</param>
     /// <param name="sizeHint">Expected size of the result; the input batch's size is a good guess for a map.</param>
-    public BatchResultWriter(ulong batchId, int sizeHint)
+    /// <param name="maxMessageBytes">
+    /// The largest message the transport carries. An item whose outputs (or error) would make the
+    /// result larger gets a CODE_RESULT_TOO_LARGE error instead (<see cref="TooLargeCount"/>), with
+    /// room kept for such an error for every item still to come.
+    /// </param>
+    /// <param name="expectedItems">The batch's item count, for that reserve.</param>
+    public BatchResultWriter(ulong batchId, int sizeHint, int maxMessageBytes = int.MaxValue, int expectedItems = 0)
     {
+        _limit = maxMessageBytes;
+        _expectedItems = expectedItems;
         _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(256, sizeHint + 64));
         _pos = HeaderRoom;
         if (batchId != 0)
@@ -56,16 +82,50 @@ internal sealed class BatchResultWriter
     /// <summary>The number of item results written so far.</summary>
     public int Count { get; private set; }
 
+    /// <summary>Items that got CODE_RESULT_TOO_LARGE instead of their outputs or error.</summary>
+    public int TooLargeCount { get; private set; }
+
+    /// <summary>
+    /// Whether <paramref name="more"/> bytes for the next item(s) keep the message under the limit,
+    /// with room left for a too-large error for each item after them. 64-bit: no overflow.
+    /// </summary>
+    private bool Fits(long more, int items)
+    {
+        long after = Math.Max(0, _expectedItems - Count - items);
+        return _pos + more + (after * TooLargeSize) + TrailerRoom <= _limit;
+    }
+
+    private void AddTooLarge(int times)
+    {
+        Ensure(checked(TooLargeSize * times));
+        for (var i = 0; i < times; i++)
+        {
+            _pos = ProtoWire.WriteDelimited(_buffer, _pos, ResultsTag, TooLargeItem);
+        }
+
+        Count += times;
+        TooLargeCount += times;
+    }
+
     /// <summary>Adds <c>ItemResult { ok: Outputs { outputs } }</c>.</summary>
     public void AddOk(ReadOnlySpan<PendingOutput> outputs)
     {
-        var outputsSize = 0;
+        long total = 0;
         foreach (ref readonly var output in outputs)
         {
-            outputsSize += ProtoWire.DelimitedSize(output.Size);
+            total += ProtoWire.DelimitedSize(output.Size);
         }
 
+        // A flat-map can yield more than 2 GiB for one item: sizes are summed in 64 bits.
+        if (total > int.MaxValue - 32 || !Fits(total + 12, 1))
+        {
+            AddTooLarge(1);
+            return;
+        }
+
+        var outputsSize = (int)total;
         var itemSize = ProtoWire.DelimitedSize(outputsSize);
+
         Ensure(ProtoWire.DelimitedSize(itemSize));
         var buffer = _buffer.AsSpan();
         var pos = _pos;
@@ -99,6 +159,12 @@ internal sealed class BatchResultWriter
     public void AddEncoded(ReadOnlySpan<byte> itemResult, int times = 1)
     {
         var size = ProtoWire.DelimitedSize(itemResult.Length);
+        if (!Fits((long)size * times, times))
+        {
+            AddTooLarge(times);
+            return;
+        }
+
         Ensure(checked(size * times));
         for (var i = 0; i < times; i++)
         {

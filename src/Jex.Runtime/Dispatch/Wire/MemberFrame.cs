@@ -17,6 +17,7 @@ internal sealed class MemberFrame
     private const int BatchField = 3;
     private byte[]? _buffer;
     private ItemView[]? _items;
+    private int _itemsRead;
 
     private MemberFrame(byte[] buffer, int length)
     {
@@ -45,7 +46,13 @@ internal sealed class MemberFrame
 
     public int ItemCount { get; private set; }
 
-    public ReadOnlySpan<ItemView> Items => _items.AsSpan(0, ItemCount);
+    /// <summary>
+    /// Set when the batch broke the limits given to <see cref="Parse(int, int)"/>: its items were
+    /// counted but not read, and it must not run.
+    /// </summary>
+    public bool OverLimit { get; private set; }
+
+    public ReadOnlySpan<ItemView> Items => _items.AsSpan(0, _itemsRead);
 
     public ReadOnlyMemory<byte> Slice(int start, int length) => _buffer.AsMemory(start, length);
 
@@ -59,16 +66,41 @@ internal sealed class MemberFrame
     public static MemberFrame From(MemberMessage message) => new(PooledBuffer.Encode(message, out var length), length);
 
     /// <summary>
+    /// The field number of the message's first field, read from its first tag without parsing
+    /// anything else: 1 for an Init. 0 when the frame is empty or its first byte is no tag.
+    /// </summary>
+    public int FirstField()
+    {
+        var span = Span;
+        if (span.IsEmpty)
+        {
+            return 0;
+        }
+
+        try
+        {
+            var pos = 0;
+            return (int)(ProtoWire.ReadTag(span, ref pos) >> 3);
+        }
+        catch (MalformedFrameException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>
     /// Reads the frame: a batch in place, anything else into <see cref="Message"/>. Throws
     /// <see cref="MalformedFrameException"/> naming the byte at fault when the bytes are not a
-    /// MemberMessage.
+    /// MemberMessage. A batch of more than <paramref name="maxItems"/> items or
+    /// <paramref name="maxBatchBytes"/> bytes is only counted (<see cref="OverLimit"/>): the work
+    /// and memory spent on a batch that will be refused do not grow with its items.
     /// </summary>
-    public void Parse()
+    public void Parse(int maxItems = int.MaxValue, int maxBatchBytes = int.MaxValue)
     {
         var span = Span;
         if (TryLocateBatch(span, out var start, out var length))
         {
-            ParseBatch(span.Slice(start, length), start);
+            ParseBatch(span.Slice(start, length), start, maxItems, maxBatchBytes);
             return;
         }
 
@@ -90,7 +122,7 @@ internal sealed class MemberFrame
             _buffer = rented;
             Length = size;
             Message = null;
-            ParseBatch(rented.AsSpan(0, size), 0);
+            ParseBatch(rented.AsSpan(0, size), 0, maxItems, maxBatchBytes);
         }
     }
 
@@ -124,10 +156,11 @@ internal sealed class MemberFrame
         return start >= 0;
     }
 
-    private void ParseBatch(ReadOnlySpan<byte> batch, int offset)
+    private void ParseBatch(ReadOnlySpan<byte> batch, int offset, int maxItems, int maxBatchBytes)
     {
         IsBatch = true;
         BatchBytes = batch.Length;
+        var overLimit = batch.Length > maxBatchBytes;
         var items = _items ?? ArrayPool<ItemView>.Shared.Rent(16);
         var count = 0;
         var pos = 0;
@@ -144,6 +177,13 @@ internal sealed class MemberFrame
                     break;
                 case (3 << 3) | ProtoWire.LengthDelimited:
                     var itemStart = ProtoWire.ReadLength(batch, ref pos, out var itemLength);
+                    if (overLimit || count >= maxItems)
+                    {
+                        overLimit = true;
+                        count++;
+                        break;
+                    }
+
                     if (count == items.Length)
                     {
                         var larger = ArrayPool<ItemView>.Shared.Rent(items.Length * 2);
@@ -171,6 +211,8 @@ internal sealed class MemberFrame
 
         _items = items;
         ItemCount = count;
+        OverLimit = overLimit;
+        _itemsRead = overLimit ? 0 : count;
     }
 
     /// <summary>Returns the buffers to their pools; the frame must not be used afterwards.</summary>

@@ -23,6 +23,13 @@ internal sealed class RuntimeFrame
 
     public int Offset { get; }
 
+    /// <summary>
+    /// Set on a BatchResult whose batch still holds an in-flight slot: the session frees the slot
+    /// when the frame goes to the transport, not when it is queued, so results waiting for a
+    /// member that does not read stay within the in-flight limit.
+    /// </summary>
+    internal bool HoldsSlot { get; set; }
+
     public int Length { get; }
 
     public ReadOnlySpan<byte> Span => (_buffer ?? throw Released()).AsSpan(Offset, Length);

@@ -1,6 +1,11 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using Grpc.Core;
 using Jex.Runtime.Dispatch;
 using Jex.Runtime.Dispatch.Wire;
+using Log = Jex.Runtime.Diagnostics.Log;
 
 namespace Jex.Runtime.Transports.Grpc;
 
@@ -17,9 +22,18 @@ namespace Jex.Runtime.Transports.Grpc;
 /// </remarks>
 internal sealed class UserCodeService : UserCodeServiceBinding
 {
-    private readonly SessionProcessor _processor;
+    // gRPC message header: a compressed flag and a big-endian length; then the message's first tag.
+    private const int HeaderBytes = 5;
+    private const byte InitTag = (1 << 3) | 2;
 
-    public UserCodeService(SessionProcessor processor) => _processor = processor;
+    private readonly SessionProcessor _processor;
+    private readonly ILogger _logger;
+
+    public UserCodeService(SessionProcessor processor)
+    {
+        _processor = processor;
+        _logger = processor.Logger;
+    }
 
     public override async Task Transform(
         IAsyncStreamReader<MemberFrame> requestStream,
@@ -28,13 +42,115 @@ internal sealed class UserCodeService : UserCodeServiceBinding
     {
         try
         {
-            await _processor.RunAsync(requestStream.ReadAllAsync(context.CancellationToken), new StreamOutput(responseStream), context.CancellationToken)
+            var body = context.GetHttpContext().Request.BodyReader;
+            await _processor.RunAsync(ReadAsync(requestStream, body, context.CancellationToken, CancellationToken.None), new StreamOutput(responseStream), context.CancellationToken)
                 .ConfigureAwait(false);
         }
         catch (SessionRejectedException e)
         {
             throw new RpcException(new Status(e.StatusCode, e.Message));
         }
+    }
+
+    /// <summary>
+    /// The request stream, with two checks grpc-dotnet cannot make: the first message is looked at
+    /// before grpc-dotnet buffers it, and a message the reader refuses (too large, bad length
+    /// prefix) ends the call with that status and a log line instead of looking like a peer that
+    /// left.
+    /// </summary>
+    private async IAsyncEnumerable<MemberFrame> ReadAsync(
+        IAsyncStreamReader<MemberFrame> requestStream, PipeReader body, CancellationToken callAborted, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await CheckFirstMessageAsync(body, cancellationToken).ConfigureAwait(false);
+        while (true)
+        {
+            bool more;
+            try
+            {
+                more = await requestStream.MoveNext(cancellationToken).ConfigureAwait(false);
+            }
+            catch (RpcException e) when (e.StatusCode is not StatusCode.Cancelled)
+            {
+                throw Refuse(e.StatusCode, $"a member message was refused: {e.Status.Detail}");
+            }
+            catch (Exception e) when (e is not (OperationCanceledException or SessionRejectedException) && !callAborted.IsCancellationRequested)
+            {
+                // The peer is still there (its call was not aborted): the reader refused what it sent,
+                // e.g. "Message too large" for a length prefix over 2 GiB.
+                var status = e.Message.Contains("too large", StringComparison.OrdinalIgnoreCase) ? StatusCode.ResourceExhausted : StatusCode.InvalidArgument;
+                throw Refuse(status, $"a member message was refused: {e.Message}");
+            }
+
+            if (!more)
+            {
+                yield break;
+            }
+
+            yield return requestStream.Current;
+        }
+    }
+
+    /// <summary>
+    /// Reads the first message's gRPC header and first tag without consuming them: a message that
+    /// is not an Init, or is larger than UserCode:MaxInitBytes, is refused before any of it is
+    /// buffered, let alone parsed. grpc-dotnet then reads the same bytes again.
+    /// </summary>
+    private async Task CheckFirstMessageAsync(PipeReader body, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var read = await body.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = read.Buffer;
+            if (buffer.Length < HeaderBytes + 1 && !read.IsCompleted)
+            {
+                body.AdvanceTo(buffer.Start, buffer.End);
+                continue;
+            }
+
+            var header = new byte[HeaderBytes + 1];
+            var available = (int)Math.Min(buffer.Length, header.Length);
+            buffer.Slice(0, available).CopyTo(header);
+            body.AdvanceTo(buffer.Start, buffer.Start);
+            if (available < HeaderBytes)
+            {
+                // The stream ended inside the header: grpc-dotnet reports that itself.
+                return;
+            }
+
+            var length = BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(1));
+            var isInit = available > HeaderBytes && header[HeaderBytes] == InitTag;
+            var limit = _processor.Options.MaxInitBytes;
+            if (length > 0 && !isInit)
+            {
+                var field = available > HeaderBytes && header[HeaderBytes] < 0x80 ? header[HeaderBytes] >> 3 : 0;
+                throw Refuse(StatusCode.FailedPrecondition,
+                    $"the first message of a session must be Init, not {FieldName(field)} ({length} bytes); nothing was read");
+            }
+
+            if (length > (uint)limit)
+            {
+                throw Refuse(StatusCode.ResourceExhausted,
+                    $"the first message is {length} bytes; an Init is at most {limit} bytes (UserCode:MaxInitBytes); nothing was read");
+            }
+
+            return;
+        }
+    }
+
+    private static string FieldName(int field) => field switch
+    {
+        2 => "Schemas",
+        3 => "Batch",
+        4 => "Cancel",
+        5 => "Ping",
+        6 => "Drain",
+        _ => $"field {field}",
+    };
+
+    private SessionRejectedException Refuse(StatusCode status, string reason)
+    {
+        Log.CallRefused(_logger, status.ToString(), reason);
+        return new SessionRejectedException(status, reason);
     }
 
     private sealed class StreamOutput(IServerStreamWriter<RuntimeFrame> stream) : ISessionOutput
