@@ -112,7 +112,7 @@ internal sealed class SessionHandshake(SessionProcessor processor, long id, Canc
             Limits = limits,
             MaxMessageBytes = options.MaxMessageBytes,
             InFlight = inFlight,
-            Writer = new SessionWriter(output, session, inFlight),
+            Writer = new SessionWriter(output, session, inFlight, processor.Counters),
             Token = session.Token,
         };
         Log.SessionStarted(processor.Logger, id, init.JobName, init.StageName, init.Function, limits.MaxInFlight);

@@ -21,6 +21,7 @@ internal sealed class SessionWriter
     private readonly ISessionOutput _output;
     private readonly CancellationTokenSource _session;
     private readonly SemaphoreSlim? _inFlight;
+    private readonly RuntimeCounters? _counters;
     private readonly Channel<RuntimeFrame> _queue;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private long _logsDropped;
@@ -29,9 +30,11 @@ internal sealed class SessionWriter
     /// <param name="output">The transport.</param>
     /// <param name="session">Cancelled when the transport fails: nobody can receive results any more.</param>
     /// <param name="inFlight">Released as a result that holds an in-flight permit goes to the transport.</param>
+    /// <param name="counters">The runtime's counters, which count dropped logs over all sessions (Pong stats).</param>
     /// <param name="capacity">The queue's bound: the back-pressure on results, the point where logs drop.</param>
-    public SessionWriter(ISessionOutput output, CancellationTokenSource session, SemaphoreSlim? inFlight, int capacity = DefaultCapacity)
+    public SessionWriter(ISessionOutput output, CancellationTokenSource session, SemaphoreSlim? inFlight, RuntimeCounters? counters, int capacity = DefaultCapacity)
     {
+        _counters = counters;
         _output = output;
         _session = session;
         _inFlight = inFlight;
@@ -80,6 +83,7 @@ internal sealed class SessionWriter
         if (!_completed)
         {
             Interlocked.Increment(ref _logsDropped);
+            _counters?.LogDropped();
         }
 
         return false;
