@@ -52,10 +52,11 @@ internal sealed class SessionWriter
     /// </summary>
     public ValueTask SendAsync(RuntimeFrame frame)
     {
-        if (_queue.Reader.Count == 0 && _gate.Wait(0))
+        // After Complete nothing may reach the transport, not even directly: the session is ending.
+        if (!_completed && _queue.Reader.Count == 0 && _gate.Wait(0))
         {
             // Checked again under the gate: the writer loop may have queued behind us meanwhile.
-            if (_queue.Reader.Count == 0)
+            if (_queue.Reader.Count == 0 && !_completed)
             {
                 return WriteDirectAsync(frame);
             }

@@ -119,6 +119,21 @@ public sealed class SessionWriterTests
         await Assert.ThrowsAnyAsync<Exception>(() => loop.WaitAsync(Timeout));
     }
 
+    [Fact]
+    public async Task AfterComplete_NothingMoreReachesTheTransport_NotEvenADirectWrite()
+    {
+        var output = new RecordingOutput();
+        using var session = new CancellationTokenSource();
+        var writer = new SessionWriter(output, session, inFlight: null, counters: null);
+        var loop = writer.RunAsync(session.Token);
+        await writer.SendAsync(ResultFrame(1)).AsTask().WaitAsync(Timeout);
+        writer.Complete();
+        await loop.WaitAsync(Timeout);
+
+        await Assert.ThrowsAsync<System.Threading.Channels.ChannelClosedException>(() => writer.SendAsync(ResultFrame(2)).AsTask().WaitAsync(Timeout));
+        Assert.Equal([1UL], output.Messages.Select(m => m.Result.BatchId));
+    }
+
     private static RuntimeFrame LogFrame(ulong batchId, string message) =>
         RuntimeFrame.From(new RuntimeMessage { Log = new Log { BatchId = batchId, Message = message, Category = "UserCode.Test" } });
 
