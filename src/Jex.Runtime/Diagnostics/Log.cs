@@ -76,6 +76,9 @@ internal static partial class Log
     [LoggerMessage(313, LogLevel.Warning, "Session {SessionId}: a batch of {Function} run on the reading thread blocked it for over {Milliseconds} ms; another thread reads the session now")]
     public static partial void ReaderRescued(ILogger logger, long sessionId, string function, long milliseconds);
 
+    [LoggerMessage(314, LogLevel.Warning, "Session {SessionId}: {Dropped} log record(s) of {Function} were dropped because the member did not read them fast enough (output queue of {Capacity} full); raise the session's log level or log less")]
+    public static partial void LogsDropped(ILogger logger, long sessionId, string function, long dropped, int capacity);
+
     [LoggerMessage(420, LogLevel.Information, "Shared memory: created {Path} ({Sessions} session slot(s), rings {RingBytes} bytes)")]
     public static partial void SharedMemoryCreated(ILogger logger, string path, int sessions, int ringBytes);
 

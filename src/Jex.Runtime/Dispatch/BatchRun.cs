@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Threading.Channels;
 using Google.Protobuf;
 using Jex.Protocol.V1;
 using Jex.Runtime.Dispatch.Wire;
@@ -15,14 +14,16 @@ namespace Jex.Runtime.Dispatch;
 /// </summary>
 internal sealed class BatchRun
 {
+    private readonly SessionContext _context;
     private readonly Session _session;
     private readonly MemberFrame _frame;
     private readonly CancellationTokenSource _cts;
     private readonly CancellationTokenSource? _deadline;
     private volatile bool _cancelledByMember;
 
-    public BatchRun(Session session, MemberFrame frame)
+    public BatchRun(SessionContext context, Session session, MemberFrame frame)
     {
+        _context = context;
         _session = session;
         _frame = frame;
         Id = frame.BatchId;
@@ -31,11 +32,11 @@ internal sealed class BatchRun
         if (frame.DeadlineMs > 0)
         {
             _deadline = new CancellationTokenSource(TimeSpan.FromMilliseconds(frame.DeadlineMs));
-            _cts = CancellationTokenSource.CreateLinkedTokenSource(session.Token, _deadline.Token);
+            _cts = CancellationTokenSource.CreateLinkedTokenSource(context.Token, _deadline.Token);
         }
         else
         {
-            _cts = CancellationTokenSource.CreateLinkedTokenSource(session.Token);
+            _cts = CancellationTokenSource.CreateLinkedTokenSource(context.Token);
         }
     }
 
@@ -75,15 +76,15 @@ internal sealed class BatchRun
         var frame = _frame;
         var count = frame.ItemCount;
         var batchId = frame.BatchId;
-        var maxMessageBytes = _session.MaxMessageBytes;
+        var maxMessageBytes = _context.MaxMessageBytes;
         var result = new BatchResultWriter(batchId, frame.BatchBytes, maxMessageBytes, count);
-        var slotHandedOver = false;
+        var inFlightHandedOver = false;
         var errors = 0;
         var token = _cts.Token;
-        var logger = new ForwardingLogger(_session.UserLogger, _session.UserCategory,
-            _session.Writer, _session.ForwardLevel, batchId);
-        var context = new InvocationContext(_session.Info, logger, (long)batchId, token);
-        var invoker = _session.Function.Invoker;
+        var logger = new ForwardingLogger(_context.UserLogger, _context.UserCategory,
+            _context.Writer, _context.ForwardLevel, batchId);
+        var context = new InvocationContext(_context.Info, logger, (long)batchId, token);
+        var invoker = _context.Function.Invoker;
         var abandoned = false;
         long elapsedUs = long.MaxValue;
         try
@@ -130,7 +131,7 @@ internal sealed class BatchRun
                 {
                     errors++;
                     result.AddEncoded(new ItemResult { Error = ToItemError(e) }.ToByteArray());
-                    Log.ItemFailed(_session.Logger, e, _session.Id, i, batchId);
+                    Log.ItemFailed(_context.Logger, e, _context.Id, i, batchId);
                 }
             }
 
@@ -138,14 +139,14 @@ internal sealed class BatchRun
             if (result.TooLargeCount > 0)
             {
                 errors += result.TooLargeCount;
-                Log.ResultTooLarge(_session.Logger, _session.Id, _session.Function.Name, batchId, result.TooLargeCount, maxMessageBytes);
+                Log.ResultTooLarge(_context.Logger, _context.Id, _context.Function.Name, batchId, result.TooLargeCount, maxMessageBytes);
             }
 
             var encoded = result.Finish((ulong)elapsedUs);
             if (encoded.Length > maxMessageBytes)
             {
                 // Only when even one small error per item cannot fit (tiny UserCode:MaxMessageBytes).
-                Log.ResultTooLarge(_session.Logger, _session.Id, _session.Function.Name, batchId, count, maxMessageBytes);
+                Log.ResultTooLarge(_context.Logger, _context.Id, _context.Function.Name, batchId, count, maxMessageBytes);
                 encoded.Release();
                 errors = count;
                 encoded = RuntimeFrame.From(new RuntimeMessage
@@ -164,8 +165,8 @@ internal sealed class BatchRun
                 });
             }
 
-            encoded.HoldsSlot = true;
-            slotHandedOver = true;
+            encoded.HoldsInFlight = true;
+            inFlightHandedOver = true;
             await SendAsync(encoded).ConfigureAwait(false);
         }
         catch
@@ -184,9 +185,9 @@ internal sealed class BatchRun
                 frame.Release();
             }
 
-            if (!slotHandedOver)
+            if (!inFlightHandedOver)
             {
-                _session.ReleaseSlot();
+                _context.InFlight.Release();
             }
 
             _session.OnBatchDone(this, count, errors, elapsedUs);
@@ -195,7 +196,7 @@ internal sealed class BatchRun
 
     private async Task SendAsync(RuntimeFrame result)
     {
-        var schemas = _session.Info.PendingSchemas;
+        var schemas = _context.Info.PendingSchemas;
         if (schemas.Count > 0)
         {
             Schemas? toSend = null;
@@ -210,21 +211,13 @@ internal sealed class BatchRun
 
             if (toSend is not null)
             {
-                await _session.SendAsync(RuntimeFrame.From(new RuntimeMessage { Schemas = toSend })).ConfigureAwait(false);
+                await _context.Writer.SendAsync(RuntimeFrame.From(new RuntimeMessage { Schemas = toSend })).ConfigureAwait(false);
             }
         }
 
-        // Not cancellable by the session token: a result is only dropped when the channel closes,
-        // which happens only once nobody can receive it.
-        try
-        {
-            await _session.SendAsync(result).ConfigureAwait(false);
-        }
-        catch (ChannelClosedException)
-        {
-            result.Release();
-            throw;
-        }
+        // Not cancellable by the session token: a result is only dropped (and released by the
+        // writer) once nobody can receive it.
+        await _context.Writer.SendAsync(result).ConfigureAwait(false);
     }
 
     private int FillStopped(BatchResultWriter result, int remaining)
@@ -236,7 +229,7 @@ internal sealed class BatchRun
                 : (ItemError.Types.Code.Cancelled, $"batch {Id} was cancelled: the session ended");
         var error = new ItemResult { Error = new ItemError { Code = code, Type = "Jex." + code, Message = message } };
         result.AddEncoded(error.ToByteArray(), remaining);
-        Log.BatchStopped(_session.Logger, _session.Id, Id, code.ToString(), remaining);
+        Log.BatchStopped(_context.Logger, _context.Id, Id, code.ToString(), remaining);
         return remaining;
     }
 
@@ -260,7 +253,7 @@ internal sealed class BatchRun
 
     private void ObserveAbandoned(Task task)
     {
-        var session = _session;
+        var session = _context;
         var batchId = Id;
         _ = task.ContinueWith(
             t => Log.AbandonedCallFailed(session.Logger, t.Exception!.GetBaseException(), session.Id, session.Function.Name, batchId),

@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Jex.Protocol.V1;
 using Jex.Runtime.Dispatch.Wire;
 using ProtoLogLevel = Jex.Protocol.V1.LogLevel;
@@ -9,17 +8,18 @@ namespace Jex.Runtime.Dispatch;
 /// <summary>
 /// The logger user code gets from its context: each record goes to the runtime's own log and, at
 /// or above the session's level, to the member as a Log message carrying the batch id. Records go
-/// through the session's output channel, so they reach the member before the batch's result.
+/// through <see cref="SessionWriter.TryLog"/>, which keeps them ahead of the batch's result and
+/// drops (and counts) them rather than block the user's thread when the member reads too slowly.
 /// </summary>
 internal sealed class ForwardingLogger : ILogger
 {
     private readonly ILogger _local;
-    private readonly ChannelWriter<RuntimeFrame> _output;
+    private readonly SessionWriter _output;
     private readonly MsLogLevel _forwardLevel;
     private readonly ulong _batchId;
     private readonly string _category;
 
-    public ForwardingLogger(ILogger local, string category, ChannelWriter<RuntimeFrame> output, MsLogLevel forwardLevel, ulong batchId)
+    public ForwardingLogger(ILogger local, string category, SessionWriter output, MsLogLevel forwardLevel, ulong batchId)
     {
         _local = local;
         _category = category;
@@ -65,19 +65,9 @@ internal sealed class ForwardingLogger : ILogger
             },
         });
 
-        // ILogger is synchronous. When the output channel is full the user's thread waits: logs are
-        // back-pressured like results rather than dropped. A closed channel means the session ended.
-        if (!_output.TryWrite(message))
-        {
-            try
-            {
-                _output.WriteAsync(message).AsTask().GetAwaiter().GetResult();
-            }
-            catch (ChannelClosedException)
-            {
-                message.Release();
-            }
-        }
+        // ILogger is synchronous and user code may log from any thread, even one the session
+        // needs to make progress: a record the queue has no room for is dropped, never waited for.
+        _output.TryLog(message);
     }
 
     public static ProtoLogLevel ToProto(MsLogLevel level) => level switch

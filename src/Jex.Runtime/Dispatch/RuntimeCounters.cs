@@ -10,6 +10,7 @@ internal sealed class RuntimeCounters
     private long _items;
     private long _errors;
     private int _inFlight;
+    private long _logsDropped;
 
     public void BatchStarted() => Interlocked.Increment(ref _inFlight);
 
@@ -20,6 +21,8 @@ internal sealed class RuntimeCounters
         Interlocked.Add(ref _items, items);
         Interlocked.Add(ref _errors, errors);
     }
+
+    public void LogDropped() => Interlocked.Increment(ref _logsDropped);
 
     public RuntimeStats Snapshot()
     {
@@ -32,6 +35,7 @@ internal sealed class RuntimeCounters
             AllocatedBytes = (ulong)GC.GetTotalAllocatedBytes(precise: false),
             CpuTimeUs = (ulong)(process.TotalProcessorTime.Ticks / (TimeSpan.TicksPerMillisecond / 1000)),
             InFlight = (uint)Math.Max(0, Volatile.Read(ref _inFlight)),
+            LogsDropped = (ulong)Interlocked.Read(ref _logsDropped),
         };
     }
 }

@@ -24,11 +24,11 @@ internal sealed class RuntimeFrame
     public int Offset { get; }
 
     /// <summary>
-    /// Set on a BatchResult whose batch still holds an in-flight slot: the session frees the slot
+    /// Set on a BatchResult whose batch still holds an in-flight permit: the session frees the permit
     /// when the frame goes to the transport, not when it is queued, so results waiting for a
     /// member that does not read stay within the in-flight limit.
     /// </summary>
-    internal bool HoldsSlot { get; set; }
+    internal bool HoldsInFlight { get; set; }
 
     public int Length { get; }
 

@@ -1,0 +1,182 @@
+using Jex.Protocol.V1;
+using Jex.Protocol.Wire;
+using Jex.Runtime.Dispatch.Wire;
+using Jex.Runtime.UserCode;
+using Log = Jex.Runtime.Diagnostics.Log;
+using StatusCode = Grpc.Core.StatusCode;
+
+namespace Jex.Runtime.Dispatch;
+
+/// <summary>
+/// The start of a session: reads the Init (and nothing else, cheaply), accepts it, fixes the
+/// session's <see cref="SessionContext"/>, and builds the Ready that answers it.
+/// </summary>
+internal sealed class SessionHandshake(SessionProcessor processor, long id, CancellationTokenSource session)
+{
+    /// <summary>
+    /// Reads the first message, which must be an Init, spending on anything else no more than
+    /// its first tag: a session that has not authenticated gets no parsing, no item array and no
+    /// time beyond UserCode:InitTimeoutSeconds. Null when the stream ended first.
+    /// </summary>
+    public async Task<Init?> ReadInitAsync(IAsyncEnumerator<MemberFrame> enumerator)
+    {
+        var options = processor.Options;
+        using var initTimer = new CancellationTokenSource(TimeSpan.FromSeconds(options.InitTimeoutSeconds));
+        bool received;
+        using (initTimer.Token.Register(static s => ((CancellationTokenSource)s!).Cancel(), session))
+        {
+            try
+            {
+                received = await enumerator.MoveNextAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (initTimer.IsCancellationRequested && e is not SessionRejectedException)
+            {
+                received = false;
+            }
+        }
+
+        if (initTimer.IsCancellationRequested)
+        {
+            if (received)
+            {
+                enumerator.Current.Release();
+            }
+
+            throw Refuse(StatusCode.DeadlineExceeded,
+                $"no Init within {options.InitTimeoutSeconds} s (UserCode:InitTimeoutSeconds); the session is closed");
+        }
+
+        if (!received)
+        {
+            return null;
+        }
+
+        var frame = enumerator.Current;
+        if (frame.Length > options.MaxInitBytes)
+        {
+            var field = frame.FirstField();
+            frame.Release();
+            throw field == 1
+                ? Refuse(StatusCode.ResourceExhausted, $"the first message is a {frame.Length}-byte Init; an Init is at most {options.MaxInitBytes} bytes (UserCode:MaxInitBytes)")
+                : Refuse(StatusCode.FailedPrecondition, $"the first message of a session must be Init, not {KindName(field)} ({frame.Length} bytes)");
+        }
+
+        var kind = frame.FirstField();
+        if (kind != 1)
+        {
+            frame.Release();
+            throw Refuse(StatusCode.FailedPrecondition, $"the first message of a session must be Init, not {KindName(kind)}");
+        }
+
+        var first = Parse(frame, 0, 0);
+        frame.Release();
+        if (first?.KindCase != MemberMessage.KindOneofCase.Init)
+        {
+            throw Refuse(StatusCode.FailedPrecondition,
+                $"the first message of a session must be Init, not {first?.KindCase.ToString() ?? nameof(MemberMessage.KindOneofCase.Batch)}");
+        }
+
+        return first.Init;
+    }
+
+    /// <summary>Accepts the Init (or throws <see cref="SessionRejectedException"/>) and fixes the session's context.</summary>
+    public SessionContext Accept(Init init, ISessionOutput output)
+    {
+        var function = processor.Accept(init, id);
+        var options = processor.Options;
+        var limits = new SessionLimits(
+            MaxInFlight: init.MaxInFlight == 0 ? options.MaxInFlight : (int)Math.Min(init.MaxInFlight, (uint)options.MaxInFlight),
+            MaxBatchBytes: init.MaxBatchBytes == 0 ? options.MaxBatchBytes : (int)Math.Min(init.MaxBatchBytes, (uint)options.MaxBatchBytes),
+            MaxBatchItems: init.MaxBatchItems == 0 ? options.MaxBatchItems : (int)Math.Min(init.MaxBatchItems, (uint)options.MaxBatchItems));
+        var info = new SessionInfo
+        {
+            JobId = init.JobId,
+            JobName = init.JobName,
+            StageName = init.StageName,
+            FunctionName = init.Function,
+            KeyFormat = init.KeyFormat == Format.Unspecified ? Format.Bytes : init.KeyFormat,
+            ValueFormat = init.ValueFormat == Format.Unspecified ? Format.Bytes : init.ValueFormat,
+            Settings = new Dictionary<string, string>(init.Settings, StringComparer.Ordinal),
+        };
+        var userCategory = $"UserCode.{function.Name}";
+        var inFlight = new SemaphoreSlim(limits.MaxInFlight, limits.MaxInFlight);
+        var context = new SessionContext
+        {
+            Id = id,
+            Info = info,
+            Function = function,
+            Logger = processor.Logger,
+            UserLogger = processor.LoggerFactory.CreateLogger(userCategory),
+            UserCategory = userCategory,
+            ForwardLevel = ForwardingLogger.FromProto(init.LogLevel, Microsoft.Extensions.Logging.LogLevel.Information),
+            Limits = limits,
+            MaxMessageBytes = options.MaxMessageBytes,
+            InFlight = inFlight,
+            Writer = new SessionWriter(output, session, inFlight, processor.Counters),
+            Token = session.Token,
+        };
+        Log.SessionStarted(processor.Logger, id, init.JobName, init.StageName, init.Function, limits.MaxInFlight);
+        return context;
+    }
+
+    public Ready BuildReady(SessionContext context)
+    {
+        var ready = new Ready
+        {
+            RuntimeVersion = RuntimeInfo.Version,
+            Pid = Environment.ProcessId,
+            Signature = context.Function.Invoker.Signature,
+            Capabilities = { "cancel", "deadline", "filter", "flat-map", "logs", "stats" },
+            Limits = new Limits
+            {
+                MaxBatchBytes = (uint)context.Limits.MaxBatchBytes,
+                MaxBatchItems = (uint)context.Limits.MaxBatchItems,
+                MaxInFlight = (uint)context.Limits.MaxInFlight,
+                MaxMessageBytes = (uint)context.MaxMessageBytes,
+            },
+        };
+        if (processor.Catalog.Codecs.Hazelcast is not null)
+        {
+            ready.Capabilities.Add("compact");
+        }
+
+        return ready;
+    }
+
+    /// <summary>
+    /// Reads a frame: null for a batch (read in place, the frame stays alive), else the message
+    /// (the caller releases the frame). Bytes that are not a MemberMessage end the session.
+    /// </summary>
+    public MemberMessage? Parse(MemberFrame frame, int maxItems, int maxBatchBytes)
+    {
+        try
+        {
+            frame.Parse(maxItems, maxBatchBytes);
+        }
+        catch (MalformedFrameException e)
+        {
+            frame.Release();
+            throw Refuse(StatusCode.InvalidArgument, $"a {frame.Length}-byte message is not a valid MemberMessage: {e.Message}");
+        }
+
+        return frame.IsBatch ? null : frame.Message;
+    }
+
+    private SessionRejectedException Refuse(StatusCode status, string reason)
+    {
+        Log.SessionRejected(processor.Logger, id, status.ToString(), reason);
+        return new SessionRejectedException(status, reason);
+    }
+
+    private static string KindName(int field) => field switch
+    {
+        1 => nameof(MemberMessage.KindOneofCase.Init),
+        2 => nameof(MemberMessage.KindOneofCase.Schemas),
+        3 => nameof(MemberMessage.KindOneofCase.Batch),
+        4 => nameof(MemberMessage.KindOneofCase.Cancel),
+        5 => nameof(MemberMessage.KindOneofCase.Ping),
+        6 => nameof(MemberMessage.KindOneofCase.Drain),
+        0 => "an empty or malformed message",
+        _ => $"unknown field {field}",
+    };
+}
