@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Jex.Transport.SharedMemory;
 using Jex.Runtime.Configuration;
 using Jex.Runtime.Dispatch;
 using Jex.Runtime.Hosting;
@@ -21,7 +22,7 @@ internal static partial class Program
     public static int Main(string[] args)
     {
         // Files the runtime creates (socket, shared memory) are the owner's only.
-        _ = umask(0x3F);
+        _ = LibC.Umask(0x3F);
         StartupTrace.Mark("main");
 
         var (configuration, environmentName) = CreateConfiguration(args);
@@ -338,7 +339,4 @@ internal static partial class Program
 
         return config.CreateLogger();
     }
-
-    [LibraryImport("libc")]
-    private static partial uint umask(uint mask);
 }

@@ -1,3 +1,4 @@
+using Jex.Transport.SharedMemory;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.Versioning;
@@ -125,7 +126,7 @@ internal sealed class RuntimeProcess : IAsyncDisposable
         {
             if (!_process.HasExited)
             {
-                _ = Native.Kill(_process.Id, Native.SigTerm);
+                _ = LibC.Kill(_process.Id, LibC.SigTerm);
                 try
                 {
                     await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);

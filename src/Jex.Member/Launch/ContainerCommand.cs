@@ -1,3 +1,4 @@
+using Jex.Transport.SharedMemory;
 using System.Globalization;
 
 namespace Jex.Member.Launch;
@@ -261,14 +262,14 @@ internal sealed class ContainerTokenFile : IDisposable
 
             File.SetUnixFileMode(path, UnixFileMode.UserRead);
             string? runAs = null;
-            var me = NativeMethods.GetEffectiveUserId();
+            var me = LibC.GetEffectiveUserId();
             if (me == 0)
             {
-                NativeMethods.ChangeOwner(path, (uint)uid, (uint)gid);
+                ChangeOwner(path, (uint)uid, (uint)gid);
             }
             else
             {
-                runAs = me.ToString(CultureInfo.InvariantCulture) + ":" + NativeMethods.GetEffectiveGroupId().ToString(CultureInfo.InvariantCulture);
+                runAs = me.ToString(CultureInfo.InvariantCulture) + ":" + LibC.GetEffectiveGroupId().ToString(CultureInfo.InvariantCulture);
             }
 
             return new ContainerTokenFile(directory, path, runAs);
@@ -290,6 +291,14 @@ internal sealed class ContainerTokenFile : IDisposable
         {
             // Already gone, or the engine still holds the mount for a moment: the directory is
             // private either way.
+        }
+    }
+
+    private static void ChangeOwner(string path, uint owner, uint group)
+    {
+        if (LibC.Chown(path, owner, group) != 0)
+        {
+            throw new IOException($"chown {owner}:{group} {path} failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
         }
     }
 }

@@ -1,3 +1,4 @@
+using Jex.Transport.SharedMemory;
 using System.Diagnostics;
 using System.Globalization;
 using Jex.Member.Diagnostics;
@@ -158,7 +159,7 @@ internal sealed class ProcessRuntimeInstance : IRuntimeInstance
             return;
         }
 
-        NativeMethods.Signal(_pid, NativeMethods.SigTerm);
+        _ = LibC.Kill(_pid, LibC.SigTerm);
         try
         {
             await Exited.WaitAsync(grace, cancellationToken).ConfigureAwait(false);

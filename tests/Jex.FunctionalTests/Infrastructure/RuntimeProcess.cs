@@ -1,3 +1,4 @@
+using Jex.Transport.SharedMemory;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
@@ -143,7 +144,7 @@ public sealed class RuntimeProcess : IAsyncDisposable
 
     public void Signal(int signal)
     {
-        if (Native.Kill(_process.Id, signal) != 0)
+        if (LibC.Kill(_process.Id, signal) != 0)
         {
             throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed");
         }

@@ -1,6 +1,7 @@
 using Jex.FunctionalTests.Infrastructure;
 using Jex.Member.Transports;
 using Jex.Protocol.V1;
+using Jex.Transport.SharedMemory;
 using Xunit.Abstractions;
 
 namespace Jex.FunctionalTests.Runtime;
@@ -335,7 +336,7 @@ public sealed class SessionScenarioTests(ITestOutputHelper output) : IDisposable
         await using var _ = runtime;
         var endpoint = Transports.EndpointFile(kind, runtime);
 
-        runtime.Signal(Native.SIGTERM);
+        runtime.Signal(LibC.SigTerm);
 
         Assert.Equal(0, await runtime.WaitForExitAsync(TimeSpan.FromSeconds(15)));
         if (endpoint is not null)
@@ -378,7 +379,7 @@ public sealed class SessionScenarioTests(ITestOutputHelper output) : IDisposable
             }
         }
 
-        runtime.Signal(Native.SIGTERM);
+        runtime.Signal(LibC.SigTerm);
 
         while (await ReadOrExplainAsync() is { } m)
         {

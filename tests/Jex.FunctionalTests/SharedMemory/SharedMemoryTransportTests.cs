@@ -59,7 +59,7 @@ public sealed class SharedMemoryTransportTests(ITestOutputHelper output)
             Assert.False(pending.IsCompleted);
 
             var watch = Stopwatch.StartNew();
-            runtime.Signal(Native.SIGKILL);
+            runtime.Signal(LibC.SigKill);
             var error = await Assert.ThrowsAsync<SessionEndedException>(() => pending.WaitAsync(TimeSpan.FromSeconds(5)));
             watch.Stop();
             output.WriteLine($"member reported the dead runtime after {watch.Elapsed.TotalMilliseconds:F0} ms: {error.Message}");
@@ -94,7 +94,7 @@ public sealed class SharedMemoryTransportTests(ITestOutputHelper output)
                 await Task.Delay(300);
 
                 var watch = Stopwatch.StartNew();
-                Assert.Equal(0, Native.Kill(member.Id, Native.SIGKILL));
+                Assert.Equal(0, LibC.Kill(member.Id, LibC.SigKill));
                 while (!runtime.Log.Contains($"slot 1: its member died or went silent (The shared-memory peer (pid {member.Id})", StringComparison.Ordinal))
                 {
                     Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), "the runtime did not notice the member's death");
@@ -153,7 +153,7 @@ public sealed class SharedMemoryTransportTests(ITestOutputHelper output)
                 await using var session = new TestSession(SharedMemorySessionChannel.Open(runtime.Address));
                 await session.OpenAsync(TestSession.InitFor("identity"));
                 var watch = Stopwatch.StartNew();
-                Assert.Equal(0, Native.Kill(parent.Id, Native.SIGKILL));
+                Assert.Equal(0, LibC.Kill(parent.Id, LibC.SigKill));
                 var code = await runtime.WaitForExitAsync(TimeSpan.FromSeconds(10));
                 watch.Stop();
                 output.WriteLine($"runtime exited {code} {watch.Elapsed.TotalMilliseconds:F0} ms after kill -9 of its parent");
