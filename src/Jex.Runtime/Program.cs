@@ -1,10 +1,11 @@
 using System.Runtime.InteropServices;
-using Jex.Transport.SharedMemory;
+using Jex.Protocol.Contract;
 using Jex.Runtime.Configuration;
 using Jex.Runtime.Dispatch;
 using Jex.Runtime.Hosting;
 using Jex.Runtime.Transports.Grpc;
 using Jex.Runtime.UserCode;
+using Jex.Transport.SharedMemory;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
@@ -237,8 +238,8 @@ internal static partial class Program
                 address = addresses.Addresses.First();
             }
 
-            Log.Ready(logger, RuntimeInfo.Version, "grpc", address, string.Join(", ", catalog.Names));
-            ReadyLine.Write("grpc", address, catalog.Names);
+            Log.Ready(logger, RuntimeInfo.Version, TransportKind.Grpc.ToWire(), address, string.Join(", ", catalog.Names));
+            ReadyLine.Write(TransportKind.Grpc, address, RuntimeInfo.Version, catalog.Names);
             StartupTrace.Mark("ready line written");
         });
 

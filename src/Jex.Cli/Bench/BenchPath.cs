@@ -1,8 +1,8 @@
 using System.Runtime.Versioning;
-using Jex.Member.Launch;
 using Jex.Member.Transports;
 using Jex.Member.Transports.Grpc;
 using Jex.Member.Transports.SharedMemory;
+using Jex.Protocol.Contract;
 
 namespace Jex.Cli.Bench;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Jex.Member.Diagnostics;
+using Jex.Protocol.Contract;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 

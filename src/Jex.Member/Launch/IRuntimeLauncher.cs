@@ -1,3 +1,4 @@
+using Jex.Protocol.Contract;
 namespace Jex.Member.Launch;
 
 /// <summary>
@@ -51,14 +52,6 @@ internal interface IRuntimeInstance : IAsyncDisposable
     /// <summary>SIGKILL now (tests and crash handling).</summary>
     void Kill();
 }
-
-/// <summary>The JSON object of the runtime's <c>JEX-READY {json}</c> line.</summary>
-/// <param name="Transport">"grpc" or "shared-memory".</param>
-/// <param name="Address">http://127.0.0.1:PORT, unix:/path, or the shared-memory file path.</param>
-/// <param name="Pid">The runtime's process id (inside its container for container mode).</param>
-/// <param name="Version">The runtime's version.</param>
-/// <param name="Functions">The function names it loaded.</param>
-internal sealed record RuntimeReadyInfo(string Transport, string Address, int Pid, string Version, IReadOnlyList<string> Functions);
 
 internal sealed class RuntimeStartException : Exception
 {

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Jex.Protocol.Contract;
 
 namespace Jex.Member.Launch;
 

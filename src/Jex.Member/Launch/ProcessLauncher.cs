@@ -1,7 +1,8 @@
-using Jex.Transport.SharedMemory;
 using System.Diagnostics;
 using System.Globalization;
 using Jex.Member.Diagnostics;
+using Jex.Protocol.Contract;
+using Jex.Transport.SharedMemory;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 

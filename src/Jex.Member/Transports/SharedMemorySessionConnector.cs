@@ -1,5 +1,5 @@
-using Jex.Member.Launch;
 using Jex.Member.Transports.SharedMemory;
+using Jex.Protocol.Contract;
 
 namespace Jex.Member.Transports;
 

@@ -38,7 +38,7 @@ public sealed class SharedMemoryTransportTests(ITestOutputHelper output)
     public async Task ReadyLine_NamesTheOwnerOnlyFileAndEverySlotHasItsFifos()
     {
         await using var runtime = await StartAsync("--UserCode:SharedMemory:Sessions=3");
-        Assert.Equal("shared-memory", runtime.ReadyInfo.GetProperty("transport").GetString());
+        Assert.Equal("shared-memory", runtime.ReadyInfo.Transport);
         Assert.StartsWith(SharedMemoryChannel.DefaultDirectory() + "/jex-", runtime.Address, StringComparison.Ordinal);
         var files = ShmLeftovers.FilesOf(UidOf(runtime)).Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(ShmLayout.AllFiles(runtime.Address, 3).Order(StringComparer.Ordinal), files);

@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Jex.Member.Driver;
 using Jex.Member.Launch;
 using Jex.Member.Transports;
+using Jex.Protocol.Contract;
 using Jex.Protocol.V1;
 
 namespace Jex.Member.Tests.Driver;

@@ -2,34 +2,6 @@ using Jex.Member.Launch;
 
 namespace Jex.Member.Tests.Launch;
 
-public sealed class ReadyLineTests
-{
-    [Fact]
-    public void TryParse_WhenLineIsTheReadyLine_ReadsEveryField()
-    {
-        var ok = ReadyLine.TryParse(
-            """JEX-READY {"transport":"grpc","address":"http://127.0.0.1:40001","pid":123,"version":"0.1.0","functions":["doThingDotnet","identity"]}""",
-            out var info);
-
-        Assert.True(ok);
-        Assert.Equal(new RuntimeReadyInfo("grpc", "http://127.0.0.1:40001", 123, "0.1.0", info!.Functions), info);
-        Assert.Equal(["doThingDotnet", "identity"], info.Functions);
-    }
-
-    [Fact]
-    public void TryParse_WhenLineIsALogLine_IsFalse() =>
-        Assert.False(ReadyLine.TryParse("[14:00:00 INF] JEX-READY soon", out _));
-
-    [Fact]
-    public void TryParse_WhenJsonIsBroken_ThrowsNamingTheLine()
-    {
-        var ex = Assert.Throws<RuntimeStartException>(() => ReadyLine.TryParse("JEX-READY {\"transport\":\"grpc\"}", out _));
-
-        Assert.Contains("missing \"address\"", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("JEX-READY {\"transport\":\"grpc\"}", ex.Message, StringComparison.Ordinal);
-    }
-}
-
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class ProcessLauncherTests
 {
@@ -92,6 +64,25 @@ public sealed class ProcessLauncherTests
             Assert.Equal(code, ex.ExitCode);
             Assert.Contains($"refused to start ({kind}, exit code {code}; not restarting): jex-runtime: configuration error: UserCode:MaxInFlight 0 is out of range 1..1024", ex.Message, StringComparison.Ordinal);
             Assert.DoesNotContain("a later failing line", ex.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(script);
+        }
+    }
+
+    [Fact]
+    public async Task StartAsync_WhenTheReadyLineIsMalformed_ThrowsNamingTheFieldAndTheLine()
+    {
+        var script = Path.Combine(Path.GetTempPath(), $"jex-fake-runtime-{Guid.NewGuid():N}.sh");
+        await File.WriteAllTextAsync(script, "#!/bin/sh\necho 'JEX-READY {\"transport\":\"grpc\"}'\nexec sleep 60\n");
+        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        try
+        {
+            var ex = await Assert.ThrowsAsync<RuntimeStartException>(() =>
+                new ProcessLauncher(script).StartAsync(new RuntimeLaunchOptions("t", "grpc", "/nope"), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
+
+            Assert.Contains("the runtime's ready line is malformed (missing \"address\"): JEX-READY {\"transport\":\"grpc\"}", ex.Message, StringComparison.Ordinal);
         }
         finally
         {

@@ -1,7 +1,7 @@
 using System.Net.Sockets;
 using Grpc.Core;
 using Grpc.Net.Client;
-using Jex.Member.Launch;
+using Jex.Protocol.Contract;
 
 namespace Jex.Member.Transports.Grpc;
 
