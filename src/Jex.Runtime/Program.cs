@@ -54,7 +54,7 @@ internal static partial class Program
             return 2;
         }
 
-        if (!string.Equals(options.Transport, "grpc", StringComparison.OrdinalIgnoreCase)
+        if (!TransportKinds.Is(options.Transport, TransportKind.Grpc)
             && !TransportRegistry.IsAvailable(options.Transport))
         {
             Console.Error.WriteLine($"jex-runtime: configuration error: UserCode:Transport '{options.Transport}' is not available in this build");
@@ -62,7 +62,7 @@ internal static partial class Program
         }
 
         GrpcEndpoint? endpoint = null;
-        if (string.Equals(options.Transport, "grpc", StringComparison.OrdinalIgnoreCase))
+        if (TransportKinds.Is(options.Transport, TransportKind.Grpc))
         {
             try
             {

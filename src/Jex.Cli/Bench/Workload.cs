@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.Versioning;
 using Google.Protobuf;
 using Jex.Member.Transports;
+using Jex.Protocol.Contract;
 using Jex.Protocol.V1;
 
 namespace Jex.Cli.Bench;
@@ -70,7 +71,7 @@ internal sealed class Workload
 
     public static Init InitFor(Cell cell, string token) => new()
     {
-        ProtocolVersion = 1,
+        ProtocolVersion = ProtocolContract.Version,
         Token = token,
         JobId = "bench",
         JobName = "jex-bench",

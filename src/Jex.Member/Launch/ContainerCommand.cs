@@ -1,5 +1,6 @@
-using Jex.Transport.SharedMemory;
 using System.Globalization;
+using Jex.Protocol.Contract;
+using Jex.Transport.SharedMemory;
 
 namespace Jex.Member.Launch;
 
@@ -20,10 +21,10 @@ internal static class ContainerCommand
     /// <summary>Refuses what a container cannot do, naming the setting at fault.</summary>
     public static void Validate(RuntimeLaunchOptions launch)
     {
-        if (!string.Equals(launch.Transport, "grpc", StringComparison.OrdinalIgnoreCase))
+        if (launch.Transport != TransportKind.Grpc)
         {
             throw new RuntimeStartException(
-                $"container mode supports transport 'grpc' only, not '{launch.Transport}': shared memory needs the member and the " +
+                $"container mode supports transport 'grpc' only, not '{launch.Transport.ToWire()}': shared memory needs the member and the " +
                 "runtime to share /dev/shm and a user, which a container does not (use service 'process' for shared memory)");
         }
 

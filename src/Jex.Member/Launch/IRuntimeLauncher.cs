@@ -17,7 +17,7 @@ internal interface IRuntimeLauncher
 
 /// <summary>What to start.</summary>
 /// <param name="Token">Fresh auth token: in the environment (UserCode__Token) for a forked process, whose environment only its user can read; a 0400 file mount (UserCode:TokenFile) for a container.</param>
-/// <param name="Transport">"grpc" or "shared-memory".</param>
+/// <param name="Transport">How the member reaches the runtime.</param>
 /// <param name="UserCodePath">UserCode:Path for the runtime (a .dll or a directory).</param>
 /// <param name="Uid">UserCode:Uid, naming the shared-memory channel; null for gRPC.</param>
 /// <param name="GrpcPort">TCP port, 0 for any.</param>
@@ -26,7 +26,7 @@ internal interface IRuntimeLauncher
 /// <param name="ReadyTimeout">How long to wait for the ready line.</param>
 internal sealed record RuntimeLaunchOptions(
     string Token,
-    string Transport,
+    TransportKind Transport,
     string UserCodePath,
     string? Uid = null,
     int GrpcPort = 0,

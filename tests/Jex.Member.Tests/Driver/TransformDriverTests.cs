@@ -5,6 +5,7 @@ using Jex.Member.Driver;
 using Jex.Member.Launch;
 using Jex.Member.Sessions;
 using Jex.Member.Transports;
+using Jex.Protocol.Contract;
 using Jex.Protocol.V1;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -15,7 +16,7 @@ public sealed class TransformDriverTests
     private static DriverOptions Options(bool preserveOrder = true, int inFlight = 4, int batchItems = 50) => new()
     {
         Session = new SessionSettings { JobId = "j", JobName = "job", StageName = "stage", Function = "echo" },
-        LaunchOptions = () => new RuntimeLaunchOptions("token", "grpc", "/code"),
+        LaunchOptions = () => new RuntimeLaunchOptions("token", TransportKind.Grpc, "/code"),
         MaxBatchItems = batchItems,
         MaxInFlight = inFlight,
         PreserveOrder = preserveOrder,

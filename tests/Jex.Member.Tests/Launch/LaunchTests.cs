@@ -1,4 +1,5 @@
 using Jex.Member.Launch;
+using Jex.Protocol.Contract;
 
 namespace Jex.Member.Tests.Launch;
 
@@ -8,7 +9,7 @@ public sealed class ProcessLauncherTests
     [Fact]
     public void BuildArguments_PassesParentPidTransportPathUidPortThenTheJobsArguments()
     {
-        var args = ProcessLauncher.BuildArguments(new RuntimeLaunchOptions("secret", "shared-memory", "/code", Uid: "u1", ExtraArguments: ["--x=1"]));
+        var args = ProcessLauncher.BuildArguments(new RuntimeLaunchOptions("secret", TransportKind.SharedMemory, "/code", Uid: "u1", ExtraArguments: ["--x=1"]));
 
         Assert.Equal(
             [$"--UserCode:ParentPid={Environment.ProcessId}", "--UserCode:Transport=shared-memory", "--UserCode:LogFormat=text", "--UserCode:Path=/code", "--UserCode:Uid=u1", "--UserCode:Grpc:Port=0", "--x=1"],
@@ -19,7 +20,7 @@ public sealed class ProcessLauncherTests
     [Fact]
     public void BuildArguments_WhenASocketIsGiven_UsesItInsteadOfAPort()
     {
-        var args = ProcessLauncher.BuildArguments(new RuntimeLaunchOptions("t", "grpc", "/code", GrpcSocket: "/tmp/s.sock"));
+        var args = ProcessLauncher.BuildArguments(new RuntimeLaunchOptions("t", TransportKind.Grpc, "/code", GrpcSocket: "/tmp/s.sock"));
 
         Assert.Contains("--UserCode:Grpc:Socket=/tmp/s.sock", args);
         Assert.DoesNotContain(args, a => a.StartsWith("--UserCode:Grpc:Port", StringComparison.Ordinal));
@@ -34,7 +35,7 @@ public sealed class ProcessLauncherTests
         try
         {
             var ex = await Assert.ThrowsAsync<RuntimeStartException>(() =>
-                new ProcessLauncher(script).StartAsync(new RuntimeLaunchOptions("tok42", "grpc", "/nope"), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
+                new ProcessLauncher(script).StartAsync(new RuntimeLaunchOptions("tok42", TransportKind.Grpc, "/nope"), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
 
             Assert.Contains("exited with code 1 before it was ready", ex.Message, StringComparison.Ordinal);
             Assert.False(ex.IsFinal);
@@ -58,7 +59,7 @@ public sealed class ProcessLauncherTests
         try
         {
             var ex = await Assert.ThrowsAsync<RuntimeStartException>(() =>
-                new ProcessLauncher(script).StartAsync(new RuntimeLaunchOptions("t", "grpc", "/nope"), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
+                new ProcessLauncher(script).StartAsync(new RuntimeLaunchOptions("t", TransportKind.Grpc, "/nope"), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
 
             Assert.True(ex.IsFinal);
             Assert.Equal(code, ex.ExitCode);
@@ -80,7 +81,7 @@ public sealed class ProcessLauncherTests
         try
         {
             var ex = await Assert.ThrowsAsync<RuntimeStartException>(() =>
-                new ProcessLauncher(script).StartAsync(new RuntimeLaunchOptions("t", "grpc", "/nope"), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
+                new ProcessLauncher(script).StartAsync(new RuntimeLaunchOptions("t", TransportKind.Grpc, "/nope"), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
 
             Assert.Contains("the runtime's ready line is malformed (missing \"address\"): JEX-READY {\"transport\":\"grpc\"}", ex.Message, StringComparison.Ordinal);
         }
@@ -100,7 +101,7 @@ public sealed class ProcessLauncherTests
         try
         {
             var ex = await Assert.ThrowsAsync<RuntimeStartException>(() =>
-                new ProcessLauncher(script).StartAsync(new RuntimeLaunchOptions("t", "grpc", "/x", ReadyTimeout: TimeSpan.FromMilliseconds(800)), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
+                new ProcessLauncher(script).StartAsync(new RuntimeLaunchOptions("t", TransportKind.Grpc, "/x", ReadyTimeout: TimeSpan.FromMilliseconds(800)), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
 
             Assert.Contains("printed no ready line within 0.8 s", ex.Message, StringComparison.Ordinal);
             Assert.Contains("still thinking", ex.Message, StringComparison.Ordinal);
@@ -146,9 +147,9 @@ public sealed class PassthruLauncherTests
             port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
         }
 
-        var launcher = new PassthruLauncher($"http://127.0.0.1:{port}", "grpc", retryDelay: TimeSpan.FromMilliseconds(50));
+        var launcher = new PassthruLauncher($"http://127.0.0.1:{port}", TransportKind.Grpc, retryDelay: TimeSpan.FromMilliseconds(50));
 
-        var ex = await Assert.ThrowsAsync<RuntimeStartException>(() => launcher.StartAsync(new RuntimeLaunchOptions("t", "grpc", ""), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
+        var ex = await Assert.ThrowsAsync<RuntimeStartException>(() => launcher.StartAsync(new RuntimeLaunchOptions("t", TransportKind.Grpc, ""), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
 
         Assert.True(ex.IsFinal);
         Assert.Contains($"no runtime at http://127.0.0.1:{port}: connection refused", ex.Message, StringComparison.Ordinal);
@@ -163,7 +164,7 @@ public sealed class PassthruLauncherTests
         var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
         var launcher = new PassthruLauncher($"http://127.0.0.1:{port}");
 
-        await using var instance = await launcher.StartAsync(new RuntimeLaunchOptions("t", "grpc", ""), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20));
+        await using var instance = await launcher.StartAsync(new RuntimeLaunchOptions("t", TransportKind.Grpc, ""), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20));
 
         Assert.Equal($"http://127.0.0.1:{port}", instance.Ready.Address);
     }
@@ -172,9 +173,9 @@ public sealed class PassthruLauncherTests
     public async Task StartAsync_WhenTheSharedMemoryFileIsMissing_FailsForGoodNamingIt()
     {
         var path = Path.Combine(Path.GetTempPath(), "jex-no-such-" + Guid.NewGuid().ToString("N"));
-        var launcher = new PassthruLauncher(path, "shared-memory", retryDelay: TimeSpan.FromMilliseconds(10));
+        var launcher = new PassthruLauncher(path, TransportKind.SharedMemory, retryDelay: TimeSpan.FromMilliseconds(10));
 
-        var ex = await Assert.ThrowsAsync<RuntimeStartException>(() => launcher.StartAsync(new RuntimeLaunchOptions("t", "shared-memory", ""), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
+        var ex = await Assert.ThrowsAsync<RuntimeStartException>(() => launcher.StartAsync(new RuntimeLaunchOptions("t", TransportKind.SharedMemory, ""), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
 
         Assert.True(ex.IsFinal);
         Assert.Contains($"no runtime at {path}: the shared-memory file does not exist", ex.Message, StringComparison.Ordinal);

@@ -62,7 +62,7 @@ internal sealed class SharedMemoryListener
     }
 
     public static bool IsSharedMemory(UserCodeOptions options) =>
-        string.Equals(options.Transport, "shared-memory", StringComparison.OrdinalIgnoreCase);
+        TransportKinds.Is(options.Transport, TransportKind.SharedMemory);
 
     /// <summary>Kestrel still hosts health checks; on loopback port 0 so runtimes never collide.</summary>
     public static void ConfigureKestrel(KestrelServerOptions kestrel) =>
