@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Threading.Channels;
+using Grpc.Core;
 using Jex.Member.Launch;
 using Jex.Member.Sessions;
 using Jex.Member.Transports;
@@ -349,7 +350,7 @@ internal sealed class TransformDriver
                 {
                     // The stream usually reports the death first; this covers a runtime that exits
                     // while idle (no call in progress to fail).
-                    throw new SessionEndedException(14, "the runtime process exited");
+                    throw new SessionEndedException(StatusCode.Unavailable, "the runtime process exited");
                 }
 
                 await done.ConfigureAwait(false);
@@ -454,7 +455,7 @@ internal sealed class TransformDriver
                         $"the runtime refused a message: {message.Error.Code}: {message.Error.Message}" +
                         (message.Error.BatchId != 0 ? $" (batch {message.Error.BatchId})" : ""));
                 case RuntimeMessage.KindOneofCase.Closed:
-                    throw new SessionEndedException(message.Closed.Code, message.Closed.Message);
+                    throw new SessionEndedException((StatusCode)message.Closed.Code, message.Closed.Message);
                 default:
                     break;
             }

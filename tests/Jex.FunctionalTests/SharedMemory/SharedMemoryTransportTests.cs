@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Google.Protobuf;
+using Grpc.Core;
 using Jex.FunctionalTests.Infrastructure;
 using Jex.Member.Transports;
 using Jex.Member.Transports.SharedMemory;
@@ -64,7 +65,7 @@ public sealed class SharedMemoryTransportTests(ITestOutputHelper output)
             watch.Stop();
             output.WriteLine($"member reported the dead runtime after {watch.Elapsed.TotalMilliseconds:F0} ms: {error.Message}");
             Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"reported after {watch.Elapsed.TotalMilliseconds} ms");
-            Assert.Equal(14, error.StatusCode);
+            Assert.Equal(StatusCode.Unavailable, error.StatusCode);
             Assert.Contains($"pid {runtime.Pid}", error.Message, StringComparison.Ordinal);
             // The member survived, so it removed the runtime's files.
             Assert.Empty(ShmLeftovers.FilesOf(UidOf(runtime)));
