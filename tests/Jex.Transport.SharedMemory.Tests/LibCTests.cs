@@ -9,9 +9,10 @@ public sealed class LibCTests
     [Fact]
     public async Task IsProcessAlive_SeesAnUnreapedChildAsDead_AndItsLivingParentAsAlive()
     {
-        // sh starts a child that exits at once, prints its pid, then becomes sleep, which never reaps it:
-        // the child stays a zombie for as long as sleep runs.
-        using var parent = Process.Start(new ProcessStartInfo("/bin/sh", ["-c", "sh -c 'exit 0' & echo $!; exec sleep 30"])
+        // sh starts a child, prints its pid, then becomes sleep, which never reaps. The child exits only once
+        // its parent is sleep, so the shell cannot have reaped it first: it stays a zombie while sleep runs.
+        using var parent = Process.Start(new ProcessStartInfo(
+            "/bin/sh", ["-c", "sh -c 'until grep -q ^sleep /proc/$PPID/comm; do :; done' & echo $!; exec sleep 30"])
         {
             RedirectStandardOutput = true,
         })!;
