@@ -127,7 +127,7 @@ internal sealed class Workload
         var memberCpu0 = ProcStat.CpuMicroseconds(Environment.ProcessId) ?? 0;
 
         var latencies = new List<long>(batchesPerSecond is { } r ? (int)Math.Min(4_000_000, r * duration.TotalSeconds * 1.2) + 16 : 1 << 16);
-        using var slots = new SemaphoreSlim(_cell.InFlight, _cell.InFlight);
+        using var inFlight = new SemaphoreSlim(_cell.InFlight, _cell.InFlight);
         long sent = 0;
         long sentTotal = long.MaxValue;
         var start = Stopwatch.GetTimestamp();
@@ -173,7 +173,7 @@ internal sealed class Workload
                     break;
                 }
 
-                await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+                await inFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
                 sent++;
                 await SendNextAsync(due, cancellationToken).ConfigureAwait(false);
             }
@@ -218,7 +218,7 @@ internal sealed class Workload
                 lastAt = now;
                 if (period > 0)
                 {
-                    slots.Release();
+                    inFlight.Release();
                 }
                 else if (now < end)
                 {
