@@ -282,16 +282,15 @@ internal static partial class Program
     /// <summary>
     /// The host with only what the runtime uses. CreateSlimBuilder would also add a console logger
     /// (replaced by Serilog anyway), the file watcher, host filtering and Kestrel's configuration and
-    /// HTTPS setup: about a tenth of fork-to-ready, for nothing.
+    /// HTTPS setup, which cost startup time for nothing (docs/performance.md, "Startup").
     /// </summary>
     private static WebApplicationBuilder CreateBuilder(string[] args, IConfiguration configuration, string environmentName)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = args, EnvironmentName = environmentName });
         builder.Configuration.AddConfiguration(configuration, shouldDisposeConfiguration: true);
         builder.WebHost.UseKestrelCore();
-        // Not UnsafePreferInlineScheduling: it made gRPC faster (256x64 B 1.6M -> 2.1M events/s) but
-        // a graceful stop then sometimes closed a connection before its last messages reached the
-        // member (the SIGTERM drain test failed 2 runs in 12 with it, 0 in 12 without).
+        // Not UnsafePreferInlineScheduling: faster, but a graceful stop could then lose a session's last
+        // messages (docs/performance.md, "Kestrel's inline socket scheduling").
         return builder;
     }
 
