@@ -1,9 +1,11 @@
 using System.Runtime.InteropServices;
+using Jex.Protocol.Contract;
 using Jex.Runtime.Configuration;
 using Jex.Runtime.Dispatch;
 using Jex.Runtime.Hosting;
 using Jex.Runtime.Transports.Grpc;
 using Jex.Runtime.UserCode;
+using Jex.Transport.SharedMemory;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
@@ -21,7 +23,7 @@ internal static partial class Program
     public static int Main(string[] args)
     {
         // Files the runtime creates (socket, shared memory) are the owner's only.
-        _ = umask(0x3F);
+        _ = LibC.Umask(0x3F);
         StartupTrace.Mark("main");
 
         var (configuration, environmentName) = CreateConfiguration(args);
@@ -52,7 +54,7 @@ internal static partial class Program
             return 2;
         }
 
-        if (!string.Equals(options.Transport, "grpc", StringComparison.OrdinalIgnoreCase)
+        if (!TransportKinds.Is(options.Transport, TransportKind.Grpc)
             && !TransportRegistry.IsAvailable(options.Transport))
         {
             Console.Error.WriteLine($"jex-runtime: configuration error: UserCode:Transport '{options.Transport}' is not available in this build");
@@ -60,7 +62,7 @@ internal static partial class Program
         }
 
         GrpcEndpoint? endpoint = null;
-        if (string.Equals(options.Transport, "grpc", StringComparison.OrdinalIgnoreCase))
+        if (TransportKinds.Is(options.Transport, TransportKind.Grpc))
         {
             try
             {
@@ -236,8 +238,8 @@ internal static partial class Program
                 address = addresses.Addresses.First();
             }
 
-            Log.Ready(logger, RuntimeInfo.Version, "grpc", address, string.Join(", ", catalog.Names));
-            ReadyLine.Write("grpc", address, catalog.Names);
+            Log.Ready(logger, RuntimeInfo.Version, TransportKind.Grpc.ToWire(), address, string.Join(", ", catalog.Names));
+            ReadyLine.Write(TransportKind.Grpc, address, RuntimeInfo.Version, catalog.Names);
             StartupTrace.Mark("ready line written");
         });
 
@@ -280,16 +282,15 @@ internal static partial class Program
     /// <summary>
     /// The host with only what the runtime uses. CreateSlimBuilder would also add a console logger
     /// (replaced by Serilog anyway), the file watcher, host filtering and Kestrel's configuration and
-    /// HTTPS setup: about a tenth of fork-to-ready, for nothing.
+    /// HTTPS setup, which cost startup time for nothing (docs/performance.md, "Startup").
     /// </summary>
     private static WebApplicationBuilder CreateBuilder(string[] args, IConfiguration configuration, string environmentName)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = args, EnvironmentName = environmentName });
         builder.Configuration.AddConfiguration(configuration, shouldDisposeConfiguration: true);
         builder.WebHost.UseKestrelCore();
-        // Not UnsafePreferInlineScheduling: it made gRPC faster (256x64 B 1.6M -> 2.1M events/s) but
-        // a graceful stop then sometimes closed a connection before its last messages reached the
-        // member (the SIGTERM drain test failed 2 runs in 12 with it, 0 in 12 without).
+        // Not UnsafePreferInlineScheduling: faster, but a graceful stop could then lose a session's last
+        // messages (docs/performance.md, "Kestrel's inline socket scheduling").
         return builder;
     }
 
@@ -338,7 +339,4 @@ internal static partial class Program
 
         return config.CreateLogger();
     }
-
-    [LibraryImport("libc")]
-    private static partial uint umask(uint mask);
 }

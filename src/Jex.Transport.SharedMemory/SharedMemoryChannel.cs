@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.IO.MemoryMappedFiles;
-using System.Runtime.InteropServices;
 using L = Jex.Transport.SharedMemory.ShmLayout;
 
 namespace Jex.Transport.SharedMemory;
@@ -495,7 +494,7 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
         }
 
         died = true;
-        if (!IsProcessAlive(pid))
+        if (!LibC.IsProcessAlive(pid))
         {
             return $"The shared-memory peer (pid {pid}) of '{Path}' exited.";
         }
@@ -508,37 +507,6 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
 
         died = false;
         return null;
-    }
-
-    /// <summary>
-    /// kill(pid, 0) plus a zombie check: an unreaped child still answers kill but is dead. Runs 10 times a
-    /// second on the monitor thread, so it reads /proc with raw calls into stack buffers: no allocation,
-    /// and few methods for the JIT to keep tiering up while the runtime is otherwise at rest.
-    /// </summary>
-    internal static unsafe bool IsProcessAlive(int pid)
-    {
-        if (LibC.Kill(pid, 0) != 0)
-        {
-            return Marshal.GetLastPInvokeError() == LibC.EPerm;
-        }
-
-        var path = stackalloc byte[32];
-        var span = new Span<byte>(path, 32);
-        "/proc/"u8.CopyTo(span);
-        _ = pid.TryFormat(span[6..], out var digits, default, System.Globalization.CultureInfo.InvariantCulture);
-        "/stat\0"u8.CopyTo(span[(6 + digits)..]);
-        var fd = LibC.OpenRaw(path, LibC.ORdOnly | LibC.OCloExec);
-        if (fd < 0)
-        {
-            return false;
-        }
-
-        var buffer = stackalloc byte[512];
-        var n = (int)LibC.Read(fd, buffer, 512);
-        _ = LibC.Close(fd);
-        var stat = new ReadOnlySpan<byte>(buffer, Math.Max(n, 0));
-        var end = stat.LastIndexOf((byte)')');
-        return end < 0 || end + 2 >= stat.Length || stat[end + 2] is not ((byte)'Z' or (byte)'X');
     }
 
     private static void ValidateCapacity(int capacity, string name)
@@ -575,7 +543,7 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
         {
         }
 
-        if (pid > 0 && pid != Environment.ProcessId && IsProcessAlive(pid))
+        if (pid > 0 && pid != Environment.ProcessId && LibC.IsProcessAlive(pid))
         {
             throw new IOException($"The shared-memory file '{path}' is in use by a live runtime (pid {pid}); choose another UserCode:Uid.");
         }

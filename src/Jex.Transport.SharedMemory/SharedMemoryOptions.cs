@@ -25,8 +25,8 @@ internal sealed class SharedMemoryOptions
 
     /// <summary>
     /// How often each side writes its heartbeat and checks the peer's process. Default 250 ms: a dead peer
-    /// is noticed well within a second, and the 4 wake-ups a second cost ~0.1% of a core on this
-    /// (loaded, virtualised) 2-core machine, where 10 a second measured ~0.4%.
+    /// is noticed well within a second, and an idle runtime wakes rarely enough to cost next to no CPU
+    /// (docs/performance.md, "Shared-memory waits").
     /// </summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromMilliseconds(250);
 

@@ -1,8 +1,8 @@
 using System.Runtime.Versioning;
-using Jex.Member.Launch;
 using Jex.Member.Transports;
 using Jex.Member.Transports.Grpc;
 using Jex.Member.Transports.SharedMemory;
+using Jex.Protocol.Contract;
 
 namespace Jex.Cli.Bench;
 
@@ -98,7 +98,7 @@ internal sealed class ForkedPath(string name, BenchSettings settings, ForkedPath
         if (kind != Kind.SharedMemory)
         {
             // The member driver's own connector: one HTTP/2 connection per session.
-            var ready = new RuntimeReadyInfo("grpc", _runtime!.Address, _runtime.Pid, string.Empty, []);
+            var ready = new RuntimeReadyInfo(TransportKinds.GrpcName, _runtime!.Address, _runtime.Pid, string.Empty, []);
             return await new GrpcSessionConnector().ConnectAsync(ready, cancellationToken).ConfigureAwait(false);
         }
 

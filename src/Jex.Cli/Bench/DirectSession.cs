@@ -1,5 +1,6 @@
 using System.Runtime.Versioning;
 using System.Threading.Channels;
+using Grpc.Core;
 using Jex.Member.Transports;
 using Jex.Protocol.V1;
 using Jex.Runtime.Configuration;
@@ -79,11 +80,11 @@ internal sealed class DirectRuntime : IDisposable
             }
             catch (SessionRejectedException e)
             {
-                _out.Writer.TryComplete(new SessionEndedException((int)e.StatusCode, e.Message, e));
+                _out.Writer.TryComplete(new SessionEndedException(e.StatusCode, e.Message, e));
             }
             catch (Exception e) when (e is OperationCanceledException or InvalidOperationException)
             {
-                _out.Writer.TryComplete(new SessionEndedException(14, e.Message, e));
+                _out.Writer.TryComplete(new SessionEndedException(StatusCode.Unavailable, e.Message, e));
             }
         }
 

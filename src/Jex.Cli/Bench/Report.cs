@@ -5,13 +5,13 @@ using System.Text.Json;
 
 namespace Jex.Cli.Bench;
 
-/// <summary>The report: a JSON file in the shape issue 6 gives, and a readable table.</summary>
+/// <summary>The report: a JSON file in the shape tests/Jex.Benchmarks/README.md describes, and a readable table.</summary>
 [SupportedOSPlatform("linux")]
 internal static class Report
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    /// <summary>The goals of issue 6, checked against the cells that measure them.</summary>
+    /// <summary>The targets in docs/performance.md, checked against the cells that measure them.</summary>
     public static IEnumerable<Goal> Goals(BenchReport report)
     {
         CellResult? Find(string path, int batch, int inFlight) => report.Results.FirstOrDefault(r =>

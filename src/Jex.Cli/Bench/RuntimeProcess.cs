@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.Versioning;
-using System.Text.Json;
+using Jex.Protocol.Contract;
+using Jex.Transport.SharedMemory;
 
 namespace Jex.Cli.Bench;
 
@@ -15,7 +16,7 @@ internal sealed class RuntimeProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly Queue<string> _tail = new();
-    private readonly TaskCompletionSource<JsonElement> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<RuntimeReadyInfo> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private RuntimeProcess(Process process) => _process = process;
 
@@ -77,7 +78,7 @@ internal sealed class RuntimeProcess : IAsyncDisposable
             var ready = await runtime._ready.Task.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
             runtime.ForkToReadyMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             runtime.CpuToReadyMs = (ProcStat.CpuMicroseconds(process.Id) ?? double.NaN) / 1000;
-            runtime.Address = ready.GetProperty("address").GetString() ?? string.Empty;
+            runtime.Address = ready.Address;
         }
         catch (Exception e) when (e is TimeoutException or InvalidOperationException)
         {
@@ -101,10 +102,9 @@ internal sealed class RuntimeProcess : IAsyncDisposable
             return;
         }
 
-        if (stdout && line.StartsWith("JEX-READY ", StringComparison.Ordinal))
+        if (stdout && ReadyLine.TryParse(line, out var ready))
         {
-            // Parse off the reader thread's critical path is not worth it: it happens once.
-            _ready.TrySetResult(JsonDocument.Parse(line.AsMemory(10)).RootElement.Clone());
+            _ready.TrySetResult(ready!);
             return;
         }
 
@@ -125,7 +125,7 @@ internal sealed class RuntimeProcess : IAsyncDisposable
         {
             if (!_process.HasExited)
             {
-                _ = Native.Kill(_process.Id, Native.SigTerm);
+                _ = LibC.Kill(_process.Id, LibC.SigTerm);
                 try
                 {
                     await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.Versioning;
 using Google.Protobuf;
 using Jex.Member.Transports;
+using Jex.Protocol.Contract;
 using Jex.Protocol.V1;
 
 namespace Jex.Cli.Bench;
@@ -70,7 +71,7 @@ internal sealed class Workload
 
     public static Init InitFor(Cell cell, string token) => new()
     {
-        ProtocolVersion = 1,
+        ProtocolVersion = ProtocolContract.Version,
         Token = token,
         JobId = "bench",
         JobName = "jex-bench",
@@ -126,7 +127,7 @@ internal sealed class Workload
         var memberCpu0 = ProcStat.CpuMicroseconds(Environment.ProcessId) ?? 0;
 
         var latencies = new List<long>(batchesPerSecond is { } r ? (int)Math.Min(4_000_000, r * duration.TotalSeconds * 1.2) + 16 : 1 << 16);
-        using var slots = new SemaphoreSlim(_cell.InFlight, _cell.InFlight);
+        using var inFlight = new SemaphoreSlim(_cell.InFlight, _cell.InFlight);
         long sent = 0;
         long sentTotal = long.MaxValue;
         var start = Stopwatch.GetTimestamp();
@@ -172,7 +173,7 @@ internal sealed class Workload
                     break;
                 }
 
-                await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+                await inFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
                 sent++;
                 await SendNextAsync(due, cancellationToken).ConfigureAwait(false);
             }
@@ -217,7 +218,7 @@ internal sealed class Workload
                 lastAt = now;
                 if (period > 0)
                 {
-                    slots.Release();
+                    inFlight.Release();
                 }
                 else if (now < end)
                 {

@@ -1,3 +1,4 @@
+using Jex.Protocol.Contract;
 namespace Jex.Cli.Run;
 
 /// <summary>A parsed, substituted, validated job file.</summary>
@@ -56,8 +57,8 @@ internal sealed record ServiceSpec(ServiceKind Kind, string? Executable, IReadOn
     };
 }
 
-/// <summary>runtime.transport: "grpc" (TCP port, or a Unix socket) or "shared-memory".</summary>
-internal sealed record TransportSpec(string Kind, int Port, string? Socket);
+/// <summary>runtime.transport: gRPC (TCP port, or a Unix socket) or shared memory.</summary>
+internal sealed record TransportSpec(TransportKind Kind, int Port, string? Socket);
 
 internal sealed record TransformStage
 {

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
+using Jex.Protocol.Contract;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -282,7 +283,7 @@ internal sealed partial class JobFileParser
         CheckKeys(runtime, runtimePath, RuntimeKeys);
         var transport = ParseTransport(Get(runtime, "transport"), runtimePath + ".transport", runtime);
         var service = ParseService(Require(runtime, "service", runtimePath), runtimePath + ".service");
-        if (service.Kind == ServiceKind.Passthru && transport.Kind == "grpc" && transport.Port == 0 && transport.Socket is null)
+        if (service.Kind == ServiceKind.Passthru && transport.Kind == TransportKind.Grpc && transport.Port == 0 && transport.Socket is null)
         {
             throw Error(runtime, runtimePath + ".transport", "passthru over gRPC needs 'grpc: { port: N }' (or 'socket: PATH') to know where the runtime listens");
         }
@@ -341,7 +342,7 @@ internal sealed partial class JobFileParser
     {
         if (node is null)
         {
-            return new TransportSpec("grpc", 0, null);
+            return new TransportSpec(TransportKind.Grpc, 0, null);
         }
 
         string kind;
@@ -372,10 +373,10 @@ internal sealed partial class JobFileParser
 
         switch (kind)
         {
-            case "grpc":
+            case TransportKinds.GrpcName:
                 if (options is null)
                 {
-                    return new TransportSpec("grpc", 0, null);
+                    return new TransportSpec(TransportKind.Grpc, 0, null);
                 }
 
                 CheckKeys(options, path + ".grpc", ["port", "socket"]);
@@ -386,16 +387,16 @@ internal sealed partial class JobFileParser
                     throw Error(options, path + ".grpc", "give 'port' or 'socket', not both");
                 }
 
-                return new TransportSpec("grpc", port, socket);
-            case "shared-memory":
+                return new TransportSpec(TransportKind.Grpc, port, socket);
+            case TransportKinds.SharedMemoryName:
                 if (options is not null)
                 {
                     CheckKeys(options, path + ".shared-memory", []);
                 }
 
-                return new TransportSpec("shared-memory", 0, null);
+                return new TransportSpec(TransportKind.SharedMemory, 0, null);
             default:
-                throw Error(node is YamlScalarNode ? node : parent, path, $"unsupported transport '{kind}' (supported: grpc, shared-memory)");
+                throw Error(node is YamlScalarNode ? node : parent, path, $"unsupported transport '{kind}' (supported: {string.Join(", ", TransportKinds.Names)})");
         }
     }
 

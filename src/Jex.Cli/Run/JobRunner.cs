@@ -5,6 +5,7 @@ using System.Text.Json;
 using Google.Protobuf;
 using Jex.Member.Driver;
 using Jex.Member.Sessions;
+using Jex.Protocol.Contract;
 using Microsoft.Extensions.Logging;
 
 namespace Jex.Cli.Run;
@@ -152,7 +153,7 @@ internal sealed class JobRunner
 
         var stats = driver.Stats;
         _out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"job {_job.Name} completed: in={stats.In} out={stats.Out} errors={stats.Errors} restarts={stats.Restarts} transport={transform.Transport.Kind} service={transform.Service.Name} elapsed={stopwatch.Elapsed.TotalSeconds:0.00}s"));
+            $"job {_job.Name} completed: in={stats.In} out={stats.Out} errors={stats.Errors} restarts={stats.Restarts} transport={transform.Transport.Kind.ToWire()} service={transform.Service.Name} elapsed={stopwatch.Elapsed.TotalSeconds:0.00}s"));
         return ExitOk;
     }
 

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Jex.Member.Launch;
 using Jex.Member.Transports;
 using Jex.Member.Transports.Grpc;
+using Jex.Protocol.Contract;
 using Microsoft.Extensions.Logging;
 
 namespace Jex.Cli.Run;
@@ -28,17 +29,17 @@ internal static class RuntimeServices
         };
     }
 
-    public static ISessionConnector CreateConnector(string transport) => transport switch
+    public static ISessionConnector CreateConnector(TransportKind transport) => transport switch
     {
-        "grpc" => new GrpcSessionConnector(),
-        "shared-memory" => new SharedMemorySessionConnector(),
-        _ => throw new NotSupportedException($"runtime.transport '{transport}' is not available in this build of jex yet"),
+        TransportKind.Grpc => new GrpcSessionConnector(),
+        TransportKind.SharedMemory => new SharedMemorySessionConnector(),
+        _ => throw new NotSupportedException($"runtime.transport '{transport.ToWire()}' is not available in this build of jex yet"),
     };
 
     public static string PassthruAddress(TransformStage transform)
     {
         var transport = transform.Transport;
-        if (transport.Kind != "grpc")
+        if (transport.Kind != TransportKind.Grpc)
         {
             return transform.Service.Address ?? "";
         }
@@ -63,7 +64,7 @@ internal static class RuntimeServices
                 Token: token,
                 Transport: transform.Transport.Kind,
                 UserCodePath: transform.UserCodePath ?? "",
-                Uid: transform.Transport.Kind == "shared-memory" ? $"{job.Uid}-{n.ToString(CultureInfo.InvariantCulture)}" : null,
+                Uid: transform.Transport.Kind == TransportKind.SharedMemory ? $"{job.Uid}-{n.ToString(CultureInfo.InvariantCulture)}" : null,
                 GrpcPort: transform.Transport.Port,
                 GrpcSocket: transform.Transport.Socket,
                 ExtraArguments: transform.Service.Arguments,

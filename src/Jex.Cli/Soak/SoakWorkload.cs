@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Runtime.Versioning;
 using Google.Protobuf;
 using Jex.Member.Transports;
+using Jex.Protocol.Contract;
 using Jex.Protocol.V1;
 using Jex.Protocol.Wire;
 
@@ -74,7 +75,7 @@ internal sealed class SoakWorkload(ISessionChannel channel, int payload, int bat
     {
         var init = new Init
         {
-            ProtocolVersion = 1,
+            ProtocolVersion = ProtocolContract.Version,
             Token = token,
             JobId = "soak",
             JobName = "jex-soak",

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Threading.Channels;
+using Grpc.Core;
 using Jex.Member.Launch;
 using Jex.Member.Sessions;
 using Jex.Member.Transports;
@@ -64,9 +65,9 @@ internal sealed class TransformDriver
         using var jobCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var toSend = Channel.CreateUnbounded<PendingBatch>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         var emitted = Channel.CreateUnbounded<(PendingBatch Batch, BatchResult Result)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        using var slots = new SemaphoreSlim(_options.MaxInFlight, _options.MaxInFlight);
-        var builder = Guard(BuildBatchesAsync(source, toSend.Writer, slots, jobCts.Token));
-        var sinkTask = Guard(SinkAsync(emitted.Reader, sink, slots, jobCts.Token));
+        using var inFlight = new SemaphoreSlim(_options.MaxInFlight, _options.MaxInFlight);
+        var builder = Guard(BuildBatchesAsync(source, toSend.Writer, inFlight, jobCts.Token));
+        var sinkTask = Guard(SinkAsync(emitted.Reader, sink, inFlight, jobCts.Token));
         try
         {
             await RunSessionsAsync(toSend.Reader, emitted.Writer, jobCts.Token).ConfigureAwait(false);
@@ -101,7 +102,7 @@ internal sealed class TransformDriver
         }
     }
 
-    private async Task BuildBatchesAsync(ChannelReader<Item> source, ChannelWriter<PendingBatch> toSend, SemaphoreSlim slots, CancellationToken cancellationToken)
+    private async Task BuildBatchesAsync(ChannelReader<Item> source, ChannelWriter<PendingBatch> toSend, SemaphoreSlim inFlight, CancellationToken cancellationToken)
     {
         var maxItems = Math.Max(1, _options.MaxBatchItems);
         var maxBytes = (int)Math.Max(1024, _options.Session.MaxBatchBytes);
@@ -131,7 +132,7 @@ internal sealed class TransformDriver
                     continue;
                 }
 
-                await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+                await inFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
                 Stats.AddIn(items.Count);
                 toSend.TryWrite(_ledger.Add(items, bytes));
             }
@@ -146,7 +147,7 @@ internal sealed class TransformDriver
         }
     }
 
-    private async Task SinkAsync(ChannelReader<(PendingBatch Batch, BatchResult Result)> emitted, IResultSink sink, SemaphoreSlim slots, CancellationToken cancellationToken)
+    private async Task SinkAsync(ChannelReader<(PendingBatch Batch, BatchResult Result)> emitted, IResultSink sink, SemaphoreSlim inFlight, CancellationToken cancellationToken)
     {
         await foreach (var (batch, result) in emitted.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -169,7 +170,7 @@ internal sealed class TransformDriver
             Stats.AddOut(outs);
             Stats.AddErrors(errors);
             Stats.AddBatch();
-            slots.Release();
+            inFlight.Release();
         }
     }
 
@@ -349,7 +350,7 @@ internal sealed class TransformDriver
                 {
                     // The stream usually reports the death first; this covers a runtime that exits
                     // while idle (no call in progress to fail).
-                    throw new SessionEndedException(14, "the runtime process exited");
+                    throw new SessionEndedException(StatusCode.Unavailable, "the runtime process exited");
                 }
 
                 await done.ConfigureAwait(false);
@@ -454,7 +455,7 @@ internal sealed class TransformDriver
                         $"the runtime refused a message: {message.Error.Code}: {message.Error.Message}" +
                         (message.Error.BatchId != 0 ? $" (batch {message.Error.BatchId})" : ""));
                 case RuntimeMessage.KindOneofCase.Closed:
-                    throw new SessionEndedException(message.Closed.Code, message.Closed.Message);
+                    throw new SessionEndedException((StatusCode)message.Closed.Code, message.Closed.Message);
                 default:
                     break;
             }

@@ -1,4 +1,6 @@
 using System.Globalization;
+using Jex.Protocol.Contract;
+using Jex.Transport.SharedMemory;
 
 namespace Jex.Member.Launch;
 
@@ -19,10 +21,10 @@ internal static class ContainerCommand
     /// <summary>Refuses what a container cannot do, naming the setting at fault.</summary>
     public static void Validate(RuntimeLaunchOptions launch)
     {
-        if (!string.Equals(launch.Transport, "grpc", StringComparison.OrdinalIgnoreCase))
+        if (launch.Transport != TransportKind.Grpc)
         {
             throw new RuntimeStartException(
-                $"container mode supports transport 'grpc' only, not '{launch.Transport}': shared memory needs the member and the " +
+                $"container mode supports transport 'grpc' only, not '{launch.Transport.ToWire()}': shared memory needs the member and the " +
                 "runtime to share /dev/shm and a user, which a container does not (use service 'process' for shared memory)");
         }
 
@@ -261,14 +263,14 @@ internal sealed class ContainerTokenFile : IDisposable
 
             File.SetUnixFileMode(path, UnixFileMode.UserRead);
             string? runAs = null;
-            var me = NativeMethods.GetEffectiveUserId();
+            var me = LibC.GetEffectiveUserId();
             if (me == 0)
             {
-                NativeMethods.ChangeOwner(path, (uint)uid, (uint)gid);
+                ChangeOwner(path, (uint)uid, (uint)gid);
             }
             else
             {
-                runAs = me.ToString(CultureInfo.InvariantCulture) + ":" + NativeMethods.GetEffectiveGroupId().ToString(CultureInfo.InvariantCulture);
+                runAs = me.ToString(CultureInfo.InvariantCulture) + ":" + LibC.GetEffectiveGroupId().ToString(CultureInfo.InvariantCulture);
             }
 
             return new ContainerTokenFile(directory, path, runAs);
@@ -290,6 +292,14 @@ internal sealed class ContainerTokenFile : IDisposable
         {
             // Already gone, or the engine still holds the mount for a moment: the directory is
             // private either way.
+        }
+    }
+
+    private static void ChangeOwner(string path, uint owner, uint group)
+    {
+        if (LibC.Chown(path, owner, group) != 0)
+        {
+            throw new IOException($"chown {owner}:{group} {path} failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
         }
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Jex.Member.Diagnostics;
+using Jex.Protocol.Contract;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -44,7 +45,7 @@ internal sealed class ContainerLauncher : IRuntimeLauncher
         try
         {
             var psi = cli.StartInfo(ContainerCommand.BuildRunArguments(_options, options, name, Environment.ProcessId, userCode, tokenFile.Path, tokenFile.RunAs, keepUserNamespace: cli.IsPodman));
-            Log.StartingRuntime(_logger, $"{cli.Describe(["run", _options.Image])} as {name}", options.Transport);
+            Log.StartingRuntime(_logger, $"{cli.Describe(["run", _options.Image])} as {name}", options.Transport.ToWire());
             output = RuntimeOutput.Start(psi, cli.Executable, _logger);
         }
         catch

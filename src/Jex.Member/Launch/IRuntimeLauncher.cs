@@ -1,3 +1,4 @@
+using Jex.Protocol.Contract;
 namespace Jex.Member.Launch;
 
 /// <summary>
@@ -16,7 +17,7 @@ internal interface IRuntimeLauncher
 
 /// <summary>What to start.</summary>
 /// <param name="Token">Fresh auth token: in the environment (UserCode__Token) for a forked process, whose environment only its user can read; a 0400 file mount (UserCode:TokenFile) for a container.</param>
-/// <param name="Transport">"grpc" or "shared-memory".</param>
+/// <param name="Transport">How the member reaches the runtime.</param>
 /// <param name="UserCodePath">UserCode:Path for the runtime (a .dll or a directory).</param>
 /// <param name="Uid">UserCode:Uid, naming the shared-memory channel; null for gRPC.</param>
 /// <param name="GrpcPort">TCP port, 0 for any.</param>
@@ -25,7 +26,7 @@ internal interface IRuntimeLauncher
 /// <param name="ReadyTimeout">How long to wait for the ready line.</param>
 internal sealed record RuntimeLaunchOptions(
     string Token,
-    string Transport,
+    TransportKind Transport,
     string UserCodePath,
     string? Uid = null,
     int GrpcPort = 0,
@@ -51,14 +52,6 @@ internal interface IRuntimeInstance : IAsyncDisposable
     /// <summary>SIGKILL now (tests and crash handling).</summary>
     void Kill();
 }
-
-/// <summary>The JSON object of the runtime's <c>JEX-READY {json}</c> line.</summary>
-/// <param name="Transport">"grpc" or "shared-memory".</param>
-/// <param name="Address">http://127.0.0.1:PORT, unix:/path, or the shared-memory file path.</param>
-/// <param name="Pid">The runtime's process id (inside its container for container mode).</param>
-/// <param name="Version">The runtime's version.</param>
-/// <param name="Functions">The function names it loaded.</param>
-internal sealed record RuntimeReadyInfo(string Transport, string Address, int Pid, string Version, IReadOnlyList<string> Functions);
 
 internal sealed class RuntimeStartException : Exception
 {

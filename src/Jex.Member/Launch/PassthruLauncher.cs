@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Jex.Protocol.Contract;
 
 namespace Jex.Member.Launch;
 
@@ -10,13 +11,13 @@ namespace Jex.Member.Launch;
 internal sealed class PassthruLauncher : IRuntimeLauncher
 {
     private readonly string _address;
-    private readonly string _transport;
+    private readonly TransportKind _transport;
     private readonly TimeSpan _retryDelay;
 
     /// <param name="address">http://host:port, unix:/path, or a shared-memory path.</param>
-    /// <param name="transport">"grpc" or "shared-memory".</param>
+    /// <param name="transport">How the member reaches the runtime.</param>
     /// <param name="retryDelay">The wait before the one retry of an unreachable runtime.</param>
-    public PassthruLauncher(string address, string transport = "grpc", TimeSpan? retryDelay = null)
+    public PassthruLauncher(string address, TransportKind transport = TransportKind.Grpc, TimeSpan? retryDelay = null)
     {
         _address = address;
         _transport = transport;
@@ -45,13 +46,13 @@ internal sealed class PassthruLauncher : IRuntimeLauncher
             };
         }
 
-        return new PassthruInstance(new RuntimeReadyInfo(_transport, _address, 0, "", []));
+        return new PassthruInstance(new RuntimeReadyInfo(_transport.ToWire(), _address, 0, "", []));
     }
 
     /// <summary>Null when the address accepts a connection (or exists, for shared memory), else why not.</summary>
     private async Task<string?> ProbeAsync(CancellationToken cancellationToken)
     {
-        if (!string.Equals(_transport, "grpc", StringComparison.OrdinalIgnoreCase))
+        if (_transport != TransportKind.Grpc)
         {
             return File.Exists(_address) ? null : "the shared-memory file does not exist";
         }
@@ -98,7 +99,7 @@ internal sealed class PassthruLauncher : IRuntimeLauncher
 
     private string StartHint()
     {
-        if (!string.Equals(_transport, "grpc", StringComparison.OrdinalIgnoreCase))
+        if (_transport != TransportKind.Grpc)
         {
             return "jex-runtime --UserCode:Transport=shared-memory --UserCode:Uid=... --UserCode:Path=...";
         }

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using Jex.Member.Diagnostics;
+using Jex.Protocol.Contract;
+using Jex.Transport.SharedMemory;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -31,7 +33,7 @@ internal sealed class ProcessLauncher : IRuntimeLauncher
         var args = new List<string>
         {
             "--UserCode:ParentPid=" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture),
-            "--UserCode:Transport=" + options.Transport,
+            "--UserCode:Transport=" + options.Transport.ToWire(),
             // Plain text lines: the member keeps them for error messages and its debug log.
             "--UserCode:LogFormat=text",
         };
@@ -84,7 +86,7 @@ internal sealed class ProcessLauncher : IRuntimeLauncher
         // The token travels through the environment, never the command line (visible in ps).
         psi.Environment["UserCode__Token"] = options.Token;
 
-        Log.StartingRuntime(_logger, _executable, options.Transport);
+        Log.StartingRuntime(_logger, _executable, options.Transport.ToWire());
         var started = Stopwatch.StartNew();
         var output = RuntimeOutput.Start(psi, _executable, _logger);
         var (process, tail, ready) = (output.Process, output.Tail, output.Ready);
@@ -158,7 +160,7 @@ internal sealed class ProcessRuntimeInstance : IRuntimeInstance
             return;
         }
 
-        NativeMethods.Signal(_pid, NativeMethods.SigTerm);
+        _ = LibC.Kill(_pid, LibC.SigTerm);
         try
         {
             await Exited.WaitAsync(grace, cancellationToken).ConfigureAwait(false);

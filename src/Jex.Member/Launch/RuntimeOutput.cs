@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Jex.Member.Diagnostics;
+using Jex.Protocol.Contract;
 using Microsoft.Extensions.Logging;
 
 namespace Jex.Member.Launch;
@@ -49,9 +50,9 @@ internal sealed class RuntimeOutput
                         return;
                     }
                 }
-                catch (RuntimeStartException ex)
+                catch (FormatException ex)
                 {
-                    ready.TrySetException(ex);
+                    ready.TrySetException(new RuntimeStartException($"the runtime's ready line is malformed ({ex.Message}): {line}", ex));
                     return;
                 }
             }

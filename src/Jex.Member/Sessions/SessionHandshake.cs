@@ -1,3 +1,4 @@
+using Grpc.Core;
 using Jex.Member.Transports;
 using Jex.Protocol.V1;
 
@@ -7,7 +8,9 @@ namespace Jex.Member.Sessions;
 internal static class SessionHandshake
 {
     /// <summary>gRPC status codes that no restart can fix: the job is wrong, not the runtime.</summary>
-    public static bool IsPermanent(int statusCode) => statusCode is 3 or 5 or 7 or 9 or 12;
+    public static bool IsPermanent(StatusCode statusCode) =>
+        statusCode is StatusCode.InvalidArgument or StatusCode.NotFound or StatusCode.PermissionDenied
+            or StatusCode.FailedPrecondition or StatusCode.Unimplemented;
 
     /// <summary>
     /// Sends Init and returns the runtime's Ready. Log messages that arrive first go to
@@ -31,7 +34,7 @@ internal static class SessionHandshake
             while (true)
             {
                 var message = await channel.ReadAsync(cts.Token).ConfigureAwait(false)
-                    ?? throw new SessionEndedException(14, "the runtime ended the session before Ready");
+                    ?? throw new SessionEndedException(StatusCode.Unavailable, "the runtime ended the session before Ready");
                 switch (message.KindCase)
                 {
                     case RuntimeMessage.KindOneofCase.Ready:
@@ -40,7 +43,7 @@ internal static class SessionHandshake
                         onLog?.Invoke(message.Log);
                         break;
                     case RuntimeMessage.KindOneofCase.Closed:
-                        throw new SessionEndedException(message.Closed.Code, message.Closed.Message);
+                        throw new SessionEndedException((StatusCode)message.Closed.Code, message.Closed.Message);
                     case RuntimeMessage.KindOneofCase.Error:
                         throw new JobFailedException($"the runtime refused Init: {message.Error.Code}: {message.Error.Message}");
                     default:

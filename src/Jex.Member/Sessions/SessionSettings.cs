@@ -1,3 +1,4 @@
+using Jex.Protocol.Contract;
 using Jex.Protocol.V1;
 
 namespace Jex.Member.Sessions;
@@ -30,7 +31,7 @@ internal sealed record SessionSettings
     {
         var init = new Init
         {
-            ProtocolVersion = 1,
+            ProtocolVersion = ProtocolContract.Version,
             Token = token,
             JobId = JobId,
             JobName = JobName,

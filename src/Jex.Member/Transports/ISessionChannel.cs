@@ -1,3 +1,4 @@
+using Grpc.Core;
 using Jex.Protocol.V1;
 
 namespace Jex.Member.Transports;
@@ -37,11 +38,11 @@ internal interface ISessionChannel : IAsyncDisposable
 /// </summary>
 internal sealed class SessionEndedException : Exception
 {
-    public SessionEndedException(int statusCode, string message, Exception? inner = null)
+    public SessionEndedException(StatusCode statusCode, string message, Exception? inner = null)
         : base(message, inner) => StatusCode = statusCode;
 
-    /// <summary>gRPC status code (7 = PERMISSION_DENIED, 14 = UNAVAILABLE for a dead peer, ...).</summary>
-    public int StatusCode { get; }
+    /// <summary>Why the session ended; <see cref="StatusCode.Unavailable"/> for a dead peer.</summary>
+    public StatusCode StatusCode { get; }
 }
 
 /// <summary>

@@ -1,4 +1,4 @@
-using Jex.Member.Launch;
+using Jex.Protocol.Contract;
 
 namespace Jex.Member.Transports;
 

@@ -1,4 +1,5 @@
 using System.Net;
+using Jex.Protocol.Contract;
 
 namespace Jex.Runtime.Configuration;
 
@@ -11,7 +12,7 @@ internal static class ChannelSecurityRules
 {
     public static IEnumerable<string> Validate(UserCodeOptions o)
     {
-        var isGrpc = string.Equals(o.Transport, "grpc", StringComparison.OrdinalIgnoreCase);
+        var isGrpc = TransportKinds.Is(o.Transport, TransportKind.Grpc);
         // An address that is not one is reported by the validator already.
         if (isGrpc && IsAnonymousOnNetwork(o) && !o.AllowAnonymous && IPAddress.TryParse(o.Grpc.Address, out _))
         {

@@ -1,3 +1,5 @@
+using Jex.Protocol.Contract;
+
 namespace Jex.Runtime.Configuration;
 
 /// <summary>The runtime's settings, bound from the <c>UserCode</c> configuration section.</summary>
@@ -6,7 +8,7 @@ internal sealed class UserCodeOptions
     public const string Section = "UserCode";
 
     /// <summary><c>grpc</c> or <c>shared-memory</c>.</summary>
-    public string Transport { get; set; } = "grpc";
+    public string Transport { get; set; } = TransportKinds.GrpcName;
 
     public GrpcEndpointOptions Grpc { get; set; } = new();
 
@@ -81,8 +83,6 @@ internal sealed class UserCodeOptions
 
     /// <summary>Minimum level of the runtime's own log: Verbose, Debug, Information, Warning, Error.</summary>
     public string LogLevel { get; set; } = "Information";
-
-    public static readonly string[] Transports = ["grpc", "shared-memory"];
 
     // Channel security (docs/security.md).
 

@@ -1,4 +1,5 @@
 using System.Net;
+using Jex.Protocol.Contract;
 
 namespace Jex.Runtime.Configuration;
 
@@ -11,9 +12,9 @@ internal static class UserCodeOptionsValidator
     public static IReadOnlyList<string> Validate(UserCodeOptions o)
     {
         var errors = new List<string>();
-        if (!UserCodeOptions.Transports.Contains(o.Transport, StringComparer.OrdinalIgnoreCase))
+        if (!TransportKinds.TryParse(o.Transport, out _))
         {
-            errors.Add($"UserCode:Transport '{o.Transport}' is not supported; use one of: {string.Join(", ", UserCodeOptions.Transports)}");
+            errors.Add($"UserCode:Transport '{o.Transport}' is not supported; use one of: {string.Join(", ", TransportKinds.Names)}");
         }
 
         if (string.IsNullOrWhiteSpace(o.Path))
@@ -40,7 +41,7 @@ internal static class UserCodeOptionsValidator
             errors.Add($"UserCode:Grpc:Socket '{socket}': directory '{dir}' does not exist");
         }
 
-        if (string.Equals(o.Transport, "shared-memory", StringComparison.OrdinalIgnoreCase) && string.IsNullOrWhiteSpace(o.Uid))
+        if (TransportKinds.Is(o.Transport, TransportKind.SharedMemory) && string.IsNullOrWhiteSpace(o.Uid))
         {
             errors.Add("UserCode:Uid is required with UserCode:Transport=shared-memory");
         }

@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using Jex.Transport.SharedMemory;
 using Jex.Runtime.Configuration;
 using Microsoft.Extensions.Options;
 using Log = Jex.Runtime.Diagnostics.Log;
@@ -44,7 +44,7 @@ internal sealed partial class ParentWatcher : BackgroundService
         using var timer = new PeriodicTimer(Interval);
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
         {
-            if (!IsAlive(pid))
+            if (!LibC.IsProcessAlive(pid))
             {
                 Log.ParentGone(_logger, pid);
                 ParentDied = true;
@@ -68,7 +68,7 @@ internal sealed partial class ParentWatcher : BackgroundService
             {
                 ExitCleanup.RunAll();
                 Console.Error.Flush();
-                ExitNow(0);
+                LibC.Exit(0);
             }
         })
         {
@@ -77,22 +77,4 @@ internal sealed partial class ParentWatcher : BackgroundService
         };
         thread.Start();
     }
-
-    internal static bool IsAlive(int pid)
-    {
-        if (kill(pid, 0) == 0)
-        {
-            return true;
-        }
-
-        // EPERM: it exists but belongs to someone else; only ESRCH means gone.
-        const int EPERM = 1;
-        return Marshal.GetLastPInvokeError() == EPERM;
-    }
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int kill(int pid, int signal);
-
-    [LibraryImport("libc", EntryPoint = "_exit")]
-    private static partial void ExitNow(int status);
 }

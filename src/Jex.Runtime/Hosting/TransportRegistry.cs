@@ -1,3 +1,4 @@
+using Jex.Protocol.Contract;
 using Jex.Runtime.Configuration;
 using Jex.Runtime.Dispatch;
 using Jex.Runtime.Transports.SharedMemory;
@@ -14,7 +15,7 @@ namespace Jex.Runtime.Hosting;
 internal static class TransportRegistry
 {
     public static bool IsAvailable(string transport) =>
-        string.Equals(transport, "shared-memory", StringComparison.OrdinalIgnoreCase);
+        TransportKinds.Is(transport, TransportKind.SharedMemory);
 
     public static void ConfigureCodecs(PayloadCodecs codecs) => codecs.Hazelcast = new HazelcastBinding(codecs);
 

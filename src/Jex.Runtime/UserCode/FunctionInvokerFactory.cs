@@ -22,7 +22,7 @@ internal static class FunctionInvokerFactory
     /// Everything but the compilation. Throws <see cref="NotSupportedException"/> naming the problem
     /// for a signature or a type the runtime cannot bind. The binders are built here, not deferred:
     /// building them is the check (PayloadCodecs.BinderFor and the Hazelcast binding refuse a type
-    /// there) and costs about 0.3 ms a function, against about 3 ms for a compilation.
+    /// there) and is cheap next to the compilation, which is deferred (docs/performance.md, "Startup").
     /// </summary>
     public static FunctionPlan Plan(MethodInfo method, object? target, PayloadCodecs codecs)
     {
@@ -79,7 +79,7 @@ internal static class FunctionInvokerFactory
         return new FunctionPlan(method, target, inputType, returnType, input, sink, signature);
     }
 
-    /// <summary>Compiles the call and assembles the invoker; about 3 ms of Expression.Compile per function.</summary>
+    /// <summary>Compiles the call and assembles the invoker; Expression.Compile is the costly step, so it runs at first use.</summary>
     public static FunctionInvoker Build(FunctionPlan plan)
     {
         var call = CompileCall(plan.Method, plan.Target, plan.InputType, plan.ReturnType);

@@ -1,3 +1,4 @@
+using Jex.Transport.SharedMemory;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Jex.FunctionalTests.Infrastructure;
@@ -78,7 +79,7 @@ internal sealed class HostileShmPeer : IDisposable
     {
         if (!_process.HasExited)
         {
-            _ = Native.Kill(_process.Id, Native.SIGKILL);
+            _ = LibC.Kill(_process.Id, LibC.SigKill);
             _process.WaitForExit(5000);
         }
     }

@@ -132,7 +132,7 @@ public sealed class SecurityHostileTests(ITestOutputHelper output)
                 await using var bad = new TestSession(GrpcTestChannel.Open(address));
                 var init = TestSession.InitFor("identity", token: i % 2 == 0 ? "" : "not-the-token");
                 var e = await Assert.ThrowsAsync<SessionEndedException>(() => bad.OpenAsync(init));
-                Assert.Equal((int)StatusCode.PermissionDenied, e.StatusCode);
+                Assert.Equal(StatusCode.PermissionDenied, e.StatusCode);
             });
             await Task.WhenAll(refused).WaitAsync(TestSession.Timeout);
 

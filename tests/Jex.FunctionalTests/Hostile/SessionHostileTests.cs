@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using Grpc.Core;
 using Jex.FunctionalTests.Infrastructure;
 using Jex.Member.Transports;
 using Jex.Protocol.V1;
@@ -153,7 +154,7 @@ public sealed class SessionHostileTests(ITestOutputHelper output)
 
             await using var third = new TestSession(GrpcTestChannel.Open(runtime.Address));
             var refused = await Assert.ThrowsAsync<SessionEndedException>(() => third.OpenAsync(TestSession.InitFor("identity")));
-            Assert.Equal(8, refused.StatusCode);
+            Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
             Assert.Contains("UserCode:MaxSessions", refused.Message, StringComparison.Ordinal);
             await WaitForLog(runtime, "refused: ResourceExhausted");
 

@@ -1,3 +1,4 @@
+using Jex.Transport.SharedMemory;
 using System.Diagnostics;
 using Jex.FunctionalTests.Infrastructure;
 using Jex.FunctionalTests.SharedMemory;
@@ -250,7 +251,7 @@ public sealed class SharedMemoryHostileTests(ITestOutputHelper output)
     {
         Assert.False(runtime.HasExited, runtime.Log);
         Assert.DoesNotContain("Unhandled exception", runtime.Log, StringComparison.Ordinal);
-        runtime.Signal(Native.SIGTERM);
+        runtime.Signal(LibC.SigTerm);
         var code = await runtime.WaitForExitAsync(TimeSpan.FromSeconds(20));
         if (code != 0 || ShmLeftovers.FilesOf(uid).Length > 0)
         {

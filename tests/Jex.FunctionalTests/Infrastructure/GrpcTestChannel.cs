@@ -52,7 +52,7 @@ internal sealed class GrpcTestChannel : ISessionChannel
         }
         catch (RpcException e)
         {
-            throw new SessionEndedException((int)e.StatusCode, e.Status.Detail, e);
+            throw new SessionEndedException(e.StatusCode, e.Status.Detail, e);
         }
     }
 
@@ -64,7 +64,7 @@ internal sealed class GrpcTestChannel : ISessionChannel
         }
         catch (RpcException e)
         {
-            throw new SessionEndedException((int)e.StatusCode, e.Status.Detail, e);
+            throw new SessionEndedException(e.StatusCode, e.Status.Detail, e);
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Text.Json;
+using Jex.Protocol.Contract;
+using Jex.Transport.SharedMemory;
 
 namespace Jex.FunctionalTests.Infrastructure;
 
@@ -13,7 +14,7 @@ public sealed class RuntimeProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
-    private readonly TaskCompletionSource<JsonElement> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<RuntimeReadyInfo> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _stdoutClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private RuntimeProcess(Process process)
@@ -27,7 +28,7 @@ public sealed class RuntimeProcess : IAsyncDisposable
 
     public string Address { get; private set; } = string.Empty;
 
-    public JsonElement ReadyInfo { get; private set; }
+    internal RuntimeReadyInfo ReadyInfo { get; private set; } = null!;
 
     public string Log => string.Join('\n', _output);
 
@@ -99,12 +100,11 @@ public sealed class RuntimeProcess : IAsyncDisposable
         }
 
         _output.Enqueue("[stdout] " + line);
-        if (line.StartsWith("JEX-READY ", StringComparison.Ordinal))
+        if (ReadyLine.TryParse(line, out var ready))
         {
-            var json = JsonDocument.Parse(line["JEX-READY ".Length..]).RootElement.Clone();
-            ReadyInfo = json;
-            Address = json.GetProperty("address").GetString()!;
-            _ready.TrySetResult(json);
+            ReadyInfo = ready!;
+            Address = ready!.Address;
+            _ready.TrySetResult(ready);
         }
     }
 
@@ -143,7 +143,7 @@ public sealed class RuntimeProcess : IAsyncDisposable
 
     public void Signal(int signal)
     {
-        if (Native.Kill(_process.Id, signal) != 0)
+        if (LibC.Kill(_process.Id, signal) != 0)
         {
             throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed");
         }

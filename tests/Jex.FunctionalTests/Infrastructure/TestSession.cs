@@ -92,12 +92,12 @@ internal sealed class TestSession : IAsyncDisposable
     public async Task<Dictionary<ulong, BatchResult>> RunAsync(IReadOnlyList<Batch> batches, int inFlight)
     {
         var results = new Dictionary<ulong, BatchResult>();
-        using var slots = new SemaphoreSlim(inFlight, inFlight);
+        using var inFlightGate = new SemaphoreSlim(inFlight, inFlight);
         var sender = Task.Run(async () =>
         {
             foreach (var batch in batches)
             {
-                await slots.WaitAsync(Timeout);
+                await inFlightGate.WaitAsync(Timeout);
                 await SendAsync(new MemberMessage { Batch = batch });
             }
         });
@@ -107,7 +107,7 @@ internal sealed class TestSession : IAsyncDisposable
             if (m.Result is { } r)
             {
                 results.Add(r.BatchId, r);
-                slots.Release();
+                inFlightGate.Release();
             }
             else if (m.Error is { } e)
             {

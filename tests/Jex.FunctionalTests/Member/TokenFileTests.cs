@@ -1,3 +1,4 @@
+using Grpc.Core;
 using Jex.FunctionalTests.Infrastructure;
 using Jex.Member.Transports;
 using Jex.Protocol.V1;
@@ -45,7 +46,7 @@ public sealed class TokenFileTests : IDisposable
             await bad.SendAsync(new MemberMessage { Batch = TestSession.MakeBatch(1, ["{}"]) });
             await bad.ReadAsync();
         });
-        Assert.Equal(7, refused.StatusCode);
+        Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
         // The token is set, so the runtime does not warn that everyone is accepted.
         Assert.DoesNotContain(runtime.StderrLines, l => l.Contains("UserCode:Token is not set", StringComparison.Ordinal));
         Assert.DoesNotContain(runtime.StderrLines, l => l.Contains(token, StringComparison.Ordinal));

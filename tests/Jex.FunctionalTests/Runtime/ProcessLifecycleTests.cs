@@ -84,9 +84,9 @@ public sealed class ProcessLifecycleTests(ITestOutputHelper output)
         // JEX passes --usercode:grpc:port=N; keys are case-insensitive.
         await using var runtime = await RuntimeProcess.StartAsync(["--usercode:grpc:port=0", "--usercode:uid=abc"]);
         Assert.StartsWith("http://127.0.0.1:", runtime.Address, StringComparison.Ordinal);
-        Assert.Equal("grpc", runtime.ReadyInfo.GetProperty("transport").GetString());
-        Assert.Equal(runtime.Pid, runtime.ReadyInfo.GetProperty("pid").GetInt32());
-        Assert.Contains("doThingDotnet", runtime.ReadyInfo.GetProperty("functions").EnumerateArray().Select(f => f.GetString()));
+        Assert.Equal("grpc", runtime.ReadyInfo.Transport);
+        Assert.Equal(runtime.Pid, runtime.ReadyInfo.Pid);
+        Assert.Contains("doThingDotnet", runtime.ReadyInfo.Functions);
         Assert.Single(runtime.StdoutLines);
     }
 }

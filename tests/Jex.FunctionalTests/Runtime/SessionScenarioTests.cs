@@ -1,6 +1,8 @@
+using Grpc.Core;
 using Jex.FunctionalTests.Infrastructure;
 using Jex.Member.Transports;
 using Jex.Protocol.V1;
+using Jex.Transport.SharedMemory;
 using Xunit.Abstractions;
 
 namespace Jex.FunctionalTests.Runtime;
@@ -140,7 +142,7 @@ public sealed class SessionScenarioTests(ITestOutputHelper output) : IDisposable
                     await session.SendAsync(new MemberMessage { Batch = TestSession.MakeBatch(1, ["x"]) });
                     await session.ReadAsync();
                 });
-                Assert.Equal(7, refused.StatusCode);
+                Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
             }
 
             Assert.Equal("41", await File.ReadAllTextAsync(counter));
@@ -162,7 +164,7 @@ public sealed class SessionScenarioTests(ITestOutputHelper output) : IDisposable
         {
             await using var session = new TestSession(Transports.Open(kind, runtime));
             var refused = await Assert.ThrowsAsync<SessionEndedException>(() => session.OpenAsync(TestSession.InitFor("noSuchFunction")));
-            Assert.Equal(5, refused.StatusCode);
+            Assert.Equal(StatusCode.NotFound, refused.StatusCode);
             Assert.Contains("'noSuchFunction'", refused.Message, StringComparison.Ordinal);
             Assert.Contains("doThingDotnet", refused.Message, StringComparison.Ordinal);
             Assert.Contains("identity", refused.Message, StringComparison.Ordinal);
@@ -293,7 +295,7 @@ public sealed class SessionScenarioTests(ITestOutputHelper output) : IDisposable
             await using var bad = new TestSession(Transports.Open(kind, runtime));
             await bad.SendAsync(new MemberMessage { Batch = TestSession.MakeBatch(1, ["x"]) });
             var refused = await Assert.ThrowsAsync<SessionEndedException>(() => bad.ReadAsync());
-            Assert.Equal(9, refused.StatusCode);
+            Assert.Equal(StatusCode.FailedPrecondition, refused.StatusCode);
             Assert.Contains("must be Init", refused.Message, StringComparison.Ordinal);
 
             await using var good = new TestSession(Transports.Open(kind, runtime));
@@ -335,7 +337,7 @@ public sealed class SessionScenarioTests(ITestOutputHelper output) : IDisposable
         await using var _ = runtime;
         var endpoint = Transports.EndpointFile(kind, runtime);
 
-        runtime.Signal(Native.SIGTERM);
+        runtime.Signal(LibC.SigTerm);
 
         Assert.Equal(0, await runtime.WaitForExitAsync(TimeSpan.FromSeconds(15)));
         if (endpoint is not null)
@@ -378,7 +380,7 @@ public sealed class SessionScenarioTests(ITestOutputHelper output) : IDisposable
             }
         }
 
-        runtime.Signal(Native.SIGTERM);
+        runtime.Signal(LibC.SigTerm);
 
         while (await ReadOrExplainAsync() is { } m)
         {

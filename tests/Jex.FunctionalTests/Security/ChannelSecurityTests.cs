@@ -236,7 +236,7 @@ public sealed class ChannelSecurityTests(ITestOutputHelper output)
         var e = await Assert.ThrowsAnyAsync<Exception>(() => session.OpenAsync(TestSession.InitFor("identity")).WaitAsync(TestSession.Timeout));
         var ended = Assert.IsType<SessionEndedException>(e);
         Assert.True(
-            ended.StatusCode is (int)StatusCode.Unavailable or (int)StatusCode.Internal,
+            ended.StatusCode is StatusCode.Unavailable or StatusCode.Internal,
             $"expected UNAVAILABLE or INTERNAL, got {ended.StatusCode}: {ended.Message}\n{runtime.Log}");
         Assert.DoesNotContain(session.Received, m => m.Ready is not null);
     }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Google.Protobuf;
+using Grpc.Core;
 using Jex.FunctionalTests.Infrastructure;
 using Jex.Member.Transports;
 using Jex.Member.Transports.SharedMemory;
@@ -38,7 +39,7 @@ public sealed class SharedMemoryTransportTests(ITestOutputHelper output)
     public async Task ReadyLine_NamesTheOwnerOnlyFileAndEverySlotHasItsFifos()
     {
         await using var runtime = await StartAsync("--UserCode:SharedMemory:Sessions=3");
-        Assert.Equal("shared-memory", runtime.ReadyInfo.GetProperty("transport").GetString());
+        Assert.Equal("shared-memory", runtime.ReadyInfo.Transport);
         Assert.StartsWith(SharedMemoryChannel.DefaultDirectory() + "/jex-", runtime.Address, StringComparison.Ordinal);
         var files = ShmLeftovers.FilesOf(UidOf(runtime)).Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(ShmLayout.AllFiles(runtime.Address, 3).Order(StringComparer.Ordinal), files);
@@ -59,13 +60,13 @@ public sealed class SharedMemoryTransportTests(ITestOutputHelper output)
             Assert.False(pending.IsCompleted);
 
             var watch = Stopwatch.StartNew();
-            runtime.Signal(Native.SIGKILL);
+            runtime.Signal(LibC.SigKill);
             var error = await Assert.ThrowsAsync<SessionEndedException>(() => pending.WaitAsync(TimeSpan.FromSeconds(5)));
             watch.Stop();
             output.WriteLine($"member reported the dead runtime after {watch.Elapsed.TotalMilliseconds:F0} ms: {error.Message}");
             // The target is under a second (output shows the figure); 3 s leaves room for a loaded machine.
             Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3), $"reported after {watch.Elapsed.TotalMilliseconds} ms");
-            Assert.Equal(14, error.StatusCode);
+            Assert.Equal(StatusCode.Unavailable, error.StatusCode);
             Assert.Contains($"pid {runtime.Pid}", error.Message, StringComparison.Ordinal);
             // The member survived, so it removed the runtime's files.
             Assert.Empty(ShmLeftovers.FilesOf(UidOf(runtime)));
@@ -95,7 +96,7 @@ public sealed class SharedMemoryTransportTests(ITestOutputHelper output)
                 await Task.Delay(300);
 
                 var watch = Stopwatch.StartNew();
-                Assert.Equal(0, Native.Kill(member.Id, Native.SIGKILL));
+                Assert.Equal(0, LibC.Kill(member.Id, LibC.SigKill));
                 while (!runtime.Log.Contains($"slot 1: its member died or went silent (The shared-memory peer (pid {member.Id})", StringComparison.Ordinal))
                 {
                     Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), "the runtime did not notice the member's death");
@@ -155,7 +156,7 @@ public sealed class SharedMemoryTransportTests(ITestOutputHelper output)
                 await using var session = new TestSession(SharedMemorySessionChannel.Open(runtime.Address));
                 await session.OpenAsync(TestSession.InitFor("identity"));
                 var watch = Stopwatch.StartNew();
-                Assert.Equal(0, Native.Kill(parent.Id, Native.SIGKILL));
+                Assert.Equal(0, LibC.Kill(parent.Id, LibC.SigKill));
                 var code = await runtime.WaitForExitAsync(TimeSpan.FromSeconds(10));
                 watch.Stop();
                 output.WriteLine($"runtime exited {code} {watch.Elapsed.TotalMilliseconds:F0} ms after kill -9 of its parent");

@@ -28,7 +28,7 @@ internal static class ShmLeftovers
         var (pid, path) = (runtime.Pid, runtime.Address);
         Watchers.Add(Task.Run(async () =>
         {
-            while (SharedMemoryChannel.IsProcessAlive(pid))
+            while (LibC.IsProcessAlive(pid))
             {
                 await Task.Delay(100);
             }

@@ -1,8 +1,10 @@
 using System.Threading.Channels;
 using Google.Protobuf;
+using Grpc.Core;
 using Jex.Member.Driver;
 using Jex.Member.Launch;
 using Jex.Member.Transports;
+using Jex.Protocol.Contract;
 using Jex.Protocol.V1;
 
 namespace Jex.Member.Tests.Driver;
@@ -123,7 +125,7 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
 
             if (instance.Exited.IsCompleted)
             {
-                throw new SessionEndedException(14, "Unavailable: fake runtime is dead");
+                throw new SessionEndedException(StatusCode.Unavailable, "Unavailable: fake runtime is dead");
             }
 
             switch (message.KindCase)
@@ -147,7 +149,7 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
                     if (++_received == instance.DieAfter)
                     {
                         instance.Die();
-                        _out.Writer.TryComplete(new SessionEndedException(14, "Unavailable: fake runtime crashed"));
+                        _out.Writer.TryComplete(new SessionEndedException(StatusCode.Unavailable, "Unavailable: fake runtime crashed"));
                         break;
                     }
 

@@ -1,10 +1,12 @@
 using System.Diagnostics;
 using System.Threading.Channels;
 using Google.Protobuf;
+using Grpc.Core;
 using Jex.Member.Driver;
 using Jex.Member.Launch;
 using Jex.Member.Sessions;
 using Jex.Member.Transports;
+using Jex.Protocol.Contract;
 using Jex.Protocol.V1;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -15,7 +17,7 @@ public sealed class TransformDriverTests
     private static DriverOptions Options(bool preserveOrder = true, int inFlight = 4, int batchItems = 50) => new()
     {
         Session = new SessionSettings { JobId = "j", JobName = "job", StageName = "stage", Function = "echo" },
-        LaunchOptions = () => new RuntimeLaunchOptions("token", "grpc", "/code"),
+        LaunchOptions = () => new RuntimeLaunchOptions("token", TransportKind.Grpc, "/code"),
         MaxBatchItems = batchItems,
         MaxInFlight = inFlight,
         PreserveOrder = preserveOrder,
@@ -87,14 +89,14 @@ public sealed class TransformDriverTests
     {
         var runtime = new FakeRuntime(_ => null)
         {
-            InitFailure = _ => new SessionEndedException(7, "PermissionDenied: wrong token"),
+            InitFailure = _ => new SessionEndedException(StatusCode.PermissionDenied, "PermissionDenied: wrong token"),
         };
         var driver = new TransformDriver(runtime, runtime, Options(), NullLogger.Instance);
 
         var ex = await Assert.ThrowsAsync<JobFailedException>(() => driver.RunAsync(Source(10), new CollectingSink(), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
 
         Assert.Equal(1, runtime.Starts);
-        Assert.Equal(7, Assert.IsType<SessionEndedException>(ex.InnerException).StatusCode);
+        Assert.Equal(StatusCode.PermissionDenied, Assert.IsType<SessionEndedException>(ex.InnerException).StatusCode);
         Assert.Contains("wrong token", ex.Message, StringComparison.Ordinal);
     }
 
@@ -104,7 +106,7 @@ public sealed class TransformDriverTests
         var inits = 0;
         var runtime = new FakeRuntime(_ => null)
         {
-            InitFailure = _ => ++inits == 1 ? new SessionEndedException(13, "Internal: The HTTP/2 server closed the connection.") : null,
+            InitFailure = _ => ++inits == 1 ? new SessionEndedException(StatusCode.Internal, "Internal: The HTTP/2 server closed the connection.") : null,
         };
         var sink = new CollectingSink();
         var driver = new TransformDriver(runtime, runtime, Options(), NullLogger.Instance);

@@ -1,4 +1,5 @@
 using Jex.Member.Launch;
+using Jex.Protocol.Contract;
 
 namespace Jex.Member.Tests.Launch;
 
@@ -16,7 +17,7 @@ public sealed class ContainerCommandTests : IDisposable
     [Fact]
     public void BuildRunArguments_ForGrpcWithUserCode_RunsAttachedPublishesLoopbackAndMountsReadOnly()
     {
-        var launch = new RuntimeLaunchOptions("s3cret-token", "grpc", "unused");
+        var launch = new RuntimeLaunchOptions("s3cret-token", TransportKind.Grpc, "unused");
         var mount = new UserCodeMount("/host/samples/Jex.Samples", "/usercode/Jex.Samples.dll");
 
         var args = ContainerCommand.BuildRunArguments(Options(), launch, "jex-runtime-42-abcd", 42, mount, "/tmp/jex-token-x/token");
@@ -42,7 +43,7 @@ public sealed class ContainerCommandTests : IDisposable
     [Fact]
     public void BuildRunArguments_NeverCarriesTheTokenValueNorATokenVariable()
     {
-        var launch = new RuntimeLaunchOptions("s3cret-token", "grpc", "unused", ExtraArguments: ["--x=1"]);
+        var launch = new RuntimeLaunchOptions("s3cret-token", TransportKind.Grpc, "unused", ExtraArguments: ["--x=1"]);
 
         var args = ContainerCommand.BuildRunArguments(Options(), launch, "n", 1, null, "/tmp/t/token");
 
@@ -56,7 +57,7 @@ public sealed class ContainerCommandTests : IDisposable
     {
         var options = Options() with { Memory = "512m", PidsLimit = 128 };
 
-        var args = ContainerCommand.BuildRunArguments(options, new RuntimeLaunchOptions("t", "grpc", ""), "n", 1, null, "/tmp/t/token", "1000:1000", keepUserNamespace: true).ToList();
+        var args = ContainerCommand.BuildRunArguments(options, new RuntimeLaunchOptions("t", TransportKind.Grpc, ""), "n", 1, null, "/tmp/t/token", "1000:1000", keepUserNamespace: true).ToList();
 
         Assert.Equal("512m", args[args.IndexOf("--memory") + 1]);
         Assert.Equal("512m", args[args.IndexOf("--memory-swap") + 1]);
@@ -93,7 +94,7 @@ public sealed class ContainerCommandTests : IDisposable
     [Fact]
     public void BuildRunArguments_WithFixedPortRunOptionsAndJobArgs_PlacesEachWhereItTakesEffect()
     {
-        var launch = new RuntimeLaunchOptions("t", "grpc", "", GrpcPort: 5300, ExtraArguments: ["--usercode:uid=U1"]);
+        var launch = new RuntimeLaunchOptions("t", TransportKind.Grpc, "", GrpcPort: 5300, ExtraArguments: ["--usercode:uid=U1"]);
 
         var args = ContainerCommand.BuildRunArguments(Options("--memory=256m", "--cpus=1"), launch, "n", 1, null);
 
@@ -153,11 +154,12 @@ public sealed class ContainerCommandTests : IDisposable
     }
 
     [Theory]
-    [InlineData("shared-memory", null, "'grpc' only")]
+    [InlineData("shared-memory", null, "'grpc' only, not 'shared-memory'")]
     [InlineData("grpc", "/run/jex.sock", "Unix socket")]
     public void Validate_WhenContainerCannotServeTheTransport_ThrowsSayingWhy(string transport, string? socket, string expected)
     {
-        var launch = new RuntimeLaunchOptions("t", transport, "", GrpcSocket: socket);
+        Assert.True(TransportKinds.TryParse(transport, out var kind));
+        var launch = new RuntimeLaunchOptions("t", kind, "", GrpcSocket: socket);
 
         var ex = Assert.Throws<RuntimeStartException>(() => ContainerCommand.Validate(launch));
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Jex.Member.Launch;
+using Jex.Protocol.Contract;
 
 namespace Jex.Member.Tests.Launch;
 
@@ -59,7 +60,7 @@ public sealed class ContainerLauncherTests : IDisposable
     {
         var launcher = Launcher(WriteFakeCli(ServingRun));
 
-        await using var instance = await launcher.StartAsync(new RuntimeLaunchOptions("tok-123", "grpc", _dir), CancellationToken.None).WaitAsync(Timeout);
+        await using var instance = await launcher.StartAsync(new RuntimeLaunchOptions("tok-123", TransportKind.Grpc, _dir), CancellationToken.None).WaitAsync(Timeout);
 
         Assert.Equal("http://127.0.0.1:45123", instance.Ready.Address);
         Assert.Equal(["doThingDotnet"], instance.Ready.Functions);
@@ -86,7 +87,7 @@ public sealed class ContainerLauncherTests : IDisposable
     public async Task StopAsync_StopsTheContainerThroughTheEngineWithTheGraceInSeconds()
     {
         var launcher = Launcher(WriteFakeCli(ServingRun));
-        await using var instance = await launcher.StartAsync(new RuntimeLaunchOptions("t", "grpc", ""), CancellationToken.None).WaitAsync(Timeout);
+        await using var instance = await launcher.StartAsync(new RuntimeLaunchOptions("t", TransportKind.Grpc, ""), CancellationToken.None).WaitAsync(Timeout);
 
         await instance.StopAsync(TimeSpan.FromMilliseconds(2500), CancellationToken.None).WaitAsync(Timeout);
 
@@ -101,7 +102,7 @@ public sealed class ContainerLauncherTests : IDisposable
     public async Task Kill_KillsTheContainerThroughTheEngine_AndExitedCompletes()
     {
         var launcher = Launcher(WriteFakeCli(ServingRun));
-        await using var instance = await launcher.StartAsync(new RuntimeLaunchOptions("t", "grpc", ""), CancellationToken.None).WaitAsync(Timeout);
+        await using var instance = await launcher.StartAsync(new RuntimeLaunchOptions("t", TransportKind.Grpc, ""), CancellationToken.None).WaitAsync(Timeout);
 
         instance.Kill();
 
@@ -119,7 +120,7 @@ public sealed class ContainerLauncherTests : IDisposable
         """));
 
         var ex = await Assert.ThrowsAsync<RuntimeStartException>(
-            () => launcher.StartAsync(new RuntimeLaunchOptions("t", "grpc", ""), CancellationToken.None).WaitAsync(Timeout));
+            () => launcher.StartAsync(new RuntimeLaunchOptions("t", TransportKind.Grpc, ""), CancellationToken.None).WaitAsync(Timeout));
 
         Assert.Contains("exited with code 125", ex.Message, StringComparison.Ordinal);
         Assert.Contains("image not known", ex.Message, StringComparison.Ordinal);
@@ -136,7 +137,7 @@ public sealed class ContainerLauncherTests : IDisposable
         var started = Stopwatch.StartNew();
 
         var ex = await Assert.ThrowsAsync<RuntimeStartException>(
-            () => launcher.StartAsync(new RuntimeLaunchOptions("t", "grpc", "", ReadyTimeout: TimeSpan.FromSeconds(1)), CancellationToken.None).WaitAsync(Timeout));
+            () => launcher.StartAsync(new RuntimeLaunchOptions("t", TransportKind.Grpc, "", ReadyTimeout: TimeSpan.FromSeconds(1)), CancellationToken.None).WaitAsync(Timeout));
 
         Assert.Contains("no ready line within 1 s", ex.Message, StringComparison.Ordinal);
         Assert.Contains("still loading", ex.Message, StringComparison.Ordinal);
@@ -150,7 +151,7 @@ public sealed class ContainerLauncherTests : IDisposable
         var launcher = Launcher(WriteFakeCli(ServingRun));
 
         await Assert.ThrowsAsync<RuntimeStartException>(
-            () => launcher.StartAsync(new RuntimeLaunchOptions("t", "shared-memory", "", Uid: "u"), CancellationToken.None).WaitAsync(Timeout));
+            () => launcher.StartAsync(new RuntimeLaunchOptions("t", TransportKind.SharedMemory, "", Uid: "u"), CancellationToken.None).WaitAsync(Timeout));
 
         Assert.False(File.Exists(CallLog));
     }

@@ -1,34 +1,7 @@
 using Jex.Member.Launch;
+using Jex.Protocol.Contract;
 
 namespace Jex.Member.Tests.Launch;
-
-public sealed class ReadyLineTests
-{
-    [Fact]
-    public void TryParse_WhenLineIsTheReadyLine_ReadsEveryField()
-    {
-        var ok = ReadyLine.TryParse(
-            """JEX-READY {"transport":"grpc","address":"http://127.0.0.1:40001","pid":123,"version":"0.1.0","functions":["doThingDotnet","identity"]}""",
-            out var info);
-
-        Assert.True(ok);
-        Assert.Equal(new RuntimeReadyInfo("grpc", "http://127.0.0.1:40001", 123, "0.1.0", info!.Functions), info);
-        Assert.Equal(["doThingDotnet", "identity"], info.Functions);
-    }
-
-    [Fact]
-    public void TryParse_WhenLineIsALogLine_IsFalse() =>
-        Assert.False(ReadyLine.TryParse("[14:00:00 INF] JEX-READY soon", out _));
-
-    [Fact]
-    public void TryParse_WhenJsonIsBroken_ThrowsNamingTheLine()
-    {
-        var ex = Assert.Throws<RuntimeStartException>(() => ReadyLine.TryParse("JEX-READY {\"transport\":\"grpc\"}", out _));
-
-        Assert.Contains("missing \"address\"", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("JEX-READY {\"transport\":\"grpc\"}", ex.Message, StringComparison.Ordinal);
-    }
-}
 
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class ProcessLauncherTests
@@ -36,7 +9,7 @@ public sealed class ProcessLauncherTests
     [Fact]
     public void BuildArguments_PassesParentPidTransportPathUidPortThenTheJobsArguments()
     {
-        var args = ProcessLauncher.BuildArguments(new RuntimeLaunchOptions("secret", "shared-memory", "/code", Uid: "u1", ExtraArguments: ["--x=1"]));
+        var args = ProcessLauncher.BuildArguments(new RuntimeLaunchOptions("secret", TransportKind.SharedMemory, "/code", Uid: "u1", ExtraArguments: ["--x=1"]));
 
         Assert.Equal(
             [$"--UserCode:ParentPid={Environment.ProcessId}", "--UserCode:Transport=shared-memory", "--UserCode:LogFormat=text", "--UserCode:Path=/code", "--UserCode:Uid=u1", "--UserCode:Grpc:Port=0", "--x=1"],
@@ -47,7 +20,7 @@ public sealed class ProcessLauncherTests
     [Fact]
     public void BuildArguments_WhenASocketIsGiven_UsesItInsteadOfAPort()
     {
-        var args = ProcessLauncher.BuildArguments(new RuntimeLaunchOptions("t", "grpc", "/code", GrpcSocket: "/tmp/s.sock"));
+        var args = ProcessLauncher.BuildArguments(new RuntimeLaunchOptions("t", TransportKind.Grpc, "/code", GrpcSocket: "/tmp/s.sock"));
 
         Assert.Contains("--UserCode:Grpc:Socket=/tmp/s.sock", args);
         Assert.DoesNotContain(args, a => a.StartsWith("--UserCode:Grpc:Port", StringComparison.Ordinal));
@@ -62,7 +35,7 @@ public sealed class ProcessLauncherTests
         try
         {
             var ex = await Assert.ThrowsAsync<RuntimeStartException>(() =>
-                new ProcessLauncher(script).StartAsync(new RuntimeLaunchOptions("tok42", "grpc", "/nope"), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
+                new ProcessLauncher(script).StartAsync(new RuntimeLaunchOptions("tok42", TransportKind.Grpc, "/nope"), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
 
             Assert.Contains("exited with code 1 before it was ready", ex.Message, StringComparison.Ordinal);
             Assert.False(ex.IsFinal);
@@ -86,12 +59,31 @@ public sealed class ProcessLauncherTests
         try
         {
             var ex = await Assert.ThrowsAsync<RuntimeStartException>(() =>
-                new ProcessLauncher(script).StartAsync(new RuntimeLaunchOptions("t", "grpc", "/nope"), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
+                new ProcessLauncher(script).StartAsync(new RuntimeLaunchOptions("t", TransportKind.Grpc, "/nope"), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
 
             Assert.True(ex.IsFinal);
             Assert.Equal(code, ex.ExitCode);
             Assert.Contains($"refused to start ({kind}, exit code {code}; not restarting): jex-runtime: configuration error: UserCode:MaxInFlight 0 is out of range 1..1024", ex.Message, StringComparison.Ordinal);
             Assert.DoesNotContain("a later failing line", ex.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(script);
+        }
+    }
+
+    [Fact]
+    public async Task StartAsync_WhenTheReadyLineIsMalformed_ThrowsNamingTheFieldAndTheLine()
+    {
+        var script = Path.Combine(Path.GetTempPath(), $"jex-fake-runtime-{Guid.NewGuid():N}.sh");
+        await File.WriteAllTextAsync(script, "#!/bin/sh\necho 'JEX-READY {\"transport\":\"grpc\"}'\nexec sleep 60\n");
+        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        try
+        {
+            var ex = await Assert.ThrowsAsync<RuntimeStartException>(() =>
+                new ProcessLauncher(script).StartAsync(new RuntimeLaunchOptions("t", TransportKind.Grpc, "/nope"), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
+
+            Assert.Contains("the runtime's ready line is malformed (missing \"address\"): JEX-READY {\"transport\":\"grpc\"}", ex.Message, StringComparison.Ordinal);
         }
         finally
         {
@@ -109,7 +101,7 @@ public sealed class ProcessLauncherTests
         try
         {
             var ex = await Assert.ThrowsAsync<RuntimeStartException>(() =>
-                new ProcessLauncher(script).StartAsync(new RuntimeLaunchOptions("t", "grpc", "/x", ReadyTimeout: TimeSpan.FromMilliseconds(800)), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
+                new ProcessLauncher(script).StartAsync(new RuntimeLaunchOptions("t", TransportKind.Grpc, "/x", ReadyTimeout: TimeSpan.FromMilliseconds(800)), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
 
             Assert.Contains("printed no ready line within 0.8 s", ex.Message, StringComparison.Ordinal);
             Assert.Contains("still thinking", ex.Message, StringComparison.Ordinal);
@@ -155,9 +147,9 @@ public sealed class PassthruLauncherTests
             port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
         }
 
-        var launcher = new PassthruLauncher($"http://127.0.0.1:{port}", "grpc", retryDelay: TimeSpan.FromMilliseconds(50));
+        var launcher = new PassthruLauncher($"http://127.0.0.1:{port}", TransportKind.Grpc, retryDelay: TimeSpan.FromMilliseconds(50));
 
-        var ex = await Assert.ThrowsAsync<RuntimeStartException>(() => launcher.StartAsync(new RuntimeLaunchOptions("t", "grpc", ""), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
+        var ex = await Assert.ThrowsAsync<RuntimeStartException>(() => launcher.StartAsync(new RuntimeLaunchOptions("t", TransportKind.Grpc, ""), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
 
         Assert.True(ex.IsFinal);
         Assert.Contains($"no runtime at http://127.0.0.1:{port}: connection refused", ex.Message, StringComparison.Ordinal);
@@ -172,7 +164,7 @@ public sealed class PassthruLauncherTests
         var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
         var launcher = new PassthruLauncher($"http://127.0.0.1:{port}");
 
-        await using var instance = await launcher.StartAsync(new RuntimeLaunchOptions("t", "grpc", ""), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20));
+        await using var instance = await launcher.StartAsync(new RuntimeLaunchOptions("t", TransportKind.Grpc, ""), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20));
 
         Assert.Equal($"http://127.0.0.1:{port}", instance.Ready.Address);
     }
@@ -181,9 +173,9 @@ public sealed class PassthruLauncherTests
     public async Task StartAsync_WhenTheSharedMemoryFileIsMissing_FailsForGoodNamingIt()
     {
         var path = Path.Combine(Path.GetTempPath(), "jex-no-such-" + Guid.NewGuid().ToString("N"));
-        var launcher = new PassthruLauncher(path, "shared-memory", retryDelay: TimeSpan.FromMilliseconds(10));
+        var launcher = new PassthruLauncher(path, TransportKind.SharedMemory, retryDelay: TimeSpan.FromMilliseconds(10));
 
-        var ex = await Assert.ThrowsAsync<RuntimeStartException>(() => launcher.StartAsync(new RuntimeLaunchOptions("t", "shared-memory", ""), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
+        var ex = await Assert.ThrowsAsync<RuntimeStartException>(() => launcher.StartAsync(new RuntimeLaunchOptions("t", TransportKind.SharedMemory, ""), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
 
         Assert.True(ex.IsFinal);
         Assert.Contains($"no runtime at {path}: the shared-memory file does not exist", ex.Message, StringComparison.Ordinal);

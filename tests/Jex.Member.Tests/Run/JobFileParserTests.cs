@@ -1,4 +1,5 @@
 using Jex.Cli.Run;
+using Jex.Protocol.Contract;
 
 namespace Jex.Member.Tests.Run;
 
@@ -66,7 +67,7 @@ public sealed class JobFileParserTests
         Assert.Equal("/opt/jex/runtime/jex-runtime", t.Service.Executable);
         Assert.Equal(["--usercode:uid=uid123"], t.Service.Arguments);
         Assert.Equal("/jobs/samples", t.UserCodePath);
-        Assert.Equal(new TransportSpec("grpc", 0, null), t.Transport);
+        Assert.Equal(new TransportSpec(TransportKind.Grpc, 0, null), t.Transport);
         Assert.Equal((2, 4, true), (t.ParallelProcessors, t.ParallelOperations, t.PreserveOrder));
         Assert.Equal("json", t.Format);
     }
@@ -170,7 +171,7 @@ public sealed class JobFileParserTests
         var ex = ParseFails(yaml);
 
         Assert.Contains("passthru over gRPC needs 'grpc: { port: N }'", ex.Message, StringComparison.Ordinal);
-        Assert.Equal(new TransportSpec("grpc", 5252, null), Parse(yaml.Replace("port: 0", "port: 5252", StringComparison.Ordinal)).Transform.Transport);
+        Assert.Equal(new TransportSpec(TransportKind.Grpc, 5252, null), Parse(yaml.Replace("port: 0", "port: 5252", StringComparison.Ordinal)).Transform.Transport);
     }
 
     [Theory]
@@ -209,7 +210,7 @@ public sealed class JobFileParserTests
 
         Assert.Equal("doThingDotnet", job.Transform.Function);
         Assert.Equal(service, job.Transform.Service.Kind);
-        Assert.Equal(transport, job.Transform.Transport.Kind);
+        Assert.Equal(transport, job.Transform.Transport.Kind.ToWire());
         Assert.Equal("streamed-map", job.Source.MapName);
         Assert.Equal("result-map", job.Sink.MapName);
         if (service == ServiceKind.Process)

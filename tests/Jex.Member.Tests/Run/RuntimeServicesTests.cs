@@ -1,4 +1,5 @@
 using Jex.Cli.Run;
+using Jex.Protocol.Contract;
 
 namespace Jex.Member.Tests.Run;
 
@@ -26,7 +27,7 @@ public sealed class RuntimeServicesTests
     public void LaunchOptionsFactory_GivesEveryProcessStartAFreshTokenAndSharedMemoryUid()
     {
         var factory = RuntimeServices.LaunchOptionsFactory(
-            Job(new ServiceSpec(ServiceKind.Process, "/rt/jex-runtime", ["--x"], null, null), new TransportSpec("shared-memory", 0, null)), passthruToken: null);
+            Job(new ServiceSpec(ServiceKind.Process, "/rt/jex-runtime", ["--x"], null, null), new TransportSpec(TransportKind.SharedMemory, 0, null)), passthruToken: null);
 
         var first = factory();
         var second = factory();
@@ -34,7 +35,7 @@ public sealed class RuntimeServicesTests
         Assert.Equal(64, first.Token.Length);
         Assert.NotEqual(first.Token, second.Token);
         Assert.Equal(("abc-1", "abc-2"), (first.Uid, second.Uid));
-        Assert.Equal(("shared-memory", "/code"), (first.Transport, first.UserCodePath));
+        Assert.Equal((TransportKind.SharedMemory, "/code"), (first.Transport, first.UserCodePath));
         Assert.Equal(["--x"], first.ExtraArguments!);
     }
 
@@ -42,7 +43,7 @@ public sealed class RuntimeServicesTests
     public void LaunchOptionsFactory_ForPassthru_UsesTheGivenToken()
     {
         var factory = RuntimeServices.LaunchOptionsFactory(
-            Job(new ServiceSpec(ServiceKind.Passthru, null, [], null, null), new TransportSpec("grpc", 5252, null)), passthruToken: "hand-started");
+            Job(new ServiceSpec(ServiceKind.Passthru, null, [], null, null), new TransportSpec(TransportKind.Grpc, 5252, null)), passthruToken: "hand-started");
 
         Assert.Equal("hand-started", factory().Token);
         Assert.Null(factory().Uid);
@@ -54,7 +55,7 @@ public sealed class RuntimeServicesTests
     [InlineData(0, "/run/jex.sock", null, "unix:/run/jex.sock")]
     public void PassthruAddress_FollowsTheTransport(int port, string? socket, string? host, string expected)
     {
-        var job = Job(new ServiceSpec(ServiceKind.Passthru, null, [], null, host), new TransportSpec("grpc", port, socket));
+        var job = Job(new ServiceSpec(ServiceKind.Passthru, null, [], null, host), new TransportSpec(TransportKind.Grpc, port, socket));
 
         Assert.Equal(expected, RuntimeServices.PassthruAddress(job.Transform));
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Google.Protobuf;
+using Grpc.Core;
 using Jex.Member.Transports;
 using Jex.Member.Transports.SharedMemory;
 using Jex.Protocol.V1;
@@ -53,7 +54,7 @@ public sealed class SharedMemorySessionChannelTests
         await using var member = SharedMemorySessionChannel.Open(runtime.Path, SmallRings);
         Write(runtime, new RuntimeMessage { Closed = new SessionClosed { Code = 7, Message = "wrong token" } });
         var error = await Assert.ThrowsAsync<SessionEndedException>(() => member.ReadAsync(CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(5)));
-        Assert.Equal(7, error.StatusCode);
+        Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
         Assert.Contains("wrong token", error.Message, StringComparison.Ordinal);
     }
 
@@ -77,7 +78,7 @@ public sealed class SharedMemorySessionChannelTests
         sleeper.Kill();
         var error = await Assert.ThrowsAsync<SessionEndedException>(() => read.WaitAsync(TimeSpan.FromSeconds(5)));
         Assert.True(killed.Elapsed < TimeSpan.FromSeconds(1), $"reported after {killed.Elapsed.TotalMilliseconds} ms");
-        Assert.Equal(14, error.StatusCode);
+        Assert.Equal(StatusCode.Unavailable, error.StatusCode);
         Assert.False(File.Exists(runtime.Path));
         await Assert.ThrowsAsync<SessionEndedException>(() => member.SendAsync(new MemberMessage { Ping = new Ping() }, CancellationToken.None).AsTask());
     }

@@ -1,6 +1,6 @@
+using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
-using Google.Protobuf;
 using Jex.Protocol.V1;
 
 namespace Jex.Member.Transports.Grpc;
@@ -69,7 +69,7 @@ internal sealed class GrpcSessionChannel : ISessionChannel
         }
         catch (InvalidProtocolBufferException e)
         {
-            throw new SessionEndedException((int)StatusCode.Internal, $"The runtime sent a message that cannot be read: {e.Message}", e);
+            throw new SessionEndedException(StatusCode.Internal, $"The runtime sent a message that cannot be read: {e.Message}", e);
         }
         finally
         {
@@ -115,7 +115,7 @@ internal sealed class GrpcSessionChannel : ISessionChannel
     }
 
     private static SessionEndedException Ended(RpcException ex) =>
-        new((int)ex.StatusCode, $"{ex.StatusCode}: {(string.IsNullOrEmpty(ex.Status.Detail) ? "session ended" : ex.Status.Detail)}", ex);
+        new(ex.StatusCode, $"{ex.StatusCode}: {(string.IsNullOrEmpty(ex.Status.Detail) ? "session ended" : ex.Status.Detail)}", ex);
 
     private async Task<Exception> StatusAfterFailureAsync(Exception original)
     {
@@ -123,11 +123,11 @@ internal sealed class GrpcSessionChannel : ISessionChannel
         {
             await _call.ResponseHeadersAsync.WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
             var status = _call.GetStatus();
-            return new SessionEndedException((int)status.StatusCode, $"{status.StatusCode}: {status.Detail}", original);
+            return new SessionEndedException(status.StatusCode, $"{status.StatusCode}: {status.Detail}", original);
         }
         catch (Exception ex) when (ex is RpcException or InvalidOperationException or TimeoutException)
         {
-            return ex is RpcException rpc ? Ended(rpc) : new SessionEndedException((int)StatusCode.Unavailable, original.Message, original);
+            return ex is RpcException rpc ? Ended(rpc) : new SessionEndedException(StatusCode.Unavailable, original.Message, original);
         }
     }
 }

@@ -1,7 +1,7 @@
 using System.Net.Sockets;
 using Grpc.Core;
 using Grpc.Net.Client;
-using Jex.Member.Launch;
+using Jex.Protocol.Contract;
 
 namespace Jex.Member.Transports.Grpc;
 
@@ -16,7 +16,7 @@ internal sealed class GrpcSessionConnector(GrpcClientTls? tls = null) : ISession
     // Batches are bounded by max_batch_bytes; results can be larger (flat-map), so allow room.
     private const int MaxMessageBytes = 64 * 1024 * 1024;
 
-    public string Transport => "grpc";
+    public string Transport => TransportKinds.GrpcName;
 
     public ValueTask<ISessionChannel> ConnectAsync(RuntimeReadyInfo ready, CancellationToken cancellationToken)
     {

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Google.Protobuf;
+using Grpc.Core;
 using Jex.Protocol.V1;
 using Jex.Transport.SharedMemory;
 
@@ -15,7 +16,6 @@ namespace Jex.Member.Transports.SharedMemory;
 /// </summary>
 internal sealed class SharedMemorySessionChannel : ISessionChannel
 {
-    private const int Unavailable = 14;
 
     // How long a reader waits on the queue before parking (see ReadBytesAsync).
     private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 50_000;
@@ -68,11 +68,11 @@ internal sealed class SharedMemorySessionChannel : ISessionChannel
         }
         catch (SharedMemoryPeerLostException e)
         {
-            throw new SessionEndedException(Unavailable, $"The runtime is unavailable: {e.Message}", e);
+            throw new SessionEndedException(StatusCode.Unavailable, $"The runtime is unavailable: {e.Message}", e);
         }
         catch (ArgumentOutOfRangeException e) when (e.ParamName == "length")
         {
-            throw new SessionEndedException(8, $"The message is too large for the shared-memory transport: {e.Message}", e);
+            throw new SessionEndedException(StatusCode.ResourceExhausted, $"The message is too large for the shared-memory transport: {e.Message}", e);
         }
     }
 
@@ -89,7 +89,7 @@ internal sealed class SharedMemorySessionChannel : ISessionChannel
         }
         catch (InvalidProtocolBufferException e)
         {
-            throw new SessionEndedException(13, $"The runtime sent data that cannot be read: {e.Message}", e);
+            throw new SessionEndedException(StatusCode.Internal, $"The runtime sent data that cannot be read: {e.Message}", e);
         }
         finally
         {
@@ -186,7 +186,7 @@ internal sealed class SharedMemorySessionChannel : ISessionChannel
                 closed = true;
                 if (message.Closed.Code != 0)
                 {
-                    failure = new SessionEndedException(message.Closed.Code, message.Closed.Message);
+                    failure = new SessionEndedException((StatusCode)message.Closed.Code, message.Closed.Message);
                 }
 
                 return;
@@ -205,11 +205,11 @@ internal sealed class SharedMemorySessionChannel : ISessionChannel
         }
         catch (SharedMemoryPeerLostException e) when (!_stop.IsCancellationRequested)
         {
-            failure = new SessionEndedException(Unavailable, $"The runtime is unavailable: {e.Message}", e);
+            failure = new SessionEndedException(StatusCode.Unavailable, $"The runtime is unavailable: {e.Message}", e);
         }
         catch (Exception e) when (e is SharedMemoryFormatException or InvalidProtocolBufferException)
         {
-            failure = new SessionEndedException(13, $"The runtime sent data that cannot be read: {e.Message}", e);
+            failure = new SessionEndedException(StatusCode.Internal, $"The runtime sent data that cannot be read: {e.Message}", e);
         }
         catch (Exception e) when (e is OperationCanceledException or SharedMemoryPeerLostException)
         {

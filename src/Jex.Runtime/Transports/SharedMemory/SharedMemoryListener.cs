@@ -1,4 +1,5 @@
 using System.Net;
+using Jex.Protocol.Contract;
 using Jex.Protocol.V1;
 using Jex.Runtime.Configuration;
 using Jex.Runtime.Dispatch;
@@ -61,7 +62,7 @@ internal sealed class SharedMemoryListener
     }
 
     public static bool IsSharedMemory(UserCodeOptions options) =>
-        string.Equals(options.Transport, "shared-memory", StringComparison.OrdinalIgnoreCase);
+        TransportKinds.Is(options.Transport, TransportKind.SharedMemory);
 
     /// <summary>Kestrel still hosts health checks; on loopback port 0 so runtimes never collide.</summary>
     public static void ConfigureKestrel(KestrelServerOptions kestrel) =>
@@ -120,8 +121,8 @@ internal sealed class SharedMemoryListener
             thread.Start();
         }
 
-        Log.Ready(logger, RuntimeInfo.Version, "shared-memory", channel.Path, string.Join(", ", catalog.Names));
-        ReadyLine.Write("shared-memory", channel.Path, catalog.Names);
+        Log.Ready(logger, RuntimeInfo.Version, TransportKind.SharedMemory.ToWire(), channel.Path, string.Join(", ", catalog.Names));
+        ReadyLine.Write(TransportKind.SharedMemory, channel.Path, RuntimeInfo.Version, catalog.Names);
     }
 
     /// <summary>
