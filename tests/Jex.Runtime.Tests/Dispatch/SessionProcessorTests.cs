@@ -345,10 +345,21 @@ public sealed class SessionProcessorTests : IAsyncDisposable
     [Fact]
     public async Task AbandonedCallsOverTheSessionLimit_MakeNewBatchesFailOverloadedUntilTheyEnd()
     {
+        // The deadline must pass while the call runs, not before it starts (a loaded machine can
+        // take longer than a few ms to start it): long enough for that, short enough for a test.
         await InitAsync(nameof(Functions.Gated));
-        await _in.Writer.WriteAsync(new MemberMessage { Batch = new Batch { Id = 1, DeadlineMs = 50, Items = { new Item { Value = ByteString.CopyFromUtf8("a") } } } });
+        await _in.Writer.WriteAsync(new MemberMessage { Batch = new Batch { Id = 1, DeadlineMs = 1000, Items = { new Item { Value = ByteString.CopyFromUtf8("a") } } } });
         var first = (await ReadAsync()).Result;
         Assert.Equal(ItemError.Types.Code.DeadlineExceeded, first.Results[0].Error.Code);
+
+        // The call is counted as abandoned by the batch that gave up on it, which may finish writing
+        // its result first: wait for the count rather than assume it.
+        var counted = DateTime.UtcNow + Timeout;
+        while (_processor.AbandonedCalls < 1 && DateTime.UtcNow < counted)
+        {
+            await Task.Delay(5);
+        }
+
         Assert.Equal(1, _processor.AbandonedCalls);
 
         await _in.Writer.WriteAsync(new MemberMessage { Batch = Batch(2, "b", "c") });
