@@ -127,7 +127,10 @@ internal sealed class SoakWorkload(ISessionChannel channel, int payload, int bat
                 bytes.Release();
             }
 
-            if (Stopwatch.GetTimestamp() < Volatile.Read(ref _end) || Ledger.BatchesSent < minBatches)
+            // Only a result that answered a waiting batch frees room: a duplicate or unknown one must
+            // not push the session past its in-flight limit (the runtime refuses that batch).
+            if (Ledger.OutstandingBatches < inFlight
+                && (Stopwatch.GetTimestamp() < Volatile.Read(ref _end) || Ledger.BatchesSent < minBatches))
             {
                 await SendNextAsync(cancellationToken).ConfigureAwait(false);
             }
