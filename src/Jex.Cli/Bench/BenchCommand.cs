@@ -13,17 +13,8 @@ internal static class BenchCommand
 {
     public static Command Create()
     {
-        var outDir = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, ".."));
-        var runtime = new Option<string>("--runtime")
-        {
-            Description = "The jex-runtime executable to fork.",
-            DefaultValueFactory = _ => Path.Combine(outDir, "runtime", "jex-runtime"),
-        };
-        var samples = new Option<string>("--samples")
-        {
-            Description = "UserCode:Path with the identity and burn1us functions (out/samples).",
-            DefaultValueFactory = _ => Path.Combine(outDir, "samples"),
-        };
+        var runtime = ForkedRuntimeOptions.Runtime();
+        var samples = ForkedRuntimeOptions.Samples("identity and burn1us functions");
         var json = new Option<string?>("--json") { Description = "Also write the report as JSON to this file." };
         var quick = new Option<bool>("--quick") { Description = "Every path, 64 B, batch 1 and 256, identity, raw (and one compact cell); well under 90 s." };
         var paths = new Option<string?>("--paths") { Description = "Comma-separated subset of: " + string.Join(",", BenchSettings.AllPaths) };

@@ -14,17 +14,8 @@ internal static class SoakCommand
 {
     public static Command Create()
     {
-        var outDir = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, ".."));
-        var runtime = new Option<string>("--runtime")
-        {
-            Description = "The jex-runtime executable to fork.",
-            DefaultValueFactory = _ => Path.Combine(outDir, "runtime", "jex-runtime"),
-        };
-        var samples = new Option<string>("--samples")
-        {
-            Description = "UserCode:Path with the identity function (out/samples).",
-            DefaultValueFactory = _ => Path.Combine(outDir, "samples"),
-        };
+        var runtime = ForkedRuntimeOptions.Runtime();
+        var samples = ForkedRuntimeOptions.Samples("identity function");
         var paths = new Option<string?>("--paths") { Description = "Comma-separated transports, each run in turn (default all): " + string.Join(",", SoakSettings.AllPaths) };
         var seconds = new Option<int?>("--seconds") { Description = "How long each transport runs after its warm-up (default 60)." };
         var minutes = new Option<int?>("--minutes") { Description = "How long each transport runs after its warm-up, in minutes (instead of --seconds)." };
