@@ -13,6 +13,7 @@ using Serilog;
 using Serilog.Events;
 using Serilog.Extensions.Logging;
 using Serilog.Formatting.Compact;
+using HostLog = Jex.Runtime.Diagnostics.HostLog;
 using Log = Jex.Runtime.Diagnostics.Log;
 
 namespace Jex.Runtime;
@@ -210,12 +211,12 @@ internal static partial class Program
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Jex.Runtime");
         if (endpoint?.Certificate is { } certificate)
         {
-            Log.TlsEnabled(logger, certificate.Subject, certificate.NotAfter.ToUniversalTime(), options.Grpc.ClientCertificate.Mode);
+            HostLog.TlsEnabled(logger, certificate.Subject, certificate.NotAfter.ToUniversalTime(), options.Grpc.ClientCertificate.Mode);
         }
 
         if (endpoint is { AnonymousOnNetwork: true })
         {
-            Log.AnonymousOnNetwork(logger, options.Grpc.Address);
+            HostLog.AnonymousOnNetwork(logger, options.Grpc.Address);
         }
 
         app.Lifetime.ApplicationStarted.Register(() =>
@@ -238,7 +239,7 @@ internal static partial class Program
                 address = addresses.Addresses.First();
             }
 
-            Log.Ready(logger, RuntimeInfo.Version, TransportKind.Grpc.ToWire(), address, string.Join(", ", catalog.Names));
+            HostLog.Ready(logger, RuntimeInfo.Version, TransportKind.Grpc.ToWire(), address, string.Join(", ", catalog.Names));
             ReadyLine.Write(TransportKind.Grpc, address, RuntimeInfo.Version, catalog.Names);
             StartupTrace.Mark("ready line written");
         });
@@ -249,7 +250,7 @@ internal static partial class Program
         if (socketPath is not null && File.Exists(socketPath))
         {
             File.Delete(socketPath);
-            Log.RemovedFile(logger, socketPath);
+            HostLog.RemovedFile(logger, socketPath);
         }
 
         return 0;
@@ -297,8 +298,7 @@ internal static partial class Program
     private static FunctionCatalog LoadUserCode(UserCodeOptions options, Serilog.Core.Logger serilog)
     {
         StartupTrace.Mark("user code: loading");
-        var codecs = new PayloadCodecs();
-        TransportRegistry.ConfigureCodecs(codecs);
+        var codecs = PayloadCodecs.CreateDefault();
         using var loadLoggers = new SerilogLoggerFactory(serilog);
         var catalog = UserCodeLoader.Load(options.Path!, loadLoggers, codecs);
         var loadLog = loadLoggers.CreateLogger("Jex.Runtime.UserCode");

@@ -6,7 +6,6 @@ using Jex.Protocol.V1;
 using Jex.Runtime.Configuration;
 using Jex.Runtime.Dispatch;
 using Jex.Runtime.Dispatch.Wire;
-using Jex.Runtime.Hosting;
 using Jex.Runtime.UserCode;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -27,8 +26,7 @@ internal sealed class DirectRuntime : IDisposable
 
     public DirectRuntime(string samples)
     {
-        var codecs = new PayloadCodecs();
-        TransportRegistry.ConfigureCodecs(codecs);
+        var codecs = PayloadCodecs.CreateDefault();
         var catalog = UserCodeLoader.Load(samples, NullLoggerFactory.Instance, codecs);
         _processor = new SessionProcessor(
             catalog,

@@ -7,7 +7,7 @@ using System.Security.Cryptography.X509Certificates;
 using Jex.Runtime.Configuration;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
-using Log = Jex.Runtime.Diagnostics.Log;
+using HostLog = Jex.Runtime.Diagnostics.HostLog;
 
 namespace Jex.Runtime.Hosting;
 
@@ -139,7 +139,7 @@ internal sealed partial class GrpcEndpoint
         }
 
         var reasons = string.Join(", ", chain.ChainStatus.Select(s => s.Status.ToString()).Distinct());
-        Log.ClientCertificateRefused(logger, certificate.Subject, reasons);
+        HostLog.ClientCertificateRefused(logger, certificate.Subject, reasons);
         return false;
     }
 

@@ -1,7 +1,7 @@
 using Jex.Transport.SharedMemory;
 using Jex.Runtime.Configuration;
 using Microsoft.Extensions.Options;
-using Log = Jex.Runtime.Diagnostics.Log;
+using HostLog = Jex.Runtime.Diagnostics.HostLog;
 
 namespace Jex.Runtime.Hosting;
 
@@ -46,7 +46,7 @@ internal sealed partial class ParentWatcher : BackgroundService
         {
             if (!LibC.IsProcessAlive(pid))
             {
-                Log.ParentGone(_logger, pid);
+                HostLog.ParentGone(_logger, pid);
                 ParentDied = true;
                 StartForcedExitBackstop(_lifetime.ApplicationStopped);
                 _lifetime.StopApplication();

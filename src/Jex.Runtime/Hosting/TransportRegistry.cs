@@ -3,21 +3,18 @@ using Jex.Runtime.Configuration;
 using Jex.Runtime.Dispatch;
 using Jex.Runtime.Transports.SharedMemory;
 using Jex.Runtime.UserCode;
-using Jex.Runtime.UserCode.Hazelcast;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace Jex.Runtime.Hosting;
 
 /// <summary>
-/// Where transports other than gRPC, and codecs other than the built-in ones, plug into startup.
+/// Where transports other than gRPC plug into startup.
 /// gRPC is always on; the others register here.
 /// </summary>
 internal static class TransportRegistry
 {
     public static bool IsAvailable(string transport) =>
         TransportKinds.Is(transport, TransportKind.SharedMemory);
-
-    public static void ConfigureCodecs(PayloadCodecs codecs) => codecs.Hazelcast = new HazelcastBinding(codecs);
 
     public static void ConfigureKestrel(KestrelServerOptions kestrel, UserCodeOptions options)
     {

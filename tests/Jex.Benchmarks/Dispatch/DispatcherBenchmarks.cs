@@ -5,7 +5,6 @@ using Jex.Protocol.V1;
 using Jex.Runtime.Configuration;
 using Jex.Runtime.Dispatch;
 using Jex.Runtime.Dispatch.Wire;
-using Jex.Runtime.Hosting;
 using Jex.Runtime.UserCode;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -40,8 +39,7 @@ public class DispatcherBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var codecs = new PayloadCodecs();
-        TransportRegistry.ConfigureCodecs(codecs);
+        var codecs = PayloadCodecs.CreateDefault();
         var catalog = UserCodeLoader.Load(SamplesPath(), NullLoggerFactory.Instance, codecs);
         _stop = new CancellationTokenSource();
         _processor = new SessionProcessor(catalog, Options.Create(new UserCodeOptions()), new RuntimeCounters(),

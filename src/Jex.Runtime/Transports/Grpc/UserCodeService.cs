@@ -5,7 +5,7 @@ using System.Runtime.CompilerServices;
 using Grpc.Core;
 using Jex.Runtime.Dispatch;
 using Jex.Runtime.Dispatch.Wire;
-using Log = Jex.Runtime.Diagnostics.Log;
+using HostLog = Jex.Runtime.Diagnostics.HostLog;
 
 namespace Jex.Runtime.Transports.Grpc;
 
@@ -149,7 +149,7 @@ internal sealed class UserCodeService : UserCodeServiceBinding
 
     private SessionRejectedException Refuse(StatusCode status, string reason)
     {
-        Log.CallRefused(_logger, status.ToString(), reason);
+        HostLog.CallRefused(_logger, status.ToString(), reason);
         return new SessionRejectedException(status, reason);
     }
 

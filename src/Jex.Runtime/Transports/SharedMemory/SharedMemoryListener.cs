@@ -9,7 +9,7 @@ using Jex.Runtime.UserCode;
 using Jex.Transport.SharedMemory;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using StatusCode = Grpc.Core.StatusCode;
-using Log = Jex.Runtime.Diagnostics.Log;
+using HostLog = Jex.Runtime.Diagnostics.HostLog;
 
 namespace Jex.Runtime.Transports.SharedMemory;
 
@@ -86,7 +86,7 @@ internal sealed class SharedMemoryListener
             Sessions = shm.Sessions,
         });
         ExitCleanup.Register(channel.RemoveFiles);
-        Log.SharedMemoryCreated(logger, channel.Path, shm.Sessions, shm.RingBytes);
+        HostLog.SharedMemoryCreated(logger, channel.Path, shm.Sessions, shm.RingBytes);
         var listener = new SharedMemoryListener(channel, processor, logger);
         var catalog = processor.Catalog;
 
@@ -113,7 +113,7 @@ internal sealed class SharedMemoryListener
             }
 
             channel.Dispose();
-            Log.RemovedFile(logger, channel.Path);
+            HostLog.RemovedFile(logger, channel.Path);
         });
 
         foreach (var thread in listener._threads)
@@ -121,7 +121,7 @@ internal sealed class SharedMemoryListener
             thread.Start();
         }
 
-        Log.Ready(logger, RuntimeInfo.Version, TransportKind.SharedMemory.ToWire(), channel.Path, string.Join(", ", catalog.Names));
+        HostLog.Ready(logger, RuntimeInfo.Version, TransportKind.SharedMemory.ToWire(), channel.Path, string.Join(", ", catalog.Names));
         ReadyLine.Write(TransportKind.SharedMemory, channel.Path, RuntimeInfo.Version, catalog.Names);
     }
 
@@ -135,11 +135,11 @@ internal sealed class SharedMemoryListener
     {
         if (died)
         {
-            Log.SharedMemoryMemberDied(_logger, slot.Index, reason);
+            HostLog.SharedMemoryMemberDied(_logger, slot.Index, reason);
         }
         else
         {
-            Log.SharedMemoryPeerLost(_logger, reason);
+            HostLog.SharedMemoryPeerLost(_logger, reason);
         }
     }
 
@@ -166,7 +166,7 @@ internal sealed class SharedMemoryListener
             }
             catch (Exception e) when (ExceptionFilter.IsRecoverable(e))
             {
-                Log.SharedMemorySlotFailed(_logger, e, slot.Index);
+                HostLog.SharedMemorySlotFailed(_logger, e, slot.Index);
                 WaitForRelease(slot);
             }
 
@@ -178,11 +178,11 @@ internal sealed class SharedMemoryListener
             try
             {
                 slot.Recycle();
-                Log.SharedMemorySlotRecycled(_logger, slot.Index);
+                HostLog.SharedMemorySlotRecycled(_logger, slot.Index);
             }
             catch (Exception e) when (ExceptionFilter.IsRecoverable(e))
             {
-                Log.SharedMemorySlotFailed(_logger, e, slot.Index);
+                HostLog.SharedMemorySlotFailed(_logger, e, slot.Index);
                 // Nothing else can be done for the slot; do not spin on it.
                 _ = _stop.Token.WaitHandle.WaitOne(ViolationGrace);
             }
@@ -198,7 +198,7 @@ internal sealed class SharedMemoryListener
         var peer = slot.Peer;
         if (WaitHandle.WaitAny([peer.LostToken.WaitHandle, _stop.Token.WaitHandle], ViolationGrace) == WaitHandle.WaitTimeout)
         {
-            Log.SharedMemorySlotEvicted(_logger, slot.Index, slot.MemberPid, (long)ViolationGrace.TotalMilliseconds);
+            HostLog.SharedMemorySlotEvicted(_logger, slot.Index, slot.MemberPid, (long)ViolationGrace.TotalMilliseconds);
         }
 
         // Whatever of this occupancy still waits on the slot wakes and ends before the recycle.
@@ -252,14 +252,14 @@ internal sealed class SharedMemoryListener
 
             if (occupancy.Violation is { } violation)
             {
-                Log.SharedMemoryRingViolation(_logger, slot.Index, violation.Code, violation.Position, violation.Length, violation.Limit, violation.Message);
+                HostLog.SharedMemoryRingViolation(_logger, slot.Index, violation.Code, violation.Position, violation.Length, violation.Limit, violation.Message);
                 WaitForRelease(slot);
             }
 
             // The member is gone, so the session's remaining writes can reach no one: bounded wait.
             if (!session.Wait(TimeSpan.FromSeconds(10)))
             {
-                Log.SharedMemorySessionFailed(_logger, new TimeoutException($"slot {slot.Index}: the session did not end within 10 s of its member leaving"));
+                HostLog.SharedMemorySessionFailed(_logger, new TimeoutException($"slot {slot.Index}: the session did not end within 10 s of its member leaving"));
             }
         }
         finally
@@ -280,7 +280,7 @@ internal sealed class SharedMemoryListener
         catch (Exception e) when (ExceptionFilter.IsRecoverable(e))
         {
             // The slot thread waits on this task; a fault here must end the session, not the slot.
-            Log.SharedMemorySlotFailed(_logger, e, slot.Index);
+            HostLog.SharedMemorySlotFailed(_logger, e, slot.Index);
         }
         finally
         {
@@ -329,7 +329,7 @@ internal sealed class SharedMemoryListener
             }
         }
 
-        Log.SharedMemorySessionEnded(_logger, slot.Index, closed.Code, closed.Message);
+        HostLog.SharedMemorySessionEnded(_logger, slot.Index, closed.Code, closed.Message);
     }
 
     /// <summary>

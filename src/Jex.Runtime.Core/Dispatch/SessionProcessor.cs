@@ -5,6 +5,7 @@ using Jex.Runtime.Configuration;
 using Jex.Runtime.Dispatch.Wire;
 using Jex.Runtime.UserCode;
 using Log = Jex.Runtime.Diagnostics.Log;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using StatusCode = Grpc.Core.StatusCode;
 

@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Reflection.Metadata;
 using System.Reflection.PortableExecutable;
 using Jex.UserCode;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Jex.Runtime.UserCode;
 

@@ -13,6 +13,14 @@ namespace Jex.Runtime.UserCode;
 /// </summary>
 internal sealed class PayloadCodecs
 {
+    /// <summary>Codecs for every format this build carries: JSON, text, bytes and Hazelcast.</summary>
+    public static PayloadCodecs CreateDefault()
+    {
+        var codecs = new PayloadCodecs();
+        codecs.Hazelcast = new Hazelcast.HazelcastBinding(codecs);
+        return codecs;
+    }
+
     /// <summary>System.Text.Json's web defaults: camelCase out, case-insensitive in.</summary>
     public JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web);
 
