@@ -40,11 +40,20 @@ internal interface IRuntimeInstance : IAsyncDisposable
     /// <summary>The parsed ready line.</summary>
     RuntimeReadyInfo Ready { get; }
 
+    /// <summary>Names the runtime in messages: <c>runtime pid N</c>, <c>container NAME</c>, <c>runtime at ADDRESS</c>.</summary>
+    string Name { get; }
+
     /// <summary>Completes when the runtime is gone (process exit, container stop). Never for passthru.</summary>
     Task Exited { get; }
 
+    /// <summary>The runtime's exit code once <see cref="Exited"/> completed; null while it runs (always, for passthru).</summary>
+    int? ExitCode { get; }
+
     /// <summary>The last lines the runtime wrote to stderr/stdout, for error messages.</summary>
     IReadOnlyList<string> RecentOutput { get; }
+
+    /// <summary>The most telling of <see cref="RecentOutput"/> on one line (see <see cref="OutputTail.Summary"/>).</summary>
+    string OutputSummary { get; }
 
     /// <summary>SIGTERM, then SIGKILL after <paramref name="grace"/>. Passthru: does nothing.</summary>
     Task StopAsync(TimeSpan grace, CancellationToken cancellationToken);

@@ -117,9 +117,16 @@ internal sealed class PassthruLauncher : IRuntimeLauncher
     {
         public RuntimeReadyInfo Ready { get; } = ready;
 
+        public string Name => $"runtime at {Ready.Address}";
+
         public Task Exited { get; } = new TaskCompletionSource().Task;
 
+        // Someone else's process: its exit and its output are out of sight.
+        public int? ExitCode => null;
+
         public IReadOnlyList<string> RecentOutput { get; } = [];
+
+        public string OutputSummary => "(passthru: the runtime's output is wherever it was started)";
 
         public Task StopAsync(TimeSpan grace, CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -141,6 +141,8 @@ internal sealed class ProcessRuntimeInstance : IRuntimeInstance
 
     public RuntimeReadyInfo Ready => _ready ?? throw new InvalidOperationException("the runtime is not ready yet");
 
+    public string Name => $"runtime pid {_pid}";
+
     public Task Exited { get; }
 
     public int Pid => _pid;
