@@ -12,11 +12,14 @@ namespace Jex.Member.Driver;
 /// when the runtime is lost decides between a restart (with backoff) and ending the job.
 /// </summary>
 /// <remarks>
-/// A runtime that is lost (died, stopped, dropped its stream, or failed to start for a reason a
-/// restart may fix) is restarted with backoff; after <see cref="RestartPolicy.MaxConsecutiveFailures"/>
-/// losses in a row with no batch resolved in between (a crash loop), or
-/// <see cref="RestartPolicy.MaxRestarts"/> in all, the job ends, quoting the last loss with the
-/// runtime's exit code and last output. Errors no restart can fix end the job at once.
+/// The rule: an error no restart can fix ends the job at once, with the launcher's or the runtime's
+/// own one-line reason, and no restart. Those are a launch the launcher calls final (no such
+/// executable or user code, exit code 2 or 3 before the ready line), a passthru address where
+/// nothing answers before the job's first session, and a session the runtime refuses for good. A
+/// runtime that was ready and then died, stopped or dropped its stream is restarted; after
+/// <see cref="RestartPolicy.MaxConsecutiveFailures"/> losses in a row with no batch resolved in
+/// between (a crash loop), or <see cref="RestartPolicy.MaxRestarts"/> in all, the job ends, quoting
+/// the last loss with the runtime's exit code and last output.
 /// </remarks>
 internal sealed class RuntimeSupervisor
 {
@@ -145,10 +148,11 @@ internal sealed class RuntimeSupervisor
                 // Permanent: a restart would be refused the same way.
                 throw new JobFailedException($"the runtime refused the session: {ex.Message}", ex);
             }
-            catch (RuntimeStartException ex) when (ex.IsFinal)
+            catch (RuntimeStartException ex) when (ex.IsFinal || ex.IsUnreachable)
             {
-                // Exit codes 2 and 3: the job's configuration or its user code is wrong. The same
-                // runtime would fail the same way at every start.
+                // The launcher's own line names the path or the address and what to do; the same
+                // start would fail the same way (IsRecoverable let an unreachable runtime through only
+                // after the job's first session).
                 throw new JobFailedException(ex.Message, ex) { ExitCode = ex.ExitCode };
             }
             finally
@@ -192,11 +196,12 @@ internal sealed class RuntimeSupervisor
         }
     }
 
+    /// <summary>Whether a restart may help: see the class remarks for the errors it cannot.</summary>
     private bool IsRecoverable(Exception ex) => ex switch
     {
         JobFailedException or ProtocolViolationException => false,
         SessionEndedException ended => !SessionHandshake.IsPermanent(ended.StatusCode),
-        RuntimeStartException start => !start.IsFinal,
+        RuntimeStartException start => !start.IsFinal && !(start.IsUnreachable && !_firstReady.Task.IsCompleted),
         RuntimeStoppedException or TimeoutException or IOException or HttpRequestException => true,
         _ => false,
     };

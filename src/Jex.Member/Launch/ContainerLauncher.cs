@@ -37,7 +37,7 @@ internal sealed class ContainerLauncher : IRuntimeLauncher
         // inspect shows it) nor on a command line (ps shows it).
         if (OperatingSystem.IsWindows())
         {
-            throw new RuntimeStartException("container mode needs a Linux or macOS host: the token file's owner and mode are POSIX");
+            throw new RuntimeStartException("container mode needs a Linux or macOS host: the token file's owner and mode are POSIX") { IsFinal = true };
         }
 
         var tokenFile = ContainerTokenFile.Create(options.Token, _options.RuntimeUid, _options.RuntimeGid);

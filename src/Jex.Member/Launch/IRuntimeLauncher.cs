@@ -66,8 +66,17 @@ internal sealed class RuntimeStartException : Exception
 {
     public RuntimeStartException(string message, Exception? inner = null) : base(message, inner) { }
 
-    /// <summary>A restart would fail the same way (bad configuration, user code that does not load, no runtime to reach).</summary>
+    /// <summary>
+    /// A restart would fail the same way: the job's configuration is wrong (no such executable or
+    /// user code, options the launcher cannot honour) or the runtime said so with exit code 2 or 3.
+    /// </summary>
     public bool IsFinal { get; init; }
+
+    /// <summary>
+    /// Nothing answers at the runtime's address (passthru). Before the job's first session this is a
+    /// wrong address and ends the job; after one, the runtime may be restarting and is retried.
+    /// </summary>
+    public bool IsUnreachable { get; init; }
 
     /// <summary>The runtime's exit code when it exited before ready; null otherwise.</summary>
     public int? ExitCode { get; init; }

@@ -68,7 +68,7 @@ internal sealed class ProcessLauncher : IRuntimeLauncher
     {
         if (!File.Exists(_executable))
         {
-            throw new RuntimeStartException($"runtime executable not found: {_executable} (run ./demo.sh build)");
+            throw new RuntimeStartException($"runtime executable not found: {_executable} (run ./demo.sh build, or fix the job's runtime.service executable)") { IsFinal = true };
         }
 
         var psi = new ProcessStartInfo(_executable)

@@ -90,6 +90,75 @@ public sealed class RuntimeSupervisorTests
     }
 
     [Fact]
+    public async Task RunAsync_WhenTheRuntimeExecutableDoesNotExist_EndsAtOnceNamingThePathAndWhatToDo()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), $"jex-no-runtime-{Guid.NewGuid():N}", "jex-runtime");
+        var connector = new FakeRuntime(_ => null);
+        var (supervisor, stats) = Supervisor(new ProcessLauncher(missing), connector);
+
+        var ex = await Assert.ThrowsAsync<JobFailedException>(() => supervisor.RunAsync(Completes, CancellationToken.None).WaitAsync(Timeout));
+
+        Assert.Equal($"runtime executable not found: {missing} (run ./demo.sh build, or fix the job's runtime.service executable)", ex.Message);
+        Assert.Equal(0L, stats.Restarts);
+        Assert.Equal(0, _log.Count(300));
+    }
+
+    [Fact]
+    public async Task RunAsync_WhenNothingAnswersAtThePassthruAddressAtTheFirstStart_EndsAtOnceNamingTheAddress()
+    {
+        int port;
+        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        var connector = new FakeRuntime(_ => null);
+        var (supervisor, stats) = Supervisor(new PassthruLauncher($"http://127.0.0.1:{port}"), connector);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var ex = await Assert.ThrowsAsync<JobFailedException>(() => supervisor.RunAsync(Completes, CancellationToken.None).WaitAsync(Timeout));
+
+        Assert.StartsWith($"no runtime at http://127.0.0.1:{port}: connection refused; start one with `jex-runtime --UserCode:Grpc:Port={port} ", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(0L, stats.Restarts);
+        Assert.Equal(0, _log.Count(300));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), clock.Elapsed.ToString());
+    }
+
+    [Fact]
+    public async Task RunAsync_WhenAPassthruRuntimeThatServedBecomesUnreachable_RetriesWithBackoffUntilItIsBack()
+    {
+        // Start 1 serves and dies; starts 2 and 3 find nothing at the address (its operator is
+        // restarting it); start 4 finds it again and the job completes.
+        var runtime = new FakeRuntime(_ => null)
+        {
+            StartFailure = n => n is 2 or 3 ? new RuntimeStartException("no runtime at http://127.0.0.1:5252: connection refused") { IsUnreachable = true } : null,
+        };
+        var (supervisor, stats) = Supervisor(runtime, runtime);
+        var sessions = 0;
+
+        await supervisor.RunAsync((instance, channel, ct) => ++sessions == 1 ? Crash(runtime, 137, "killed")(instance, channel, ct) : Task.CompletedTask, CancellationToken.None).WaitAsync(Timeout);
+
+        Assert.Equal((4, 3L, 2), (runtime.Starts, stats.Restarts, sessions));
+        Assert.Equal(2, _log.Messages(300).Count(m => m.Contains("no runtime at http://127.0.0.1:5252: connection refused", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task RunAsync_WhenAPassthruRuntimeThatServedNeverComesBack_OpensTheCircuitNamingTheAddress()
+    {
+        var runtime = new FakeRuntime(_ => null)
+        {
+            StartFailure = n => n > 1 ? new RuntimeStartException("no runtime at http://127.0.0.1:5252: connection refused") { IsUnreachable = true } : null,
+        };
+        var (supervisor, _) = Supervisor(runtime, runtime);
+
+        var ex = await Assert.ThrowsAsync<JobFailedException>(() => supervisor.RunAsync(Crash(runtime, 137, "killed"), CancellationToken.None).WaitAsync(Timeout));
+
+        Assert.Equal(5, runtime.Starts);
+        Assert.Contains("crash loop, giving up); last error: no runtime at http://127.0.0.1:5252: connection refused", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task RunAsync_WhenTheSessionCompletes_StopsTheRuntimeAndReportsTheFirstReady()
     {
         var runtime = new FakeRuntime(_ => null);
