@@ -8,7 +8,7 @@ internal delegate void MessageHandler(ReadOnlySpan<byte> message);
 
 /// <summary>
 /// The single reader of one ring. A frame exists once its length reads non-zero with acquire
-/// semantics; consumed bytes are zeroed before the head is released, so every slot ahead of the
+/// semantics; consumed bytes are zeroed before the head is released, so every byte ahead of the
 /// producer reads zero and a half-written frame is never seen. Not thread-safe: one reader.
 /// </summary>
 internal sealed unsafe class RingConsumer

@@ -62,6 +62,12 @@ internal sealed unsafe class SharedMemorySlot : IDisposable
 
     internal byte* MemberSide => _slot + L.SlotMemberSideOffset;
 
+    /// <summary>Member side: the pid this process claimed the slot with (a test may impersonate another); 0 on the creator.</summary>
+    internal int ClaimPid { get; set; }
+
+    /// <summary>Member side: the claim word still holds <see cref="ClaimPid"/>; false once the runtime took the slot back.</summary>
+    internal bool HoldsClaim => MemberPid == ClaimPid;
+
     /// <summary>Test hook: the first byte of a ring's data.</summary>
     internal byte* DataPointer(int ring) => _slot + L.SlotHeaderSize + (ring == 0 ? 0 : _ring0);
 
@@ -115,7 +121,7 @@ internal sealed unsafe class SharedMemorySlot : IDisposable
     {
         var data = DataPointer(ring);
         // Positions start at 0 and the first frame is at index 0: a ring whose positions are still 0
-        // and whose first frame slot is blank was never written, and zeroing it would only make tmpfs
+        // and whose first frame header is blank was never written, and zeroing it would only make tmpfs
         // allocate its pages.
         var used = Volatile.Read(ref *(long*)(control + L.RingTailOffset)) != 0
             || Volatile.Read(ref *(long*)(control + L.RingHeadOffset)) != 0

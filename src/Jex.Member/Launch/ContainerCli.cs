@@ -39,7 +39,10 @@ internal sealed class ContainerCli
             return FindExecutable(explicitName) is { } found
                 ? new ContainerCli(found)
                 : throw new RuntimeStartException(
-                    $"container CLI '{explicitName}' not found (set by {(string.IsNullOrWhiteSpace(configured) ? EnvironmentVariable : "the job")}); install docker or podman");
+                    $"container CLI '{explicitName}' not found (set by {(string.IsNullOrWhiteSpace(configured) ? EnvironmentVariable : "the job")}); install docker or podman")
+                {
+                    IsFinal = true,
+                };
         }
 
         await AutoLock.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -75,7 +78,10 @@ internal sealed class ContainerCli
 
         throw new RuntimeStartException(
             "container mode needs docker or podman: " + (dockerProblem ?? "neither is on PATH") +
-            $"; install one (apt-get install podman runc) or name one with {EnvironmentVariable}");
+            $"; install one (apt-get install podman runc) or name one with {EnvironmentVariable}")
+        {
+            IsFinal = true,
+        };
     }
 
     /// <summary>A name searched on PATH, or a path; null when there is no such executable file.</summary>

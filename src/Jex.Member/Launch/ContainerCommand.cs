@@ -25,18 +25,18 @@ internal static class ContainerCommand
         {
             throw new RuntimeStartException(
                 $"container mode supports transport 'grpc' only, not '{launch.Transport.ToWire()}': shared memory needs the member and the " +
-                "runtime to share /dev/shm and a user, which a container does not (use service 'process' for shared memory)");
+                "runtime to share /dev/shm and a user, which a container does not (use service 'process' for shared memory)") { IsFinal = true };
         }
 
         if (!string.IsNullOrEmpty(launch.GrpcSocket))
         {
             throw new RuntimeStartException(
-                $"container mode reaches the runtime through a published TCP port; a Unix socket ({launch.GrpcSocket}) is not supported");
+                $"container mode reaches the runtime through a published TCP port; a Unix socket ({launch.GrpcSocket}) is not supported") { IsFinal = true };
         }
 
         if (launch.GrpcPort is < 0 or > 65535)
         {
-            throw new RuntimeStartException($"grpc port {launch.GrpcPort} is out of range (0-65535)");
+            throw new RuntimeStartException($"grpc port {launch.GrpcPort} is out of range (0-65535)") { IsFinal = true };
         }
     }
 
@@ -67,13 +67,13 @@ internal static class ContainerCommand
         }
         else
         {
-            throw new RuntimeStartException($"user code not found: {userCodePath} (run ./demo.sh build)");
+            throw new RuntimeStartException($"user code not found: {userCodePath} (run ./demo.sh build, or fix the job's user-code path)") { IsFinal = true };
         }
 
         // -v splits on ':', so such a path would mount something else.
         if (hostDirectory.Contains(':', StringComparison.Ordinal))
         {
-            throw new RuntimeStartException($"user code directory {hostDirectory} contains ':', which a container bind mount cannot express");
+            throw new RuntimeStartException($"user code directory {hostDirectory} contains ':', which a container bind mount cannot express") { IsFinal = true };
         }
 
         return new UserCodeMount(hostDirectory, containerPath);
@@ -204,7 +204,7 @@ internal static class ContainerCommand
         {
             throw new RuntimeStartException(
                 $"the containerized runtime listens on port {uri.Port}, but port {containerPort} is the one published " +
-                "(do the job's runtime args set --UserCode:Grpc:Port?)");
+                "(do the job's runtime args set --UserCode:Grpc:Port?)") { IsFinal = true };
         }
 
         var host = hostAddress.Contains(':', StringComparison.Ordinal) ? $"[{hostAddress}]" : hostAddress;

@@ -37,7 +37,7 @@ internal sealed class ContainerLauncher : IRuntimeLauncher
         // inspect shows it) nor on a command line (ps shows it).
         if (OperatingSystem.IsWindows())
         {
-            throw new RuntimeStartException("container mode needs a Linux or macOS host: the token file's owner and mode are POSIX");
+            throw new RuntimeStartException("container mode needs a Linux or macOS host: the token file's owner and mode are POSIX") { IsFinal = true };
         }
 
         var tokenFile = ContainerTokenFile.Create(options.Token, _options.RuntimeUid, _options.RuntimeGid);
@@ -120,7 +120,7 @@ internal sealed class ContainerRuntimeInstance : IRuntimeInstance
     {
         _tokenFile = tokenFile;
         _cli = cli;
-        Name = name;
+        ContainerName = name;
         _client = client;
         _tail = tail;
         _cliTimeout = cliTimeout;
@@ -130,7 +130,9 @@ internal sealed class ContainerRuntimeInstance : IRuntimeInstance
     }
 
     /// <summary>The container's name (unique per start).</summary>
-    public string Name { get; }
+    public string ContainerName { get; }
+
+    public string Name => $"container {ContainerName}";
 
     public RuntimeReadyInfo Ready => _ready ?? throw new InvalidOperationException("the runtime is not ready yet");
 
@@ -141,6 +143,8 @@ internal sealed class ContainerRuntimeInstance : IRuntimeInstance
     public int? ExitCode => _client.HasExited ? _client.ExitCode : null;
 
     public IReadOnlyList<string> RecentOutput => _tail.Snapshot();
+
+    public string OutputSummary => _tail.Summary();
 
     internal void SetReady(RuntimeReadyInfo ready) => _ready = ready;
 
@@ -153,7 +157,7 @@ internal sealed class ContainerRuntimeInstance : IRuntimeInstance
 
         // `stop -t N` is SIGTERM, then SIGKILL after N seconds, done by the engine.
         var seconds = Math.Max(0, (int)Math.Ceiling(grace.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-        var stop = await _cli.RunAsync(["stop", "-t", seconds, Name], grace + _cliTimeout, cancellationToken).ConfigureAwait(false);
+        var stop = await _cli.RunAsync(["stop", "-t", seconds, ContainerName], grace + _cliTimeout, cancellationToken).ConfigureAwait(false);
         try
         {
             await Exited.WaitAsync(_cliTimeout, cancellationToken).ConfigureAwait(false);
@@ -161,7 +165,7 @@ internal sealed class ContainerRuntimeInstance : IRuntimeInstance
         catch (TimeoutException)
         {
             Log.RuntimeKilledAfterGrace(_logger, _clientPid, (long)grace.TotalMilliseconds);
-            Log.RuntimeOutput(_logger, _clientPid, $"`{_cli.Describe(["stop", "-t", seconds, Name])}`: {stop.LastErrorLine}");
+            Log.RuntimeOutput(_logger, _clientPid, $"`{_cli.Describe(["stop", "-t", seconds, ContainerName])}`: {stop.LastErrorLine}");
             Kill();
             await Exited.WaitAsync(_cliTimeout, cancellationToken).ConfigureAwait(false);
         }
@@ -175,11 +179,11 @@ internal sealed class ContainerRuntimeInstance : IRuntimeInstance
         }
 
         // Killing the client alone would leave the container running: the engine owns it.
-        var kill = _cli.Run(["kill", Name], _cliTimeout);
+        var kill = _cli.Run(["kill", ContainerName], _cliTimeout);
         if (kill.ExitCode != 0 && !Exited.Wait(_cliTimeout))
         {
             // The engine could not kill it (or it was never created): end the client at least.
-            Log.RuntimeOutput(_logger, _clientPid, $"`{_cli.Describe(["kill", Name])}`: {kill.LastErrorLine}");
+            Log.RuntimeOutput(_logger, _clientPid, $"`{_cli.Describe(["kill", ContainerName])}`: {kill.LastErrorLine}");
             try
             {
                 _client.Kill(entireProcessTree: true);

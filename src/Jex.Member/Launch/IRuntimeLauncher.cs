@@ -40,11 +40,20 @@ internal interface IRuntimeInstance : IAsyncDisposable
     /// <summary>The parsed ready line.</summary>
     RuntimeReadyInfo Ready { get; }
 
+    /// <summary>Names the runtime in messages: <c>runtime pid N</c>, <c>container NAME</c>, <c>runtime at ADDRESS</c>.</summary>
+    string Name { get; }
+
     /// <summary>Completes when the runtime is gone (process exit, container stop). Never for passthru.</summary>
     Task Exited { get; }
 
+    /// <summary>The runtime's exit code once <see cref="Exited"/> completed; null while it runs (always, for passthru).</summary>
+    int? ExitCode { get; }
+
     /// <summary>The last lines the runtime wrote to stderr/stdout, for error messages.</summary>
     IReadOnlyList<string> RecentOutput { get; }
+
+    /// <summary>The most telling of <see cref="RecentOutput"/> on one line (see <see cref="OutputTail.Summary"/>).</summary>
+    string OutputSummary { get; }
 
     /// <summary>SIGTERM, then SIGKILL after <paramref name="grace"/>. Passthru: does nothing.</summary>
     Task StopAsync(TimeSpan grace, CancellationToken cancellationToken);
@@ -57,8 +66,17 @@ internal sealed class RuntimeStartException : Exception
 {
     public RuntimeStartException(string message, Exception? inner = null) : base(message, inner) { }
 
-    /// <summary>A restart would fail the same way (bad configuration, user code that does not load, no runtime to reach).</summary>
+    /// <summary>
+    /// A restart would fail the same way: the job's configuration is wrong (no such executable or
+    /// user code, options the launcher cannot honour) or the runtime said so with exit code 2 or 3.
+    /// </summary>
     public bool IsFinal { get; init; }
+
+    /// <summary>
+    /// Nothing answers at the runtime's address (passthru). Before the job's first session this is a
+    /// wrong address and ends the job; after one, the runtime may be restarting and is retried.
+    /// </summary>
+    public bool IsUnreachable { get; init; }
 
     /// <summary>The runtime's exit code when it exited before ready; null otherwise.</summary>
     public int? ExitCode { get; init; }

@@ -12,37 +12,28 @@ internal sealed class PassthruLauncher : IRuntimeLauncher
 {
     private readonly string _address;
     private readonly TransportKind _transport;
-    private readonly TimeSpan _retryDelay;
 
     /// <param name="address">http://host:port, unix:/path, or a shared-memory path.</param>
     /// <param name="transport">How the member reaches the runtime.</param>
-    /// <param name="retryDelay">The wait before the one retry of an unreachable runtime.</param>
-    public PassthruLauncher(string address, TransportKind transport = TransportKind.Grpc, TimeSpan? retryDelay = null)
+    public PassthruLauncher(string address, TransportKind transport = TransportKind.Grpc)
     {
         _address = address;
         _transport = transport;
-        _retryDelay = retryDelay ?? TimeSpan.FromSeconds(1);
     }
 
     /// <summary>
-    /// Checks that something answers at the address (once more after a short wait, for a runtime
-    /// that is just restarting); when nothing does, fails for good with the address and how to
-    /// start a runtime there. Restarting cannot help: the member does not own this runtime.
+    /// Checks that something answers at the address; when nothing does, fails naming the address
+    /// and how to start a runtime there, as <see cref="RuntimeStartException.IsUnreachable"/>: the
+    /// driver ends the job when that happens before its first session (a wrong address), and
+    /// retries with backoff after one (the runtime someone else runs may be restarting).
     /// </summary>
     public async Task<IRuntimeInstance> StartAsync(RuntimeLaunchOptions options, CancellationToken cancellationToken)
     {
-        var problem = await ProbeAsync(cancellationToken).ConfigureAwait(false);
-        if (problem is not null)
-        {
-            await Task.Delay(_retryDelay, cancellationToken).ConfigureAwait(false);
-            problem = await ProbeAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        if (problem is not null)
+        if (await ProbeAsync(cancellationToken).ConfigureAwait(false) is { } problem)
         {
             throw new RuntimeStartException($"no runtime at {_address}: {problem}; start one with `{StartHint()}`, or check the job's runtime.transport and runtime.service.passthru")
             {
-                IsFinal = true,
+                IsUnreachable = true,
             };
         }
 
@@ -117,9 +108,16 @@ internal sealed class PassthruLauncher : IRuntimeLauncher
     {
         public RuntimeReadyInfo Ready { get; } = ready;
 
+        public string Name => $"runtime at {Ready.Address}";
+
         public Task Exited { get; } = new TaskCompletionSource().Task;
 
+        // Someone else's process: its exit and its output are out of sight.
+        public int? ExitCode => null;
+
         public IReadOnlyList<string> RecentOutput { get; } = [];
+
+        public string OutputSummary => "(passthru: the runtime's output is wherever it was started)";
 
         public Task StopAsync(TimeSpan grace, CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -68,7 +68,7 @@ internal sealed class ProcessLauncher : IRuntimeLauncher
     {
         if (!File.Exists(_executable))
         {
-            throw new RuntimeStartException($"runtime executable not found: {_executable} (run ./demo.sh build)");
+            throw new RuntimeStartException($"runtime executable not found: {_executable} (run ./demo.sh build, or fix the job's runtime.service executable)") { IsFinal = true };
         }
 
         var psi = new ProcessStartInfo(_executable)
@@ -140,6 +140,8 @@ internal sealed class ProcessRuntimeInstance : IRuntimeInstance
     }
 
     public RuntimeReadyInfo Ready => _ready ?? throw new InvalidOperationException("the runtime is not ready yet");
+
+    public string Name => $"runtime pid {_pid}";
 
     public Task Exited { get; }
 

@@ -77,7 +77,8 @@ internal sealed class RuntimeOutput
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
         {
             process.Dispose();
-            throw new RuntimeStartException($"cannot start {executable}: {ex.Message}", ex);
+            // Not executable, or gone since it was checked: the next start would fail the same way.
+            throw new RuntimeStartException($"cannot start {executable}: {ex.Message}", ex) { IsFinal = true };
         }
 
         pid = process.Id;

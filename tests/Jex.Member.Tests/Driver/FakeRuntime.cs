@@ -31,6 +31,9 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
 
     public int Starts { get; private set; }
 
+    /// <summary>The instance of the latest start.</summary>
+    public FakeInstance? Current => _current;
+
     public Func<int, Exception?> StartFailure { get; init; } = _ => null;
 
     public Func<Init, Exception?> InitFailure { get; init; } = _ => null;
@@ -84,11 +87,28 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
         /// <summary>Batches that got a result from this instance.</summary>
         public int Answered;
 
+        private int? _exitCode;
+        private IReadOnlyList<string> _output = [];
+
+        public string Name => $"fake runtime {n}";
+
         public Task Exited => _exited.Task;
 
-        public IReadOnlyList<string> RecentOutput => [];
+        public int? ExitCode => _exited.Task.IsCompleted ? _exitCode : null;
+
+        public IReadOnlyList<string> RecentOutput => _output;
+
+        public string OutputSummary => string.Join(" | ", _output);
 
         public void Die() => _exited.TrySetResult();
+
+        /// <summary>Exits as a process does: with a code, having written <paramref name="output"/>.</summary>
+        public void ExitWith(int code, params string[] output)
+        {
+            _output = output;
+            _exitCode = code;
+            Die();
+        }
 
         public Task StopAsync(TimeSpan grace, CancellationToken cancellationToken)
         {

@@ -137,6 +137,7 @@ public sealed class ContainerCommandTests : IDisposable
         var ex = Assert.Throws<RuntimeStartException>(() => ContainerCommand.MapUserCode(missing, "/usercode"));
 
         Assert.Contains(missing, ex.Message, StringComparison.Ordinal);
+        Assert.True(ex.IsFinal);
     }
 
     [Fact]
@@ -164,6 +165,7 @@ public sealed class ContainerCommandTests : IDisposable
         var ex = Assert.Throws<RuntimeStartException>(() => ContainerCommand.Validate(launch));
 
         Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+        Assert.True(ex.IsFinal);
     }
 
     [Theory]

@@ -73,6 +73,38 @@ public sealed class ProcessLauncherTests
     }
 
     [Fact]
+    public async Task StartAsync_WhenTheExecutableDoesNotExist_IsFinalNamingItAndWhatToDo()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), $"jex-no-runtime-{Guid.NewGuid():N}", "jex-runtime");
+
+        var ex = await Assert.ThrowsAsync<RuntimeStartException>(() =>
+            new ProcessLauncher(missing).StartAsync(new RuntimeLaunchOptions("t", TransportKind.Grpc, "/code"), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
+
+        Assert.True(ex.IsFinal);
+        Assert.Equal($"runtime executable not found: {missing} (run ./demo.sh build, or fix the job's runtime.service executable)", ex.Message);
+    }
+
+    [Fact]
+    public async Task StartAsync_WhenTheExecutableCannotBeRun_IsFinalNamingIt()
+    {
+        var script = Path.Combine(Path.GetTempPath(), $"jex-fake-runtime-{Guid.NewGuid():N}.sh");
+        await File.WriteAllTextAsync(script, "#!/bin/sh\nexit 0\n");
+        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        try
+        {
+            var ex = await Assert.ThrowsAsync<RuntimeStartException>(() =>
+                new ProcessLauncher(script).StartAsync(new RuntimeLaunchOptions("t", TransportKind.Grpc, "/code"), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
+
+            Assert.True(ex.IsFinal);
+            Assert.StartsWith($"cannot start {script}: ", ex.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(script);
+        }
+    }
+
+    [Fact]
     public async Task StartAsync_WhenTheReadyLineIsMalformed_ThrowsNamingTheFieldAndTheLine()
     {
         var script = Path.Combine(Path.GetTempPath(), $"jex-fake-runtime-{Guid.NewGuid():N}.sh");
@@ -138,7 +170,7 @@ public sealed class OutputTailTests
 public sealed class PassthruLauncherTests
 {
     [Fact]
-    public async Task StartAsync_WhenNothingListensAtTheAddress_FailsForGoodNamingTheAddressAndHowToStartARuntime()
+    public async Task StartAsync_WhenNothingListensAtTheAddress_FailsAsUnreachableAtOnceNamingTheAddressAndHowToStartARuntime()
     {
         int port;
         using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
@@ -147,11 +179,15 @@ public sealed class PassthruLauncherTests
             port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
         }
 
-        var launcher = new PassthruLauncher($"http://127.0.0.1:{port}", TransportKind.Grpc, retryDelay: TimeSpan.FromMilliseconds(50));
+        var launcher = new PassthruLauncher($"http://127.0.0.1:{port}", TransportKind.Grpc);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
 
         var ex = await Assert.ThrowsAsync<RuntimeStartException>(() => launcher.StartAsync(new RuntimeLaunchOptions("t", TransportKind.Grpc, ""), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
 
-        Assert.True(ex.IsFinal);
+        // The driver decides whether to retry (after the job's first session) or end the job (before it).
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), clock.Elapsed.ToString());
+        Assert.True(ex.IsUnreachable);
+        Assert.False(ex.IsFinal);
         Assert.Contains($"no runtime at http://127.0.0.1:{port}: connection refused", ex.Message, StringComparison.Ordinal);
         Assert.Contains($"jex-runtime --UserCode:Grpc:Port={port}", ex.Message, StringComparison.Ordinal);
     }
@@ -170,14 +206,14 @@ public sealed class PassthruLauncherTests
     }
 
     [Fact]
-    public async Task StartAsync_WhenTheSharedMemoryFileIsMissing_FailsForGoodNamingIt()
+    public async Task StartAsync_WhenTheSharedMemoryFileIsMissing_FailsAsUnreachableNamingIt()
     {
         var path = Path.Combine(Path.GetTempPath(), "jex-no-such-" + Guid.NewGuid().ToString("N"));
-        var launcher = new PassthruLauncher(path, TransportKind.SharedMemory, retryDelay: TimeSpan.FromMilliseconds(10));
+        var launcher = new PassthruLauncher(path, TransportKind.SharedMemory);
 
         var ex = await Assert.ThrowsAsync<RuntimeStartException>(() => launcher.StartAsync(new RuntimeLaunchOptions("t", TransportKind.SharedMemory, ""), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
 
-        Assert.True(ex.IsFinal);
+        Assert.True(ex.IsUnreachable);
         Assert.Contains($"no runtime at {path}: the shared-memory file does not exist", ex.Message, StringComparison.Ordinal);
     }
 }
