@@ -2,7 +2,8 @@ using Jex.UserCode;
 
 namespace MyCompany.Functions;
 
-public static class Functions
+// Not a static class, so that tests can name it: JexFunction.Load<Functions>("enrichOrder").
+public sealed class Functions
 {
     /// <summary>
     /// A map: one order in, one view out, under the input's key. The job's <c>format</c> picks the
