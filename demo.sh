@@ -16,10 +16,10 @@ log() { printf '[demo] %s\n' "$*" >&2; }
 # Condenses dotnet build's output to one line per project built (with the seconds since start)
 # plus errors and warnings, so a long build shows where it is.
 build_progress() {
-  local start=$1 line
+  local start=$1 line name
   while IFS= read -r line; do
     case "$line" in
-      *" -> "*) log "  built ${line%% -> *} ($((SECONDS - start)) s)" ;;
+      *" -> "*) name=${line%% -> *}; log "  built ${name##* } ($((SECONDS - start)) s)" ;;
       *error*|*warn*) printf '%s\n' "$line" ;;
     esac
   done
