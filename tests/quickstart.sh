@@ -10,7 +10,8 @@
 #   .tools/jex run job.yml --output out.jsonl
 #   .tools/jex run job.yml --record rec.jsonl && .tools/jex replay rec.jsonl --project src/Acme.Functions/Acme.Functions.csproj
 #   (change enrichOrder, then replay again: exit 1, naming the item that now differs)
-# Each step is a check. Packs first (./demo.sh pack) when out/packages has no packages.
+# Each step is a check. Packs first (./demo.sh pack) when out/packages has no packages or a
+# source file is newer than them.
 # NuGet's package folder and the dotnet home (where templates and first-run state go) are private
 # to the run: a package packed again at the same version must not be taken from an older cache.
 # Prints the seconds from the empty folder to passing tests and to a completed jex run; the last
@@ -27,8 +28,17 @@ fail() { FAILED=$((FAILED + 1)); echo "quickstart: FAIL $1"; [ -n "${2:-}" ] && 
 finish() { echo "quickstart: $PASSED passed, $FAILED failed"; exit $([ "$FAILED" -eq 0 ] && echo 0 || echo 1); }
 
 have_packages() { ls "$PACKAGES"/Jex.Templates.*.nupkg "$PACKAGES"/Jex.Cli.*.nupkg >/dev/null 2>&1; }
+# A source file newer than the packages (build output aside) means they are stale.
+stale_source() {
+  local newest; newest=$(ls -t "$PACKAGES"/*.nupkg | tail -1)
+  find src templates Directory.Build.props Directory.Build.targets Directory.Packages.props \
+    \( -name bin -o -name obj \) -prune -o -type f -newer "$newest" -print 2>/dev/null | head -1
+}
 if ! have_packages; then
   echo "quickstart: no packages in $PACKAGES: running ./demo.sh pack"
+  timeout 1800 ./demo.sh pack || true
+elif [ -n "$(stale_source)" ]; then
+  echo "quickstart: $(stale_source) is newer than the packages in $PACKAGES: running ./demo.sh pack"
   timeout 1800 ./demo.sh pack || true
 fi
 missing=()
