@@ -4,6 +4,7 @@
 #   ./demo.sh run     build what is missing, then run jobs/dotnet-process-grpc.yml
 #   ./demo.sh test    install what the tests need, then run every tier; last line "N passed, N failed"
 #   ./demo.sh bench   the full benchmark matrix (jex bench), report in out/bench.json
+#   ./demo.sh pack    the NuGet packages (Jex.UserCode, Jex.Testing, Jex.Templates, Jex.Cli) -> out/packages
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -12,19 +13,60 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 log() { printf '[demo] %s\n' "$*" >&2; }
 
+# Condenses dotnet build's output to one line per project built (with the seconds since start)
+# plus errors and warnings, so a long build shows where it is.
+build_progress() {
+  local start=$1 line name
+  while IFS= read -r line; do
+    case "$line" in
+      *" -> "*) name=${line%% -> *}; log "  built ${name##* } ($((SECONDS - start)) s)" ;;
+      *error*|*warn*) printf '%s\n' "$line" ;;
+    esac
+  done
+}
+
 build() {
-  log "building (Release)"
-  dotnet build Jex.sln -c Release -nologo -clp:NoSummary -warnaserror | { grep -E 'error|warn' || true; }
-  # PIPESTATUS: the grep above must not hide a failed build.
+  local start=$SECONDS
+  log "building Jex.sln (Release): one line per project"
+  dotnet build Jex.sln -c Release -nologo -tl:off -clp:NoSummary -warnaserror | build_progress "$start"
+  # PIPESTATUS: the filter above must not hide a failed build.
   [ "${PIPESTATUS[0]}" -eq 0 ] || { log "build failed"; exit 1; }
   rm -rf "$OUT/runtime" "$OUT/cli" "$OUT/samples"
+  log "publishing to $OUT"
   dotnet publish src/Jex.Runtime -c Release --no-build -o "$OUT/runtime" -nologo >/dev/null
   dotnet publish src/Jex.Cli -c Release --no-build -o "$OUT/cli" -nologo >/dev/null
   for p in jobs/samples/*/; do
     name=$(basename "$p")
     dotnet publish "$p" -c Release --no-build -o "$OUT/samples/$name" -nologo >/dev/null
   done
-  log "built: $OUT/runtime/jex-runtime, $OUT/cli/jex, $OUT/samples/"
+  log "built in $((SECONDS - start)) s: $OUT/runtime/jex-runtime, $OUT/cli/jex, $OUT/samples/"
+}
+
+# The shipped packages, in dependency order (docs/packages.md). Jex.Testing is packed when its
+# project exists. ContinuousIntegrationBuild makes the packages byte-identical for one commit.
+PACKAGES=(src/Jex.UserCode/Jex.UserCode.csproj src/Jex.Testing/Jex.Testing.csproj
+  templates/Jex.Templates.csproj src/Jex.Cli/Jex.Cli.csproj)
+
+pack() {
+  local start=$SECONDS proj name t0 logf
+  rm -rf "$OUT/packages"; mkdir -p "$OUT/packages"
+  # NuGet stamps every zip entry with this time instead of now: the commit's time, so that two
+  # packs of one commit are byte-identical (1980-01-01, the zip format's first date, outside git).
+  export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 315532800)}
+  log "packing into $OUT/packages: one line per package"
+  for proj in "${PACKAGES[@]}"; do
+    [ -f "$proj" ] || continue
+    name=$(basename "$proj" .csproj); t0=$SECONDS; logf="$OUT/pack-$name.log"
+    if ! dotnet pack "$proj" -c Release -nologo -tl:off -warnaserror -p:ContinuousIntegrationBuild=true \
+        -o "$OUT/packages" >"$logf" 2>&1; then
+      grep -E ': (error|warning) ' "$logf" | sort -u | head -20 >&2 || tail -20 "$logf" >&2
+      log "pack $name failed (full log: $logf)"; exit 1
+    fi
+    local pkg; pkg=$(ls "$OUT/packages/$name".[0-9]*.nupkg 2>/dev/null | head -1 || true)
+    [ -n "$pkg" ] || { log "pack $name wrote no $name.*.nupkg (see $logf)"; exit 1; }
+    log "  $(basename "$pkg") ($(( $(stat -c %s "$pkg") / 1024 )) KiB, $((SECONDS - t0)) s)"
+  done
+  log "packed in $((SECONDS - start)) s: $OUT/packages"
 }
 
 ensure_built() {
@@ -114,6 +156,8 @@ test_all() {
   [ -x tests/containers/run.sh ] && tier containers tests/containers/run.sh
   [ -x tests/smoke.sh ] && tier smoke tests/smoke.sh
   [ -x tests/soak.sh ] && tier soak tests/soak.sh
+  # Last: it packs, which rebuilds src/ with the packages' deterministic settings.
+  [ -x tests/quickstart.sh ] && tier quickstart tests/quickstart.sh
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]
 }
@@ -128,6 +172,7 @@ case "${1:-}" in
   run) shift; run "$@" ;;
   test) test_all ;;
   bench) shift; bench "$@" ;;
+  pack) pack ;;
   deps) deps ;;
-  *) echo "usage: $0 build|run|test|bench" >&2; exit 2 ;;
+  *) echo "usage: $0 build|run|test|bench|pack" >&2; exit 2 ;;
 esac

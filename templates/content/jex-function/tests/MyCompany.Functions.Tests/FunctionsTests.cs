@@ -1,0 +1,51 @@
+using Jex.Testing;
+
+namespace MyCompany.Functions.Tests;
+
+public sealed class FunctionsTests
+{
+    [Fact]
+    public async Task EnrichOrder_TotalsTheOrderAndNormalizesTheCustomer()
+    {
+        var enrichOrder = JexFunction.Load<Functions>("enrichOrder");
+
+        var result = await enrichOrder.InvokeAsync(
+            JexInput.Json("""{"id":"o-1","customer":" acme ","quantity":12,"unitPriceCents":250}"""));
+
+        Assert.Null(result.Error);
+        var view = Assert.Single(result.Texts);
+        Assert.Equal("""{"id":"o-1","customer":"ACME","totalCents":3000,"bulk":true}""", view);
+    }
+
+    [Fact]
+    public async Task SplitWords_GivesOneOutputPerWord()
+    {
+        var splitWords = JexFunction.Load<Functions>("splitWords");
+
+        var result = await splitWords.InvokeAsync(JexInput.Text("the  quick fox"));
+
+        Assert.Equal(new[] { "the", "quick", "fox" }, result.Texts);
+    }
+
+    [Fact]
+    public async Task SplitWords_DropsWordsShorterThanTheMinLengthSetting()
+    {
+        var splitWords = JexFunction.Load<Functions>("splitWords");
+        var context = new TestJexContext { Settings = { ["min-length"] = "4" } };
+
+        var result = await splitWords.InvokeAsync(JexInput.Text("the quick brown fox"), context);
+
+        Assert.Equal(new[] { "quick", "brown" }, result.Texts);
+    }
+
+    [Fact]
+    public async Task SplitWords_BlankLine_GivesNoOutput()
+    {
+        var splitWords = JexFunction.Load<Functions>("splitWords");
+
+        var result = await splitWords.InvokeAsync(JexInput.Text("   "));
+
+        Assert.Null(result.Error);
+        Assert.Empty(result.Outputs);
+    }
+}
