@@ -157,7 +157,8 @@ test_all() {
   [ -x tests/smoke.sh ] && tier smoke tests/smoke.sh
   [ -x tests/soak.sh ] && tier soak tests/soak.sh
   # Last: it packs, which rebuilds src/ with the packages' deterministic settings.
-  [ -x tests/quickstart.sh ] && tier quickstart tests/quickstart.sh
+  # The quickstart tier (tests/quickstart.sh) joins test_all once `jex run` builds a .csproj and
+  # Jex.Testing is packed: both are on branches not yet merged (issue #13).
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]
 }
