@@ -59,7 +59,7 @@ internal sealed class DirectRuntime : IDisposable
 
     private sealed class Channel : ISessionChannel, ISessionOutput
     {
-        private readonly Channel<MemberFrame> _in = System.Threading.Channels.Channel.CreateUnbounded<MemberFrame>(
+        private readonly Channel<MemberMessageBuffer> _in = System.Threading.Channels.Channel.CreateUnbounded<MemberMessageBuffer>(
             new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         private readonly Channel<RuntimeBytes> _out = System.Threading.Channels.Channel.CreateUnbounded<RuntimeBytes>(
             new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
@@ -88,11 +88,11 @@ internal sealed class DirectRuntime : IDisposable
 
         // Messages cross as the bytes a transport would carry (one copy each way, as a transport
         // makes): encoded by the member, read in place by the runtime, results read by the member.
-        ValueTask ISessionOutput.WriteAsync(RuntimeFrame frame, bool moreFollows, CancellationToken cancellationToken) =>
+        ValueTask ISessionOutput.WriteAsync(RuntimeMessageBuffer frame, bool moreFollows, CancellationToken cancellationToken) =>
             _out.Writer.WriteAsync(RuntimeBytes.Copy(frame.Span), cancellationToken);
 
         public ValueTask SendAsync(MemberMessage message, CancellationToken cancellationToken) =>
-            _in.Writer.WriteAsync(MemberFrame.From(message), cancellationToken);
+            _in.Writer.WriteAsync(MemberMessageBuffer.From(message), cancellationToken);
 
         public async ValueTask<RuntimeMessage?> ReadAsync(CancellationToken cancellationToken)
         {

@@ -17,7 +17,7 @@ public static class ProtoWire
     public const int LengthDelimited = 2;
     public const int Fixed32 = 5;
 
-    /// <summary>Reads a varint at <paramref name="pos"/> and advances it; throws <see cref="MalformedFrameException"/> when truncated or over 10 bytes.</summary>
+    /// <summary>Reads a varint at <paramref name="pos"/> and advances it; throws <see cref="MalformedMessageException"/> when truncated or over 10 bytes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong ReadVarint(ReadOnlySpan<byte> buffer, ref int pos)
     {
@@ -36,7 +36,7 @@ public static class ProtoWire
         {
             if ((uint)pos >= (uint)buffer.Length)
             {
-                throw new MalformedFrameException($"truncated varint at byte {pos}");
+                throw new MalformedMessageException($"truncated varint at byte {pos}");
             }
 
             var b = buffer[pos++];
@@ -47,7 +47,7 @@ public static class ProtoWire
             }
         }
 
-        throw new MalformedFrameException($"varint longer than 10 bytes ending at byte {pos}");
+        throw new MalformedMessageException($"varint longer than 10 bytes ending at byte {pos}");
     }
 
     /// <summary>Reads a length prefix and checks the bytes it announces are there; returns the start of the payload.</summary>
@@ -56,7 +56,7 @@ public static class ProtoWire
         var value = ReadVarint(buffer, ref pos);
         if (value > (ulong)(buffer.Length - pos))
         {
-            throw new MalformedFrameException($"length {value} at byte {pos} runs past the end of the message ({buffer.Length - pos} bytes left)");
+            throw new MalformedMessageException($"length {value} at byte {pos} runs past the end of the message ({buffer.Length - pos} bytes left)");
         }
 
         length = (int)value;
@@ -83,7 +83,7 @@ public static class ProtoWire
                 Advance(buffer, ref pos, 4);
                 break;
             default:
-                throw new MalformedFrameException($"field {tag >> 3} has unsupported wire type {tag & 7} at byte {pos}");
+                throw new MalformedMessageException($"field {tag >> 3} has unsupported wire type {tag & 7} at byte {pos}");
         }
     }
 
@@ -95,7 +95,7 @@ public static class ProtoWire
         var tag = ReadVarint(buffer, ref pos);
         if (tag >> 3 == 0 || tag > uint.MaxValue)
         {
-            throw new MalformedFrameException($"invalid tag {tag} at byte {at}");
+            throw new MalformedMessageException($"invalid tag {tag} at byte {at}");
         }
 
         return (uint)tag;
@@ -105,7 +105,7 @@ public static class ProtoWire
     {
         if (buffer.Length - pos < count)
         {
-            throw new MalformedFrameException($"truncated fixed-width field at byte {pos}");
+            throw new MalformedMessageException($"truncated fixed-width field at byte {pos}");
         }
 
         pos += count;
@@ -175,4 +175,4 @@ public static class ProtoWire
 }
 
 /// <summary>A member message whose bytes are not valid protobuf for its type; the message says where.</summary>
-public sealed class MalformedFrameException(string message) : Exception(message);
+public sealed class MalformedMessageException(string message) : Exception(message);

@@ -17,7 +17,7 @@ internal sealed class BatchAdmission(SessionContext context, UserCodeOptions opt
     /// Admits the batch (and takes its in-flight permit), or says how to answer it. A refused
     /// batch's id still counts as seen, except when it came after Drain or had id 0.
     /// </summary>
-    public AdmissionVerdict Admit(MemberFrame batch, bool draining, int sessionAbandoned, int runtimeAbandoned)
+    public AdmissionVerdict Admit(MemberMessageBuffer batch, bool draining, int sessionAbandoned, int runtimeAbandoned)
     {
         if (draining)
         {

@@ -16,12 +16,12 @@ internal sealed class BatchRun
 {
     private readonly SessionContext _context;
     private readonly Session _session;
-    private readonly MemberFrame _frame;
+    private readonly MemberMessageBuffer _frame;
     private readonly CancellationTokenSource _cts;
     private readonly CancellationTokenSource? _deadline;
     private volatile bool _cancelledByMember;
 
-    public BatchRun(SessionContext context, Session session, MemberFrame frame)
+    public BatchRun(SessionContext context, Session session, MemberMessageBuffer frame)
     {
         _context = context;
         _session = session;
@@ -149,7 +149,7 @@ internal sealed class BatchRun
                 Log.ResultTooLarge(_context.Logger, _context.Id, _context.Function.Name, batchId, count, maxMessageBytes);
                 encoded.Release();
                 errors = count;
-                encoded = RuntimeFrame.From(new RuntimeMessage
+                encoded = RuntimeMessageBuffer.From(new RuntimeMessage
                 {
                     Result = new BatchResult
                     {
@@ -194,7 +194,7 @@ internal sealed class BatchRun
         }
     }
 
-    private async Task SendAsync(RuntimeFrame result)
+    private async Task SendAsync(RuntimeMessageBuffer result)
     {
         var schemas = _context.Info.PendingSchemas;
         if (schemas.Count > 0)
@@ -211,7 +211,7 @@ internal sealed class BatchRun
 
             if (toSend is not null)
             {
-                await _context.Writer.SendAsync(RuntimeFrame.From(new RuntimeMessage { Schemas = toSend })).ConfigureAwait(false);
+                await _context.Writer.SendAsync(RuntimeMessageBuffer.From(new RuntimeMessage { Schemas = toSend })).ConfigureAwait(false);
             }
         }
 

@@ -52,7 +52,7 @@ internal sealed class ForwardingLogger : ILogger
             return;
         }
 
-        var message = RuntimeFrame.From(new RuntimeMessage
+        var message = RuntimeMessageBuffer.From(new RuntimeMessage
         {
             Log = new Log
             {

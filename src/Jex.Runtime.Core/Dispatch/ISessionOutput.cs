@@ -14,7 +14,7 @@ internal interface ISessionOutput
     /// Writes one message. <paramref name="moreFollows"/> means the next write comes at once, so
     /// a transport may buffer this one instead of flushing it; a write with it false flushes.
     /// </summary>
-    ValueTask WriteAsync(RuntimeFrame frame, bool moreFollows, CancellationToken cancellationToken);
+    ValueTask WriteAsync(RuntimeMessageBuffer frame, bool moreFollows, CancellationToken cancellationToken);
 }
 
 /// <summary>

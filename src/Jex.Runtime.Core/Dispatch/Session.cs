@@ -68,7 +68,7 @@ internal sealed class Session
 
     private SessionWriter Writer => Context.Writer;
 
-    public async Task RunAsync(IAsyncEnumerable<MemberFrame> incoming)
+    public async Task RunAsync(IAsyncEnumerable<MemberMessageBuffer> incoming)
     {
         var enumerator = incoming.GetAsyncEnumerator(_sessionCts.Token);
         Task? readTask = null;
@@ -85,7 +85,7 @@ internal sealed class Session
             _admission = new BatchAdmission(_context, _processor.Options);
 
             // Nothing is queued yet, so Ready is written before the writer loop starts.
-            await Writer.SendAsync(RuntimeFrame.From(new RuntimeMessage { Ready = _handshake.BuildReady(_context) })).ConfigureAwait(false);
+            await Writer.SendAsync(RuntimeMessageBuffer.From(new RuntimeMessage { Ready = _handshake.BuildReady(_context) })).ConfigureAwait(false);
             writerTask = Writer.RunAsync(_sessionCts.Token);
             var reader = new SessionReader(this, _context, _handshake, enumerator, inline: incoming is IInlineSource);
             using (_runtimeStopping.Register(() => RequestDrain()))
@@ -109,7 +109,7 @@ internal sealed class Session
             await Task.WhenAll(inFlight.Select(b => b.Completion)).ConfigureAwait(false);
             if (_drainRequested.Task.IsCompleted)
             {
-                await Writer.SendAsync(RuntimeFrame.From(new RuntimeMessage
+                await Writer.SendAsync(RuntimeMessageBuffer.From(new RuntimeMessage
                 {
                     Drained = new Drained { Batches = (ulong)Interlocked.Read(ref _batches), Items = (ulong)Interlocked.Read(ref _items) },
                 })).ConfigureAwait(false);
@@ -191,7 +191,7 @@ internal sealed class Session
 
                 break;
             case MemberMessage.KindOneofCase.Ping:
-                await Writer.SendAsync(RuntimeFrame.From(new RuntimeMessage
+                await Writer.SendAsync(RuntimeMessageBuffer.From(new RuntimeMessage
                 {
                     Pong = new Pong { Nonce = message.Ping.Nonce, Stats = _processor.Counters.Snapshot() },
                 })).ConfigureAwait(false);
@@ -214,7 +214,7 @@ internal sealed class Session
     private void RequestDrain() => _drainRequested.TrySetResult();
 
     /// <summary>Takes a batch frame; it is released here unless a BatchRun takes it over.</summary>
-    internal async Task OnBatchAsync(MemberFrame batch)
+    internal async Task OnBatchAsync(MemberMessageBuffer batch)
     {
         var started = false;
         try
@@ -230,7 +230,7 @@ internal sealed class Session
         }
     }
 
-    private async Task<bool> TryStartBatchAsync(MemberFrame batch)
+    private async Task<bool> TryStartBatchAsync(MemberMessageBuffer batch)
     {
         bool draining;
         lock (_gate)
@@ -281,7 +281,7 @@ internal sealed class Session
     /// Answers a batch none of whose items ran with one batch-level error: its size does not grow
     /// with the batch's items, and the member counts every item as failed.
     /// </summary>
-    private async Task RefuseBatchAsync(MemberFrame batch, ItemError.Types.Code code, string reason)
+    private async Task RefuseBatchAsync(MemberMessageBuffer batch, ItemError.Types.Code code, string reason)
     {
         Log.BatchRefused(Logger, _id, batch.BatchId, code.ToString(), batch.ItemCount, reason);
         Interlocked.Add(ref _errors, batch.ItemCount);
@@ -290,7 +290,7 @@ internal sealed class Session
             BatchId = batch.BatchId,
             Error = new ItemError { Code = code, Type = "Jex." + code, Message = reason },
         };
-        await Writer.SendAsync(RuntimeFrame.From(new RuntimeMessage { Result = result })).ConfigureAwait(false);
+        await Writer.SendAsync(RuntimeMessageBuffer.From(new RuntimeMessage { Result = result })).ConfigureAwait(false);
     }
 
     private async Task OnSchemasAsync(Schemas schemas)
@@ -324,7 +324,7 @@ internal sealed class Session
             error.BatchId = b;
         }
 
-        await Writer.SendAsync(RuntimeFrame.From(new RuntimeMessage { Error = error })).ConfigureAwait(false);
+        await Writer.SendAsync(RuntimeMessageBuffer.From(new RuntimeMessage { Error = error })).ConfigureAwait(false);
     }
 
     /// <summary>

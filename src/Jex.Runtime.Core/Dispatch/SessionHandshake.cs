@@ -18,7 +18,7 @@ internal sealed class SessionHandshake(SessionProcessor processor, long id, Canc
     /// its first tag: a session that has not authenticated gets no parsing, no item array and no
     /// time beyond UserCode:InitTimeoutSeconds. Null when the stream ended first.
     /// </summary>
-    public async Task<Init?> ReadInitAsync(IAsyncEnumerator<MemberFrame> enumerator)
+    public async Task<Init?> ReadInitAsync(IAsyncEnumerator<MemberMessageBuffer> enumerator)
     {
         var options = processor.Options;
         using var initTimer = new CancellationTokenSource(TimeSpan.FromSeconds(options.InitTimeoutSeconds));
@@ -147,13 +147,13 @@ internal sealed class SessionHandshake(SessionProcessor processor, long id, Canc
     /// Reads a frame: null for a batch (read in place, the frame stays alive), else the message
     /// (the caller releases the frame). Bytes that are not a MemberMessage end the session.
     /// </summary>
-    public MemberMessage? Parse(MemberFrame frame, int maxItems, int maxBatchBytes)
+    public MemberMessage? Parse(MemberMessageBuffer frame, int maxItems, int maxBatchBytes)
     {
         try
         {
             frame.Parse(maxItems, maxBatchBytes);
         }
-        catch (MalformedFrameException e)
+        catch (MalformedMessageException e)
         {
             frame.Release();
             throw Refuse(StatusCode.InvalidArgument, $"a {frame.Length}-byte message is not a valid MemberMessage: {e.Message}");

@@ -92,7 +92,7 @@ internal sealed class SessionProcessor : IDisposable
     /// session, which releases them. Throws
     /// <see cref="SessionRejectedException"/> when the session is refused before Ready.
     /// </summary>
-    public async Task RunAsync(IAsyncEnumerable<MemberFrame> incoming, ISessionOutput output, CancellationToken cancellationToken)
+    public async Task RunAsync(IAsyncEnumerable<MemberMessageBuffer> incoming, ISessionOutput output, CancellationToken cancellationToken)
     {
         var id = Interlocked.Increment(ref _nextSessionId);
         var active = Interlocked.Increment(ref _activeSessions);

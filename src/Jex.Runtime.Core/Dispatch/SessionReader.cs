@@ -18,7 +18,7 @@ internal sealed class SessionReader
     private readonly Session _session;
     private readonly SessionContext _context;
     private readonly SessionHandshake _handshake;
-    private readonly IAsyncEnumerator<MemberFrame> _enumerator;
+    private readonly IAsyncEnumerator<MemberMessageBuffer> _enumerator;
     private readonly CancellationToken _sessionToken;
     private readonly object _gate = new();
     private readonly ConcurrentBag<Task> _rescueReaders = [];
@@ -26,7 +26,7 @@ internal sealed class SessionReader
     private int _epoch;
     private long _inlineSince;
 
-    public SessionReader(Session session, SessionContext context, SessionHandshake handshake, IAsyncEnumerator<MemberFrame> enumerator, bool inline)
+    public SessionReader(Session session, SessionContext context, SessionHandshake handshake, IAsyncEnumerator<MemberMessageBuffer> enumerator, bool inline)
     {
         _session = session;
         _context = context;

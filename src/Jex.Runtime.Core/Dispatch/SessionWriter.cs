@@ -22,7 +22,7 @@ internal sealed class SessionWriter
     private readonly CancellationTokenSource _session;
     private readonly SemaphoreSlim? _inFlight;
     private readonly RuntimeCounters? _counters;
-    private readonly Channel<RuntimeFrame> _queue;
+    private readonly Channel<RuntimeMessageBuffer> _queue;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private long _logsDropped;
     private volatile bool _completed;
@@ -38,7 +38,7 @@ internal sealed class SessionWriter
         _output = output;
         _session = session;
         _inFlight = inFlight;
-        _queue = Channel.CreateBounded<RuntimeFrame>(
+        _queue = Channel.CreateBounded<RuntimeMessageBuffer>(
             new BoundedChannelOptions(capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     }
 
@@ -50,7 +50,7 @@ internal sealed class SessionWriter
     /// Not cancellable: a message is only lost when nobody can receive it, and then this throws
     /// <see cref="ChannelClosedException"/> and releases the frame.
     /// </summary>
-    public ValueTask SendAsync(RuntimeFrame frame)
+    public ValueTask SendAsync(RuntimeMessageBuffer frame)
     {
         // After Complete nothing may reach the transport, not even directly: the session is ending.
         if (!_completed && _queue.Reader.Count == 0 && _gate.Wait(0))
@@ -73,7 +73,7 @@ internal sealed class SessionWriter
     /// <see cref="LogsDropped"/>), so user code logging faster than the member reads is never blocked.
     /// Always queued, never written directly, so it stays ahead of the batch's result.
     /// </summary>
-    public bool TryLog(RuntimeFrame frame)
+    public bool TryLog(RuntimeMessageBuffer frame)
     {
         if (_queue.Writer.TryWrite(frame))
         {
@@ -125,7 +125,7 @@ internal sealed class SessionWriter
         }
     }
 
-    private static async ValueTask AwaitQueuedAsync(ValueTask queued, RuntimeFrame frame)
+    private static async ValueTask AwaitQueuedAsync(ValueTask queued, RuntimeMessageBuffer frame)
     {
         try
         {
@@ -138,7 +138,7 @@ internal sealed class SessionWriter
         }
     }
 
-    private async ValueTask WriteDirectAsync(RuntimeFrame frame)
+    private async ValueTask WriteDirectAsync(RuntimeMessageBuffer frame)
     {
         try
         {
@@ -157,7 +157,7 @@ internal sealed class SessionWriter
         }
     }
 
-    private async Task DrainAsync(ChannelReader<RuntimeFrame> reader, CancellationToken cancellationToken)
+    private async Task DrainAsync(ChannelReader<RuntimeMessageBuffer> reader, CancellationToken cancellationToken)
     {
         while (reader.TryRead(out var frame))
         {
@@ -176,7 +176,7 @@ internal sealed class SessionWriter
         }
     }
 
-    private void OnWriting(RuntimeFrame frame)
+    private void OnWriting(RuntimeMessageBuffer frame)
     {
         // The permit is freed as the result goes out, not when it is queued, so results waiting
         // for a member that does not read still count against the in-flight limit.

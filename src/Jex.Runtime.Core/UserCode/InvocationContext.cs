@@ -81,7 +81,7 @@ internal sealed class InvocationContext : IJexContext, IDisposable
     public ReadOnlySpan<PendingOutput> Outputs => _outputs.AsSpan(0, _outputCount);
 
     /// <summary>Moves to an item of a batch frame.</summary>
-    public void MoveTo(MemberFrame frame, in ItemView item)
+    public void MoveTo(MemberMessageBuffer frame, in ItemView item)
     {
         Reset(item.KeyFormat, item.ValueFormat);
         Key = frame.Slice(item.KeyStart, item.KeyLength);

@@ -26,9 +26,9 @@ public class DispatcherBenchmarks
     private FunctionInvoker _invoker = null!;
     private InvocationContext _context = null!;
     private Batch _batch = null!;
-    private MemberFrame _frame = null!;
-    private Channel<MemberFrame> _in = null!;
-    private Channel<RuntimeFrame> _out = null!;
+    private MemberMessageBuffer _frame = null!;
+    private Channel<MemberMessageBuffer> _in = null!;
+    private Channel<RuntimeMessageBuffer> _out = null!;
     private Task _session = null!;
     private CancellationTokenSource _stop = null!;
     private ulong _nextId;
@@ -55,7 +55,7 @@ public class DispatcherBenchmarks
             _batch.Items.Add(new Item { Key = key, Value = value, Partition = i, Sequence = i });
         }
 
-        _frame = MemberFrame.From(new MemberMessage { Batch = _batch });
+        _frame = MemberMessageBuffer.From(new MemberMessage { Batch = _batch });
         _frame.Parse();
         var info = new SessionInfo
         {
@@ -64,10 +64,10 @@ public class DispatcherBenchmarks
         };
         _context = new InvocationContext(info, NullLogger.Instance, 1, CancellationToken.None);
 
-        _in = Channel.CreateUnbounded<MemberFrame>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        _out = Channel.CreateUnbounded<RuntimeFrame>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        _in = Channel.CreateUnbounded<MemberMessageBuffer>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        _out = Channel.CreateUnbounded<RuntimeMessageBuffer>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         _session = _processor.RunAsync(_in.Reader.ReadAllAsync(), new ChannelOutput(_out.Writer), CancellationToken.None);
-        _in.Writer.TryWrite(MemberFrame.From(new MemberMessage { Init = new Init { ProtocolVersion = 1, Function = "identity", MaxInFlight = 1 } }));
+        _in.Writer.TryWrite(MemberMessageBuffer.From(new MemberMessage { Init = new Init { ProtocolVersion = 1, Function = "identity", MaxInFlight = 1 } }));
         var ready = _out.Reader.ReadAsync().AsTask().GetAwaiter().GetResult().ToMessage();
         if (ready.KindCase != RuntimeMessage.KindOneofCase.Ready)
         {
@@ -111,7 +111,7 @@ public class DispatcherBenchmarks
     public async Task<int> Session()
     {
         _batch.Id = ++_nextId;
-        _in.Writer.TryWrite(MemberFrame.From(new MemberMessage { Batch = _batch }));
+        _in.Writer.TryWrite(MemberMessageBuffer.From(new MemberMessage { Batch = _batch }));
         var frame = await _out.Reader.ReadAsync().ConfigureAwait(false);
         var length = frame.Length;
         frame.Release();
@@ -134,13 +134,13 @@ public class DispatcherBenchmarks
     }
 
     /// <summary>Hands each frame on; the session releases it once the write completes, so it is copied.</summary>
-    private sealed class ChannelOutput(ChannelWriter<RuntimeFrame> writer) : ISessionOutput
+    private sealed class ChannelOutput(ChannelWriter<RuntimeMessageBuffer> writer) : ISessionOutput
     {
-        public ValueTask WriteAsync(RuntimeFrame frame, bool moreFollows, CancellationToken cancellationToken)
+        public ValueTask WriteAsync(RuntimeMessageBuffer frame, bool moreFollows, CancellationToken cancellationToken)
         {
             var copy = new byte[frame.Length];
             frame.Span.CopyTo(copy);
-            return writer.WriteAsync(new RuntimeFrame(copy, 0, copy.Length), cancellationToken);
+            return writer.WriteAsync(new RuntimeMessageBuffer(copy, 0, copy.Length), cancellationToken);
         }
     }
 

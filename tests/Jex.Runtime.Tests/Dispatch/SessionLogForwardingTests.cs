@@ -56,7 +56,7 @@ public sealed class SessionLogForwardingTests
             new Lifetime());
         var input = Channel.CreateUnbounded<MemberMessage>();
         var output = new GatedOutput();
-        var session = processor.RunAsync(input.Reader.ReadAllAsync().Select(MemberFrame.From), output, CancellationToken.None);
+        var session = processor.RunAsync(input.Reader.ReadAllAsync().Select(MemberMessageBuffer.From), output, CancellationToken.None);
 
         await input.Writer.WriteAsync(new MemberMessage { Init = new Init { ProtocolVersion = 1, Token = "t", Function = "Chatty", ValueFormat = Format.Text } });
         Assert.NotNull((await output.ReadAsync()).Ready);
@@ -101,7 +101,7 @@ public sealed class SessionLogForwardingTests
 
         public async Task<RuntimeMessage> ReadAsync() => await _written.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
 
-        public async ValueTask WriteAsync(RuntimeFrame frame, bool moreFollows, CancellationToken cancellationToken)
+        public async ValueTask WriteAsync(RuntimeMessageBuffer frame, bool moreFollows, CancellationToken cancellationToken)
         {
             if (Interlocked.Increment(ref _writes) > 1)
             {

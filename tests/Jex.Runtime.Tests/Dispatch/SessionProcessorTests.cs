@@ -84,7 +84,7 @@ public sealed class SessionProcessorTests : IAsyncDisposable
         Functions.Gate = Functions.NewSignal();
         Functions.SyncGate.Reset();
         _processor = CreateProcessor(new UserCodeOptions { Token = "t", MaxInFlight = 8, MaxAbandonedCallsPerSession = 1, StuckCallSeconds = 1 }, _lifetime);
-        _session = _processor.RunAsync(_in.Reader.ReadAllAsync().Select(MemberFrame.From), new Output(_out.Writer), CancellationToken.None);
+        _session = _processor.RunAsync(_in.Reader.ReadAllAsync().Select(MemberMessageBuffer.From), new Output(_out.Writer), CancellationToken.None);
     }
 
     private static SessionProcessor CreateProcessor(UserCodeOptions options, IHostApplicationLifetime lifetime)
@@ -108,7 +108,7 @@ public sealed class SessionProcessorTests : IAsyncDisposable
     private sealed class Output(ChannelWriter<RuntimeMessage> writer) : ISessionOutput
     {
         // Decoded with the generated parser: what the dispatcher encodes by hand must read back.
-        public ValueTask WriteAsync(RuntimeFrame frame, bool moreFollows, CancellationToken cancellationToken) =>
+        public ValueTask WriteAsync(RuntimeMessageBuffer frame, bool moreFollows, CancellationToken cancellationToken) =>
             writer.WriteAsync(frame.ToMessage(), cancellationToken);
     }
 
@@ -282,7 +282,7 @@ public sealed class SessionProcessorTests : IAsyncDisposable
     {
         using var processor = CreateProcessor(new UserCodeOptions { Token = "t", InitTimeoutSeconds = 1 }, new Lifetime());
         var never = Channel.CreateUnbounded<MemberMessage>();
-        var session = processor.RunAsync(never.Reader.ReadAllAsync().Select(MemberFrame.From), new Output(Channel.CreateUnbounded<RuntimeMessage>().Writer), CancellationToken.None);
+        var session = processor.RunAsync(never.Reader.ReadAllAsync().Select(MemberMessageBuffer.From), new Output(Channel.CreateUnbounded<RuntimeMessage>().Writer), CancellationToken.None);
 
         var e = await Assert.ThrowsAsync<SessionRejectedException>(() => session.WaitAsync(Timeout));
         Assert.Equal(Grpc.Core.StatusCode.DeadlineExceeded, e.StatusCode);
@@ -295,11 +295,11 @@ public sealed class SessionProcessorTests : IAsyncDisposable
         using var processor = CreateProcessor(new UserCodeOptions { Token = "t", MaxSessions = 1 }, new Lifetime());
         var first = Channel.CreateUnbounded<MemberMessage>();
         var firstOut = Channel.CreateUnbounded<RuntimeMessage>();
-        var open = processor.RunAsync(first.Reader.ReadAllAsync().Select(MemberFrame.From), new Output(firstOut.Writer), CancellationToken.None);
+        var open = processor.RunAsync(first.Reader.ReadAllAsync().Select(MemberMessageBuffer.From), new Output(firstOut.Writer), CancellationToken.None);
         await first.Writer.WriteAsync(new MemberMessage { Init = new Init { ProtocolVersion = 1, Token = "t", Function = nameof(Functions.Slow) } });
         Assert.NotNull((await firstOut.Reader.ReadAsync().AsTask().WaitAsync(Timeout)).Ready);
 
-        var second = processor.RunAsync(Channel.CreateUnbounded<MemberMessage>().Reader.ReadAllAsync().Select(MemberFrame.From), new Output(Channel.CreateUnbounded<RuntimeMessage>().Writer), CancellationToken.None);
+        var second = processor.RunAsync(Channel.CreateUnbounded<MemberMessage>().Reader.ReadAllAsync().Select(MemberMessageBuffer.From), new Output(Channel.CreateUnbounded<RuntimeMessage>().Writer), CancellationToken.None);
         var e = await Assert.ThrowsAsync<SessionRejectedException>(() => second.WaitAsync(Timeout));
         Assert.Equal(Grpc.Core.StatusCode.ResourceExhausted, e.StatusCode);
         Assert.Contains("UserCode:MaxSessions", e.Message, StringComparison.Ordinal);

@@ -134,11 +134,11 @@ public sealed class SessionWriterTests
         Assert.Equal([1UL], output.Messages.Select(m => m.Result.BatchId));
     }
 
-    private static RuntimeFrame LogFrame(ulong batchId, string message) =>
-        RuntimeFrame.From(new RuntimeMessage { Log = new Log { BatchId = batchId, Message = message, Category = "UserCode.Test" } });
+    private static RuntimeMessageBuffer LogFrame(ulong batchId, string message) =>
+        RuntimeMessageBuffer.From(new RuntimeMessage { Log = new Log { BatchId = batchId, Message = message, Category = "UserCode.Test" } });
 
-    private static RuntimeFrame ResultFrame(ulong batchId) =>
-        RuntimeFrame.From(new RuntimeMessage { Result = new BatchResult { BatchId = batchId } });
+    private static RuntimeMessageBuffer ResultFrame(ulong batchId) =>
+        RuntimeMessageBuffer.From(new RuntimeMessage { Result = new BatchResult { BatchId = batchId } });
 
     private sealed class RecordingOutput : ISessionOutput
     {
@@ -158,7 +158,7 @@ public sealed class SessionWriterTests
 
         public int DirectWrites;
 
-        public async ValueTask WriteAsync(RuntimeFrame frame, bool moreFollows, CancellationToken cancellationToken)
+        public async ValueTask WriteAsync(RuntimeMessageBuffer frame, bool moreFollows, CancellationToken cancellationToken)
         {
             if (Fail)
             {

@@ -40,12 +40,12 @@ public sealed class WireFormatTests
             expected = null;
         }
 
-        var frame = MemberFrame.Copy(damaged);
+        var frame = MemberMessageBuffer.Copy(damaged);
         try
         {
             frame.Parse();
         }
-        catch (MalformedFrameException e)
+        catch (MalformedMessageException e)
         {
             // The generated parser may accept what the hand-written one refuses (groups), never
             // the other way round silently: a refusal names a byte or a field.
@@ -75,7 +75,7 @@ public sealed class WireFormatTests
     [Fact]
     public void NonBatchMessages_AreParsedByTheGeneratedClasses()
     {
-        var frame = MemberFrame.From(new MemberMessage { Ping = new Ping { Nonce = 7 } });
+        var frame = MemberMessageBuffer.From(new MemberMessage { Ping = new Ping { Nonce = 7 } });
 
         frame.Parse();
 
@@ -87,9 +87,9 @@ public sealed class WireFormatTests
     public void ALengthPastTheEnd_IsRefusedNamingWhereAndHowMuch()
     {
         // MemberMessage.batch announcing 100 bytes, of which 2 are there.
-        var frame = MemberFrame.Copy([0x1A, 100, 0x08, 0x01]);
+        var frame = MemberMessageBuffer.Copy([0x1A, 100, 0x08, 0x01]);
 
-        var e = Assert.Throws<MalformedFrameException>(() => frame.Parse());
+        var e = Assert.Throws<MalformedMessageException>(() => frame.Parse());
 
         Assert.Equal("length 100 at byte 2 runs past the end of the message (2 bytes left)", e.Message);
     }
@@ -101,7 +101,7 @@ public sealed class WireFormatTests
         byte[] broken = [.. items, 0x1A, 0x02, 0x0A, 0x05];
         var bytes = new CodedBytes().Delimited(3, broken).ToArray();
 
-        var e = Assert.Throws<MalformedFrameException>(() => MemberFrame.Copy(bytes).Parse());
+        var e = Assert.Throws<MalformedMessageException>(() => MemberMessageBuffer.Copy(bytes).Parse());
 
         Assert.StartsWith("batch item 2: length 5", e.Message, StringComparison.Ordinal);
     }
@@ -115,7 +115,7 @@ public sealed class WireFormatTests
             batch.Items.Add(new Item());
         }
 
-        var frame = MemberFrame.From(new MemberMessage { Batch = batch });
+        var frame = MemberMessageBuffer.From(new MemberMessage { Batch = batch });
         frame.Parse(maxItems: 16);
 
         Assert.True(frame.IsBatch);
@@ -130,7 +130,7 @@ public sealed class WireFormatTests
     public void ABatchOverTheByteLimit_IsCountedButItsItemsAreNotRead()
     {
         var batch = TestBatch(3, "a", "b", "c");
-        var frame = MemberFrame.From(new MemberMessage { Batch = batch });
+        var frame = MemberMessageBuffer.From(new MemberMessage { Batch = batch });
         frame.Parse(maxBatchBytes: batch.CalculateSize() - 1);
 
         Assert.True(frame.OverLimit);
@@ -142,7 +142,7 @@ public sealed class WireFormatTests
     public void ABatchAtTheLimits_IsRead()
     {
         var batch = TestBatch(3, "a", "b", "c");
-        var frame = MemberFrame.From(new MemberMessage { Batch = batch });
+        var frame = MemberMessageBuffer.From(new MemberMessage { Batch = batch });
         frame.Parse(maxItems: 3, maxBatchBytes: batch.CalculateSize());
 
         Assert.False(frame.OverLimit);
@@ -156,7 +156,7 @@ public sealed class WireFormatTests
     [InlineData(new byte[] { }, 0)]
     [InlineData(new byte[] { 0x00 }, 0)]
     public void FirstField_ReadsOnlyTheFirstTag(byte[] bytes, int expected) =>
-        Assert.Equal(expected, MemberFrame.Copy(bytes).FirstField());
+        Assert.Equal(expected, MemberMessageBuffer.Copy(bytes).FirstField());
 
     [Fact]
     public void BatchResultWriter_AnItemWhoseOutputsBreakTheMessageLimit_GetsResultTooLarge()
@@ -265,16 +265,16 @@ public sealed class WireFormatTests
         return true;
     }
 
-    private static MemberFrame AssertSameBatch(byte[] bytes, string because)
+    private static MemberMessageBuffer AssertSameBatch(byte[] bytes, string because)
     {
         var expected = MemberMessage.Parser.ParseFrom(bytes);
-        var frame = MemberFrame.Copy(bytes);
+        var frame = MemberMessageBuffer.Copy(bytes);
         frame.Parse();
         AssertSame(expected, frame, because);
         return frame;
     }
 
-    private static void AssertSame(MemberMessage expected, MemberFrame frame, string because)
+    private static void AssertSame(MemberMessage expected, MemberMessageBuffer frame, string because)
     {
         if (expected.KindCase != MemberMessage.KindOneofCase.Batch)
         {

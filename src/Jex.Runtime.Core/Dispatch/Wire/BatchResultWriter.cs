@@ -175,7 +175,7 @@ internal sealed class BatchResultWriter
     }
 
     /// <summary>Ends the message and hands its bytes over; the writer must not be used afterwards.</summary>
-    public RuntimeFrame Finish(ulong elapsedUs)
+    public RuntimeMessageBuffer Finish(ulong elapsedUs)
     {
         if (elapsedUs != 0)
         {
@@ -188,7 +188,7 @@ internal sealed class BatchResultWriter
         var start = HeaderRoom - 1 - ProtoWire.VarintSize((uint)bodyLength);
         _buffer[start] = ResultTag;
         _ = ProtoWire.WriteVarint(_buffer, start + 1, (uint)bodyLength);
-        var frame = new RuntimeFrame(_buffer, start, _pos - start);
+        var frame = new RuntimeMessageBuffer(_buffer, start, _pos - start);
         _buffer = [];
         return frame;
     }

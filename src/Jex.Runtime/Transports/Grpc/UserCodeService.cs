@@ -15,9 +15,9 @@ namespace Jex.Runtime.Transports.Grpc;
 /// </summary>
 /// <remarks>
 /// The service is bound by hand instead of through the generated base class, with marshallers
-/// that move bytes: requests arrive as <see cref="MemberFrame"/>s (one copy into a pooled buffer,
+/// that move bytes: requests arrive as <see cref="MemberMessageBuffer"/>s (one copy into a pooled buffer,
 /// read in place by the dispatcher) and responses leave as already-encoded
-/// <see cref="RuntimeFrame"/>s. The wire format is the generated one's, byte for byte: service
+/// <see cref="RuntimeMessageBuffer"/>s. The wire format is the generated one's, byte for byte: service
 /// <c>jex.v1.UserCode</c>, method <c>Transform</c>, protobuf messages.
 /// </remarks>
 internal sealed class UserCodeService : UserCodeServiceBinding
@@ -36,8 +36,8 @@ internal sealed class UserCodeService : UserCodeServiceBinding
     }
 
     public override async Task Transform(
-        IAsyncStreamReader<MemberFrame> requestStream,
-        IServerStreamWriter<RuntimeFrame> responseStream,
+        IAsyncStreamReader<MemberMessageBuffer> requestStream,
+        IServerStreamWriter<RuntimeMessageBuffer> responseStream,
         ServerCallContext context)
     {
         try
@@ -58,8 +58,8 @@ internal sealed class UserCodeService : UserCodeServiceBinding
     /// prefix) ends the call with that status and a log line instead of looking like a peer that
     /// left.
     /// </summary>
-    private async IAsyncEnumerable<MemberFrame> ReadAsync(
-        IAsyncStreamReader<MemberFrame> requestStream, PipeReader body, CancellationToken callAborted, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<MemberMessageBuffer> ReadAsync(
+        IAsyncStreamReader<MemberMessageBuffer> requestStream, PipeReader body, CancellationToken callAborted, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await CheckFirstMessageAsync(body, cancellationToken).ConfigureAwait(false);
         while (true)
@@ -153,13 +153,13 @@ internal sealed class UserCodeService : UserCodeServiceBinding
         return new SessionRejectedException(status, reason);
     }
 
-    private sealed class StreamOutput(IServerStreamWriter<RuntimeFrame> stream) : ISessionOutput
+    private sealed class StreamOutput(IServerStreamWriter<RuntimeMessageBuffer> stream) : ISessionOutput
     {
         // grpc-dotnet flushes every streamed message unless BufferHint is set.
         private static readonly WriteOptions Buffered = new(WriteFlags.BufferHint);
         private static readonly WriteOptions Flushed = new();
 
-        public ValueTask WriteAsync(RuntimeFrame frame, bool moreFollows, CancellationToken cancellationToken)
+        public ValueTask WriteAsync(RuntimeMessageBuffer frame, bool moreFollows, CancellationToken cancellationToken)
         {
             stream.WriteOptions = moreFollows ? Buffered : Flushed;
             return new(stream.WriteAsync(frame, cancellationToken));
@@ -174,11 +174,11 @@ internal sealed class UserCodeService : UserCodeServiceBinding
 [BindServiceMethod(typeof(UserCodeServiceBinding), nameof(BindService))]
 internal abstract class UserCodeServiceBinding
 {
-    private static readonly Marshaller<MemberFrame> Requests = new(
+    private static readonly Marshaller<MemberMessageBuffer> Requests = new(
         static (_, _) => throw new NotSupportedException("the runtime never sends a MemberMessage"),
-        static context => MemberFrame.Copy(context.PayloadAsReadOnlySequence()));
+        static context => MemberMessageBuffer.Copy(context.PayloadAsReadOnlySequence()));
 
-    private static readonly Marshaller<RuntimeFrame> Responses = new(
+    private static readonly Marshaller<RuntimeMessageBuffer> Responses = new(
         static (frame, context) =>
         {
             var bytes = frame.Span;
@@ -191,7 +191,7 @@ internal abstract class UserCodeServiceBinding
         static _ => throw new NotSupportedException("the runtime never reads a RuntimeMessage"));
 
     /// <summary>The method as the proto declares it (protos/jex/v1/usercode.proto).</summary>
-    internal static readonly Method<MemberFrame, RuntimeFrame> TransformMethod = new(
+    internal static readonly Method<MemberMessageBuffer, RuntimeMessageBuffer> TransformMethod = new(
         MethodType.DuplexStreaming, "jex.v1.UserCode", "Transform", Requests, Responses);
 
     /// <summary>Called by grpc-dotnet when the service is mapped.</summary>
@@ -199,7 +199,7 @@ internal abstract class UserCodeServiceBinding
         binder.AddMethod(TransformMethod, service is null ? null : service.Transform);
 
     public abstract Task Transform(
-        IAsyncStreamReader<MemberFrame> requestStream,
-        IServerStreamWriter<RuntimeFrame> responseStream,
+        IAsyncStreamReader<MemberMessageBuffer> requestStream,
+        IServerStreamWriter<RuntimeMessageBuffer> responseStream,
         ServerCallContext context);
 }

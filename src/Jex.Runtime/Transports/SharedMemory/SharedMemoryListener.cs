@@ -319,7 +319,7 @@ internal sealed class SharedMemoryListener
         {
             try
             {
-                var frame = RuntimeFrame.From(new RuntimeMessage { Closed = closed });
+                var frame = RuntimeMessageBuffer.From(new RuntimeMessage { Closed = closed });
                 // Bounded: a member that stopped reading must not hold this session (and the slot) forever.
                 await output.WriteAsync(frame, moreFollows: false, occupancy.Evicted).ConfigureAwait(false);
                 frame.Release();
@@ -340,12 +340,12 @@ internal sealed class SharedMemoryListener
     /// on one thread (the ring has one consumer) and never block a thread-pool thread. Reads end,
     /// returning false, when the member leaves or dies or the runtime stops.
     /// </summary>
-    private sealed class SlotReader : IAsyncEnumerable<MemberFrame>, IAsyncEnumerator<MemberFrame>, IInlineSource, IDisposable
+    private sealed class SlotReader : IAsyncEnumerable<MemberMessageBuffer>, IAsyncEnumerator<MemberMessageBuffer>, IInlineSource, IDisposable
     {
         private readonly RingConsumer _ring;
         private readonly CancellationToken _stopReading;
         private readonly Thread _home = Thread.CurrentThread;
-        private readonly Queue<MemberFrame> _ready = new();
+        private readonly Queue<MemberMessageBuffer> _ready = new();
         private readonly ManualResetEventSlim _wake = new(false);
         private readonly MessageHandler _deliver;
         private readonly Occupancy _occupancy;
@@ -359,13 +359,13 @@ internal sealed class SharedMemoryListener
             _stopReading = stopReading;
             _occupancy = occupancy;
             // One copy out of the ring into a pooled buffer; the dispatcher reads it in place.
-            _deliver = span => _ready.Enqueue(MemberFrame.Copy(span));
+            _deliver = span => _ready.Enqueue(MemberMessageBuffer.Copy(span));
             _ring.MessageLimit = FirstMessageLimit;
         }
 
-        public MemberFrame Current { get; private set; } = null!;
+        public MemberMessageBuffer Current { get; private set; } = null!;
 
-        public IAsyncEnumerator<MemberFrame> GetAsyncEnumerator(CancellationToken cancellationToken = default)
+        public IAsyncEnumerator<MemberMessageBuffer> GetAsyncEnumerator(CancellationToken cancellationToken = default)
         {
             _reading = CancellationTokenSource.CreateLinkedTokenSource(_stopReading, cancellationToken);
             return this;
@@ -479,7 +479,7 @@ internal sealed class SharedMemoryListener
         private readonly Lock _gate = new();
         private bool _closed;
 
-        public ValueTask WriteAsync(RuntimeFrame frame, bool moreFollows, CancellationToken cancellationToken)
+        public ValueTask WriteAsync(RuntimeMessageBuffer frame, bool moreFollows, CancellationToken cancellationToken)
         {
             lock (_gate)
             {

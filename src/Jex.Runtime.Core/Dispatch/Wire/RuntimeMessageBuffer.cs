@@ -10,11 +10,11 @@ namespace Jex.Runtime.Dispatch.Wire;
 /// encoded from the generated classes with <see cref="From"/>. The transport releases it once
 /// the bytes are out.
 /// </summary>
-internal sealed class RuntimeFrame
+internal sealed class RuntimeMessageBuffer
 {
     private byte[]? _buffer;
 
-    internal RuntimeFrame(byte[] buffer, int offset, int length)
+    internal RuntimeMessageBuffer(byte[] buffer, int offset, int length)
     {
         _buffer = buffer;
         Offset = offset;
@@ -36,12 +36,12 @@ internal sealed class RuntimeFrame
 
     public ReadOnlyMemory<byte> Memory => (_buffer ?? throw Released()).AsMemory(Offset, Length);
 
-    public static RuntimeFrame From(RuntimeMessage message)
+    public static RuntimeMessageBuffer From(RuntimeMessage message)
     {
         var length = message.CalculateSize();
         var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
         message.WriteTo(buffer.AsSpan(0, length));
-        return new RuntimeFrame(buffer, 0, length);
+        return new RuntimeMessageBuffer(buffer, 0, length);
     }
 
     /// <summary>Decodes the frame (tests, the in-process bench path, logging).</summary>
@@ -56,5 +56,5 @@ internal sealed class RuntimeFrame
         }
     }
 
-    private static ObjectDisposedException Released() => new(nameof(RuntimeFrame), "the frame was already sent and released");
+    private static ObjectDisposedException Released() => new(nameof(RuntimeMessageBuffer), "the frame was already sent and released");
 }

@@ -12,14 +12,14 @@ namespace Jex.Runtime.Dispatch.Wire;
 /// buffer goes back to the pool with <see cref="Release"/>, once nothing refers to it any more (for
 /// a batch: when its result has been encoded).
 /// </summary>
-internal sealed class MemberFrame
+internal sealed class MemberMessageBuffer
 {
     private const int BatchField = 3;
     private byte[]? _buffer;
     private ItemView[]? _items;
     private int _itemsRead;
 
-    private MemberFrame(byte[] buffer, int length)
+    private MemberMessageBuffer(byte[] buffer, int length)
     {
         _buffer = buffer;
         Length = length;
@@ -57,13 +57,13 @@ internal sealed class MemberFrame
     public ReadOnlyMemory<byte> Slice(int start, int length) => _buffer.AsMemory(start, length);
 
     /// <summary>A frame with a copy of <paramref name="bytes"/>.</summary>
-    public static MemberFrame Copy(ReadOnlySpan<byte> bytes) => new(PooledBuffer.Copy(bytes), bytes.Length);
+    public static MemberMessageBuffer Copy(ReadOnlySpan<byte> bytes) => new(PooledBuffer.Copy(bytes), bytes.Length);
 
     /// <summary>A frame with a copy of a sequence (gRPC hands payloads over as one).</summary>
-    public static MemberFrame Copy(in ReadOnlySequence<byte> bytes) => new(PooledBuffer.Copy(bytes, out var length), length);
+    public static MemberMessageBuffer Copy(in ReadOnlySequence<byte> bytes) => new(PooledBuffer.Copy(bytes, out var length), length);
 
     /// <summary>A frame holding an already-built message (tests, the in-process bench path).</summary>
-    public static MemberFrame From(MemberMessage message) => new(PooledBuffer.Encode(message, out var length), length);
+    public static MemberMessageBuffer From(MemberMessage message) => new(PooledBuffer.Encode(message, out var length), length);
 
     /// <summary>
     /// The field number of the message's first field, read from its first tag without parsing
@@ -82,7 +82,7 @@ internal sealed class MemberFrame
             var pos = 0;
             return (int)(ProtoWire.ReadTag(span, ref pos) >> 3);
         }
-        catch (MalformedFrameException)
+        catch (MalformedMessageException)
         {
             return 0;
         }
@@ -90,7 +90,7 @@ internal sealed class MemberFrame
 
     /// <summary>
     /// Reads the frame: a batch in place, anything else into <see cref="Message"/>. Throws
-    /// <see cref="MalformedFrameException"/> naming the byte at fault when the bytes are not a
+    /// <see cref="MalformedMessageException"/> naming the byte at fault when the bytes are not a
     /// MemberMessage. A batch of more than <paramref name="maxItems"/> items or
     /// <paramref name="maxBatchBytes"/> bytes is only counted (<see cref="OverLimit"/>): the work
     /// and memory spent on a batch that will be refused do not grow with its items.
@@ -110,7 +110,7 @@ internal sealed class MemberFrame
         }
         catch (InvalidProtocolBufferException e)
         {
-            throw new MalformedFrameException(e.Message);
+            throw new MalformedMessageException(e.Message);
         }
 
         if (Message.KindCase == MemberMessage.KindOneofCase.Batch)
@@ -196,9 +196,9 @@ internal sealed class MemberFrame
                     {
                         items[count] = ItemView.Parse(batch.Slice(itemStart, itemLength), offset + itemStart);
                     }
-                    catch (MalformedFrameException e)
+                    catch (MalformedMessageException e)
                     {
-                        throw new MalformedFrameException($"batch item {count}: {e.Message}");
+                        throw new MalformedMessageException($"batch item {count}: {e.Message}");
                     }
 
                     count++;
