@@ -87,42 +87,41 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
     {
         ChannelHeader.ValidateOptions(options);
         var file = ChannelFile.Create(PathFor(uid, options.Directory), ChannelHeader.FileSize(options), options.Sessions);
-        SharedMemoryChannel? channel = null;
-        try
+        return Assemble(file, isCreator: true, options, () =>
         {
             ChannelHeader.Write(file.Base, options);
-            channel = new SharedMemoryChannel(file, isCreator: true, new SlotTable(file.Base, file.Path, isCreator: true, options.Idle).All(), options);
+            return new SlotTable(file.Base, file.Path, isCreator: true, options.Idle).All();
+        }, channel =>
+        {
             SideBlock.Attach(channel.CreatorSide, Environment.ProcessId);
             ChannelHeader.MarkReady(file.Base);
-            channel._monitor.Start();
-            return channel;
-        }
-        catch
-        {
-            if (channel is not null)
-            {
-                channel.Dispose();
-            }
-            else
-            {
-                file.Dispose();
-                RemoveFiles(file.Path);
-            }
-
-            throw;
-        }
+        });
     }
 
     /// <summary>Opens a file the runtime created and claims a free session slot for this process.</summary>
     public static SharedMemoryChannel Open(string path, SharedMemoryOptions options)
     {
         var file = ChannelFile.Open(path);
+        return Assemble(file, isCreator: false, options, () =>
+        {
+            ChannelHeader.Validate(file.Base, path, file.MappedBytes);
+            return [new SlotTable(file.Base, path, isCreator: false, options.Idle).Claim(Environment.ProcessId)];
+        }, beforeStart: null);
+    }
+
+    /// <summary>
+    /// Builds the channel over a mapped file and starts its peer monitor. On any failure nothing is
+    /// left behind: the channel (or, before it exists, the mapping) is disposed, and a creator also
+    /// removes the files it made.
+    /// </summary>
+    private static SharedMemoryChannel Assemble(
+        ChannelFile file, bool isCreator, SharedMemoryOptions options, Func<SharedMemorySlot[]> slots, Action<SharedMemoryChannel>? beforeStart)
+    {
         SharedMemoryChannel? channel = null;
         try
         {
-            ChannelHeader.Validate(file.Base, path, file.MappedBytes);
-            var own = new SlotTable(file.Base, path, isCreator: false, options.Idle).Claim(Environment.ProcessId);
-            channel = new SharedMemoryChannel(file, isCreator: false, [own], options);
+            channel = new SharedMemoryChannel(file, isCreator, slots(), options);
+            beforeStart?.Invoke(channel);
             channel._monitor.Start();
             return channel;
         }
@@ -135,6 +134,10 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
             else
             {
                 file.Dispose();
+                if (isCreator)
+                {
+                    RemoveFiles(file.Path);
+                }
             }
 
             throw;

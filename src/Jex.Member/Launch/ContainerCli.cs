@@ -104,17 +104,27 @@ internal sealed class ContainerCli
         return null;
     }
 
-    /// <summary>Runs one CLI command to completion; a command still running after <paramref name="timeout"/> is killed.</summary>
-    public async Task<CliResult> RunAsync(IReadOnlyList<string> arguments, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>Starts the CLI; null when it runs, else the result that says why it could not start.</summary>
+    private CliResult? TryStart(Process process)
     {
-        using var process = new Process { StartInfo = StartInfo(arguments) };
         try
         {
             process.Start();
+            return null;
         }
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
         {
             return new CliResult(-1, "", $"cannot start {Executable}: {ex.Message}");
+        }
+    }
+
+    /// <summary>Runs one CLI command to completion; a command still running after <paramref name="timeout"/> is killed.</summary>
+    public async Task<CliResult> RunAsync(IReadOnlyList<string> arguments, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var process = new Process { StartInfo = StartInfo(arguments) };
+        if (TryStart(process) is { } notStarted)
+        {
+            return notStarted;
         }
 
         process.StandardInput.Close();
@@ -142,13 +152,9 @@ internal sealed class ContainerCli
     public CliResult Run(IReadOnlyList<string> arguments, TimeSpan timeout)
     {
         using var process = new Process { StartInfo = StartInfo(arguments) };
-        try
+        if (TryStart(process) is { } notStarted)
         {
-            process.Start();
-        }
-        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
-        {
-            return new CliResult(-1, "", $"cannot start {Executable}: {ex.Message}");
+            return notStarted;
         }
 
         process.StandardInput.Close();

@@ -1,4 +1,6 @@
 using System.Buffers;
+using Google.Protobuf;
+using Grpc.Core;
 using Jex.Protocol.V1;
 using Jex.Protocol.Wire;
 
@@ -32,6 +34,26 @@ internal sealed class RuntimeBytes
 
     /// <summary>Decodes the message with the generated classes.</summary>
     public RuntimeMessage ToMessage() => RuntimeMessage.Parser.ParseFrom(Span);
+
+    /// <summary>
+    /// Decodes the message and returns the buffer to its pool. Bytes that are not a message end the
+    /// session: the runtime and this member disagree on the protocol, and no retry fixes that.
+    /// </summary>
+    public RuntimeMessage ToMessageAndRelease()
+    {
+        try
+        {
+            return ToMessage();
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new SessionEndedException(StatusCode.Internal, $"The runtime sent a message that cannot be read: {e.Message}", e);
+        }
+        finally
+        {
+            Release();
+        }
+    }
 
     /// <summary>
     /// Reads a message that is only a BatchResult (what the runtime always sends) without building

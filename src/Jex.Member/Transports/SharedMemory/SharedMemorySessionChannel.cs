@@ -78,23 +78,8 @@ internal sealed class SharedMemorySessionChannel : ISessionChannel
 
     public async ValueTask<RuntimeMessage?> ReadAsync(CancellationToken cancellationToken)
     {
-        if (await ReadBytesAsync(cancellationToken).ConfigureAwait(false) is not { } bytes)
-        {
-            return null;
-        }
-
-        try
-        {
-            return bytes.ToMessage();
-        }
-        catch (InvalidProtocolBufferException e)
-        {
-            throw new SessionEndedException(StatusCode.Internal, $"The runtime sent data that cannot be read: {e.Message}", e);
-        }
-        finally
-        {
-            bytes.Release();
-        }
+        var bytes = await ReadBytesAsync(cancellationToken).ConfigureAwait(false);
+        return bytes?.ToMessageAndRelease();
     }
 
     public async ValueTask<RuntimeBytes?> ReadBytesAsync(CancellationToken cancellationToken)
