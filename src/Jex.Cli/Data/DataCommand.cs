@@ -27,7 +27,8 @@ internal static class DataCommand
 
     private static Option<FileInfo?> SchemasOption() => new("--schemas")
     {
-        Description = "A JSON array of Compact schemas: [{\"typeName\": \"...\", \"fields\": [{\"name\": \"...\", \"kind\": \"INT32\"}]}].",
+        HelpName = "FILE",
+        Description = "A file (not inline JSON) holding a JSON array of Compact schemas: [{\"typeName\": \"...\", \"fields\": [{\"name\": \"...\", \"kind\": \"INT32\"}]}].",
     };
 
     private static Command CreateDecode(TextWriter? stdout, TextWriter? stderr)

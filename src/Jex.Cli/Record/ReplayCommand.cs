@@ -16,11 +16,11 @@ internal static class ReplayCommand
     public static Command Create()
     {
         var file = new Argument<FileInfo>("recording") { Description = "A recording written by jex run JOB.yml --record FILE.jsonl." };
-        var userCode = new Option<string?>("--user-code") { Description = "The functions to replay against: a .dll, its folder, or a .csproj (default: the user code the recording ran)." };
-        var project = new Option<FileInfo?>("--project") { Description = "Build this .csproj (Release) and replay against its output." };
-        var function = new Option<string?>("--function") { Description = "The function to call (default: the recorded one)." };
-        var runtime = new Option<FileInfo?>("--runtime") { Description = "The jex-runtime executable (default: $JEX_RUNTIME, else the one that ships with jex)." };
-        var show = new Option<int>("--show") { Description = "Print at most N differing items.", DefaultValueFactory = _ => 20 };
+        var userCode = new Option<string?>("--user-code") { HelpName = "PATH", Description = "The functions to replay against: a .dll, its folder, or a .csproj (default: the user code the recording ran)." };
+        var project = new Option<FileInfo?>("--project") { HelpName = "CSPROJ", Description = "Build this .csproj (Release) and replay against its output." };
+        var function = new Option<string?>("--function") { HelpName = "NAME", Description = "The function to call (default: the recorded one)." };
+        var runtime = new Option<FileInfo?>("--runtime") { HelpName = "PATH", Description = "The jex-runtime executable (default: $JEX_RUNTIME, else the one that ships with jex)." };
+        var show = new Option<int>("--show") { HelpName = "N", Description = "Print at most N differing items.", DefaultValueFactory = _ => 20 };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Debug logs, including the runtime's own output." };
 
         var command = new Command("replay", "Replay a recording's batches through a real runtime and compare each item's result with the recorded one: exit 0 when all are equal, 1 when any differs.");

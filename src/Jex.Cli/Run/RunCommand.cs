@@ -20,16 +20,16 @@ internal static class RunCommand
             Description = "VAR=value pairs for $VAR in the job file (the environment is the fallback).",
             Arity = ArgumentArity.ZeroOrMore,
         };
-        var input = new Option<FileInfo?>("--input") { Description = "Entries to put into the source map: JSON lines {\"key\":...,\"value\":...}. Default: data/MAP.jsonl beside the job." };
-        var generate = new Option<long?>("--generate") { Description = "Put N synthetic entries key-i = {\"value\": i} instead." };
-        var rate = new Option<double?>("--rate") { Description = "With --generate: entries per second (default: as fast as the job takes them)." };
-        var output = new Option<FileInfo?>("--output") { Description = "Write every put into the sink map to this JSON-lines file." };
-        var show = new Option<int>("--show") { Description = "Print at most N 'Add entry' and N 'Found' lines.", DefaultValueFactory = _ => 50 };
-        var token = new Option<string?>("--token") { Description = "Passthru: the runtime's token (default: $UserCode__Token)." };
-        var project = new Option<FileInfo?>("--project") { Description = "Build this .csproj (Release) and run its output instead of the job's runtime.user-code." };
-        var errors = new Option<FileInfo?>("--errors") { Description = "Write each failed item to this JSON-lines file: key, function, code, type, message, stack, batch." };
+        var input = new Option<FileInfo?>("--input") { HelpName = "FILE.jsonl", Description = "Entries to put into the source map: JSON lines {\"key\":...,\"value\":...}. Default: data/MAP.jsonl beside the job." };
+        var generate = new Option<long?>("--generate") { HelpName = "N", Description = "Put N synthetic entries key-i = {\"value\": i} instead." };
+        var rate = new Option<double?>("--rate") { HelpName = "R", Description = "With --generate: entries per second (default: as fast as the job takes them)." };
+        var output = new Option<FileInfo?>("--output") { HelpName = "FILE.jsonl", Description = "Write every put into the sink map to this JSON-lines file." };
+        var show = new Option<int>("--show") { HelpName = "N", Description = "Print at most N 'Add entry' and N 'Found' lines.", DefaultValueFactory = _ => 50 };
+        var token = new Option<string?>("--token") { HelpName = "TOKEN", Description = "Passthru: the runtime's token (default: $UserCode__Token)." };
+        var project = new Option<FileInfo?>("--project") { HelpName = "CSPROJ", Description = "Build this .csproj (Release) and run its output instead of the job's runtime.user-code." };
+        var errors = new Option<FileInfo?>("--errors") { HelpName = "FILE.jsonl", Description = "Write each failed item to this JSON-lines file: key, function, code, type, message, stack, batch." };
         var allowErrors = new Option<bool>("--allow-errors") { Description = "Exit 0 even when items failed (default: exit 1 when errors > 0)." };
-        var record = new Option<FileInfo?>("--record") { Description = "Record every batch (items with their formats) and every result to this JSON-lines file, for jex replay." };
+        var record = new Option<FileInfo?>("--record") { HelpName = "FILE.jsonl", Description = "Record every batch (items with their formats) and every result to this JSON-lines file, for jex replay." };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Debug logs, the runtime's own output, and the stack of each failed item." };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Warnings and errors only." };
 
