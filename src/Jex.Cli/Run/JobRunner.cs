@@ -129,7 +129,12 @@ internal sealed class JobRunner
         {
             // The runtime's own 2 (configuration) or 3 (user code) carries through, so a script can
             // tell "fix the job" from "the job failed".
-            return Fail(ex.ExitCode ?? ExitJobFailed, ex.Message, driver.Stats);
+            // A start no retry can fix (no such executable, nothing at a passthru address) is a
+            // configuration error like the runtime's own 2.
+            var code = ex.ExitCode ?? (ex.InnerException is Member.Launch.RuntimeStartException { IsFinal: true } or Member.Launch.RuntimeStartException { IsUnreachable: true }
+                ? ExitBadInput
+                : ExitJobFailed);
+            return Fail(code, ex.Message, driver.Stats);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
