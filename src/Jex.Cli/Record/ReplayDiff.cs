@@ -19,8 +19,11 @@ internal static class ReplayDiff
 {
     public const int ShownLength = 100;
 
-    /// <summary>A result as one line, the unit of comparison; session defaults stand in for unspecified formats.</summary>
-    public static string Render(ItemResult result, Format keyDefault, Format valueDefault)
+    /// <summary>
+    /// A result as one line, the unit of comparison; session defaults stand in for unspecified
+    /// formats, and an output keyed like its input shows no key (a map's usual case).
+    /// </summary>
+    public static string Render(ItemResult result, Format keyDefault, Format valueDefault, Google.Protobuf.ByteString? inputKey = null)
     {
         if (result.OutcomeCase != ItemResult.OutcomeOneofCase.Ok)
         {
@@ -43,7 +46,7 @@ internal static class ReplayDiff
 
             var keyFormat = RecordFormat.Resolve(output.KeyFormat, keyDefault);
             var valueFormat = RecordFormat.Resolve(output.ValueFormat, valueDefault);
-            if (!output.Key.IsEmpty)
+            if (!output.Key.IsEmpty && !output.Key.Equals(inputKey))
             {
                 text.Append(RecordFormat.Show(output.Key, keyFormat)).Append(" = ");
             }
@@ -63,11 +66,11 @@ internal static class ReplayDiff
     {
         for (var i = 0; i < batch.Items.Count; i++)
         {
-            var expected = Render(batch.Results[i], keyDefault, valueDefault);
-            var got = i < actual.Count ? Render(actual[i], keyDefault, valueDefault) : "no result";
+            var item = batch.Items[i];
+            var expected = Render(batch.Results[i], keyDefault, valueDefault, item.Key);
+            var got = i < actual.Count ? Render(actual[i], keyDefault, valueDefault, item.Key) : "no result";
             if (!string.Equals(expected, got, StringComparison.Ordinal))
             {
-                var item = batch.Items[i];
                 yield return new ItemDifference(RecordFormat.Show(item.Key, RecordFormat.Resolve(item.KeyFormat, keyDefault)), batch.Sequence, i, expected, got);
             }
         }

@@ -53,6 +53,17 @@ public sealed class ReplayDiffTests
     }
 
     [Fact]
+    public void Compare_WhenAnOutputCarriesTheInputsKey_ShowsOnlyTheValueAndEqualsAnUnkeyedOutput()
+    {
+        var keyed = new ItemResult { Ok = new Outputs { Outputs_ = { new Output { Key = ByteString.CopyFromUtf8("o-2"), Value = ByteString.CopyFromUtf8("2") } } } };
+        var batch = new RecordedBatch(1, [Item("o-2")], [keyed]);
+
+        Assert.Empty(ReplayDiff.Compare(batch, [Ok("2")], Format.Text, Format.Json));
+        Assert.Equal("3", Assert.Single(ReplayDiff.Compare(batch, [Ok("3")], Format.Text, Format.Json)).Actual);
+        Assert.Equal("o-9 = 2", ReplayDiff.Render(new ItemResult { Ok = new Outputs { Outputs_ = { new Output { Key = ByteString.CopyFromUtf8("o-9"), Value = ByteString.CopyFromUtf8("2") } } } }, Format.Text, Format.Json, ByteString.CopyFromUtf8("o-2")));
+    }
+
+    [Fact]
     public void Shorten_CutsLongValuesAroundTheirFirstDifference()
     {
         var prefix = new string('a', 300);

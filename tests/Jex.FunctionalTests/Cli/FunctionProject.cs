@@ -56,7 +56,9 @@ public sealed class FunctionProject : IDisposable
                 [JexFunction("bulk20")]
                 public static View Bulk20(Order order) => new() { Id = order.Id, Bulk = order.Quantity >= 20 };
 
+                // Not inlined into the runtime's invoker, so the stack names it.
                 [JexFunction("strict")]
+                [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
                 public static View Strict(Order order) =>
                     order.Quantity < 0
                         ? throw new ArgumentOutOfRangeException(nameof(order), $"negative quantity in {order.Id}")

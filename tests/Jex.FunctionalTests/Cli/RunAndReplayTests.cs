@@ -129,7 +129,8 @@ public sealed class RunAndReplayTests : IClassFixture<FunctionProject>
         var failure = Assert.Single(Lines(result.Stderr), l => l.StartsWith("job acme failed", StringComparison.Ordinal));
         Assert.Contains("function 'bulk99' is not in the runtime's user code; it has: ", failure, StringComparison.Ordinal);
         Assert.Contains("bulk10", failure, StringComparison.Ordinal);
-        Assert.DoesNotContain("restart", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("runtime lost", result.Stderr, StringComparison.Ordinal);
+        Assert.Single(Lines(result.Stderr), l => l.Contains("Starting runtime", StringComparison.Ordinal));
     }
 
     [Fact]
