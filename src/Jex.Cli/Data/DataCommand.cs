@@ -51,10 +51,12 @@ internal static class DataCommand
         var schemas = SchemasOption();
         var kind = new Option<string?>("--as")
         {
+            HelpName = "KIND",
             Description = "The kind to encode: " + string.Join(' ', HazelcastJson.Kinds) + ". For compact, the JSON's \"$type\" picks the schema.",
         };
         var batch = new Option<FileInfo?>("--batch")
         {
+            HelpName = "FILE",
             Description = "Encode many values: a file of JSON lines {\"kind\": KIND, \"value\": JSON}; prints one hex line each (or \"error: ...\").",
         };
         var json = new Argument<string?>("JSON") { Description = "The value as JSON.", Arity = ArgumentArity.ZeroOrOne };

@@ -14,7 +14,7 @@ internal static class RunCommand
 {
     public static Command Create()
     {
-        var job = new Argument<FileInfo>("job") { Description = "The job file (JEX job YAML)." };
+        var job = new Argument<FileInfo>("job") { Description = "The job file (JEX job YAML); relative paths in it are relative to its folder." };
         var variables = new Argument<string[]>("variables")
         {
             Description = "VAR=value pairs for $VAR in the job file (the environment is the fallback).",
