@@ -73,6 +73,11 @@ internal static class ReplayCommand
             {
                 return Fail(ex.Message);
             }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                await Console.Error.WriteLineAsync("jex replay: cancelled during the build").ConfigureAwait(false);
+                return 130;
+            }
 
             var level = parse.GetValue(verbose) ? LogEventLevel.Debug : LogEventLevel.Warning;
             await using var serilog = new LoggerConfiguration()

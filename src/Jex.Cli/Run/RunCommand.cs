@@ -107,6 +107,11 @@ internal static class RunCommand
                 await Console.Error.WriteLineAsync($"jex run: {ex.Message}").ConfigureAwait(false);
                 return JobRunner.ExitBadInput;
             }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                await Console.Error.WriteLineAsync("jex run: cancelled during the build").ConfigureAwait(false);
+                return JobRunner.ExitCancelled;
+            }
 
             var level = parse.GetValue(verbose) ? LogEventLevel.Debug : parse.GetValue(quiet) ? LogEventLevel.Warning : LogEventLevel.Information;
             await using var serilog = new LoggerConfiguration()
