@@ -42,11 +42,13 @@ internal sealed class RuntimeLocator
     public string Locate()
     {
         var candidates = Candidates();
-        foreach (var (path, _) in candidates)
+        foreach (var (path, source) in candidates)
         {
             if (File.Exists(path))
             {
-                return path;
+                return IsExecutable(path)
+                    ? path
+                    : throw new PreflightException($"runtime: {path} ({source}) is not executable; run chmod u+x {path}, or set {EnvironmentVariable}=PATH to another jex-runtime");
             }
         }
 
@@ -55,6 +57,10 @@ internal sealed class RuntimeLocator
         throw new PreflightException(
             $"runtime: no jex-runtime found; looked at {looked};{unset} set {EnvironmentVariable}=PATH to a jex-runtime, or name one in the job's runtime.service.process (path, name)");
     }
+
+    private static bool IsExecutable(string path) =>
+        OperatingSystem.IsWindows()
+        || (File.GetUnixFileMode(path) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
 }
 
 /// <summary>A job that cannot start: a path, a key or an input that no retry can fix. One line, exit 2.</summary>

@@ -15,6 +15,7 @@ public sealed class PreflightTests : IDisposable
         var path = Path.Combine([_root, .. parts]);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllText(path, "");
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         return path;
     }
 

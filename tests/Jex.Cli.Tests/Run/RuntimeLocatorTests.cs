@@ -13,6 +13,7 @@ public sealed class RuntimeLocatorTests : IDisposable
         var path = Path.Combine([_root, .. parts]);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllText(path, "");
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         return path;
     }
 
@@ -42,6 +43,17 @@ public sealed class RuntimeLocatorTests : IDisposable
         var found = new RuntimeLocator(Path.Combine(_root, "out", "cli"), name => name == "JEX_RUNTIME" ? Path.Combine(_root, "custom") : null).Locate();
 
         Assert.Equal(expected, found);
+    }
+
+    [Fact]
+    public void Locate_WhenTheRuntimeIsNotExecutable_SaysToChmodIt()
+    {
+        var path = Touch("out", "runtime", "jex-runtime");
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+
+        var ex = Assert.Throws<PreflightException>(() => new RuntimeLocator(Path.Combine(_root, "out", "cli"), _ => null).Locate());
+
+        Assert.Contains($"{path} (jex's ../runtime) is not executable; run chmod u+x {path}", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
