@@ -74,6 +74,9 @@ ensure_built() {
 }
 
 run() {
+  # A first run builds everything (a few minutes on a small machine): say so, then one line per project.
+  [ -x "$OUT/runtime/jex-runtime" ] && [ -x "$OUT/cli/jex" ] && [ -d "$OUT/samples" ] \
+    || log "out/ has no runtime, CLI or samples yet: building them first"
   ensure_built
   "$OUT/cli/jex" run jobs/dotnet-process-grpc.yml "$@"
 }

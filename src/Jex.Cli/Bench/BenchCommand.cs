@@ -15,17 +15,17 @@ internal static class BenchCommand
     {
         var runtime = ForkedRuntimeOptions.Runtime();
         var samples = ForkedRuntimeOptions.Samples("identity and burn1us functions");
-        var json = new Option<string?>("--json") { Description = "Also write the report as JSON to this file." };
+        var json = new Option<string?>("--json") { HelpName = "FILE", Description = "Also write the report as JSON to this file." };
         var quick = new Option<bool>("--quick") { Description = "Every path, 64 B, batch 1 and 256, identity, raw (and one compact cell); well under 90 s." };
-        var paths = new Option<string?>("--paths") { Description = "Comma-separated subset of: " + string.Join(",", BenchSettings.AllPaths) };
-        var payloads = new Option<string?>("--payloads") { Description = "Comma-separated payload sizes in bytes (default 64,1024,16384)." };
-        var batches = new Option<string?>("--batches") { Description = "Comma-separated batch sizes (default 1,16,256)." };
-        var inFlight = new Option<string?>("--inflight") { Description = "Comma-separated batches in flight (default 1,4)." };
-        var functions = new Option<string?>("--functions") { Description = "Comma-separated functions (default identity,burn1us; over Compact they run as compactEcho, compactBurn1us)." };
-        var formats = new Option<string?>("--formats") { Description = "Comma-separated subset of: " + string.Join(",", BenchSettings.AllFormats) + " (default both; quick: raw, plus compact at 256 x 4 in flight)." };
-        var measureMs = new Option<int?>("--measure-ms") { Description = "Length of each measured repeat (default 600, quick 400)." };
-        var repeats = new Option<int?>("--repeats") { Description = "Measured repeats per cell (default 5, quick 3)." };
-        var starts = new Option<int?>("--starts") { Description = "Runtime starts per path for fork-to-ready (default 10, quick 3)." };
+        var paths = new Option<string?>("--paths") { HelpName = "LIST", Description = "Comma-separated subset of: " + string.Join(",", BenchSettings.AllPaths) };
+        var payloads = new Option<string?>("--payloads") { HelpName = "LIST", Description = "Comma-separated payload sizes in bytes (default 64,1024,16384)." };
+        var batches = new Option<string?>("--batches") { HelpName = "LIST", Description = "Comma-separated batch sizes (default 1,16,256)." };
+        var inFlight = new Option<string?>("--inflight") { HelpName = "LIST", Description = "Comma-separated batches in flight (default 1,4)." };
+        var functions = new Option<string?>("--functions") { HelpName = "LIST", Description = "Comma-separated functions (default identity,burn1us; over Compact they run as compactEcho, compactBurn1us)." };
+        var formats = new Option<string?>("--formats") { HelpName = "LIST", Description = "Comma-separated subset of: " + string.Join(",", BenchSettings.AllFormats) + " (default both; quick: raw, plus compact at 256 x 4 in flight)." };
+        var measureMs = new Option<int?>("--measure-ms") { HelpName = "MS", Description = "Length of each measured repeat (default 600, quick 400)." };
+        var repeats = new Option<int?>("--repeats") { HelpName = "N", Description = "Measured repeats per cell (default 5, quick 3)." };
+        var starts = new Option<int?>("--starts") { HelpName = "N", Description = "Runtime starts per path for fork-to-ready (default 10, quick 3)." };
         var startupOnly = new Option<bool>("--startup-only") { Description = "Measure fork-to-ready only, no load." };
 
         var command = new Command("bench", "Benchmark the paths from member to user function: direct, shm, grpc-tcp, grpc-uds.")

@@ -12,12 +12,14 @@ internal static class ForkedRuntimeOptions
 
     public static Option<string> Runtime() => new("--runtime")
     {
+        HelpName = "PATH",
         Description = "The jex-runtime executable to fork.",
         DefaultValueFactory = _ => Path.Combine(OutDir, "runtime", "jex-runtime"),
     };
 
     public static Option<string> Samples(string functions) => new("--samples")
     {
+        HelpName = "PATH",
         Description = $"UserCode:Path with the {functions} (out/samples).",
         DefaultValueFactory = _ => Path.Combine(OutDir, "samples"),
     };

@@ -27,7 +27,8 @@ internal static class DataCommand
 
     private static Option<FileInfo?> SchemasOption() => new("--schemas")
     {
-        Description = "A JSON array of Compact schemas: [{\"typeName\": \"...\", \"fields\": [{\"name\": \"...\", \"kind\": \"INT32\"}]}].",
+        HelpName = "FILE",
+        Description = "A file (not inline JSON) holding a JSON array of Compact schemas: [{\"typeName\": \"...\", \"fields\": [{\"name\": \"...\", \"kind\": \"INT32\"}]}].",
     };
 
     private static Command CreateDecode(TextWriter? stdout, TextWriter? stderr)
@@ -50,10 +51,12 @@ internal static class DataCommand
         var schemas = SchemasOption();
         var kind = new Option<string?>("--as")
         {
+            HelpName = "KIND",
             Description = "The kind to encode: " + string.Join(' ', HazelcastJson.Kinds) + ". For compact, the JSON's \"$type\" picks the schema.",
         };
         var batch = new Option<FileInfo?>("--batch")
         {
+            HelpName = "FILE",
             Description = "Encode many values: a file of JSON lines {\"kind\": KIND, \"value\": JSON}; prints one hex line each (or \"error: ...\").",
         };
         var json = new Argument<string?>("JSON") { Description = "The value as JSON.", Arity = ArgumentArity.ZeroOrOne };

@@ -37,7 +37,7 @@ internal enum ServiceKind
 
 /// <summary>runtime.service.</summary>
 /// <param name="Kind">process, container or passthru.</param>
-/// <param name="Executable">Process mode: path/name resolved to the runtime executable.</param>
+/// <param name="Executable">Process mode: path/name resolved to the runtime executable; null for the jex-runtime shipped with jex (see <see cref="RuntimeLocator"/>).</param>
 /// <param name="Arguments">Process and container mode: extra runtime arguments.</param>
 /// <param name="Image">Container mode: the image.</param>
 /// <param name="Address">Passthru: optional host (default 127.0.0.1).</param>
@@ -48,6 +48,9 @@ internal sealed record ServiceSpec(ServiceKind Kind, string? Executable, IReadOn
 
     /// <summary>Container mode: <c>pids-limit</c>, processes and threads the runtime may have; null for the default.</summary>
     public int? PidsLimit { get; init; }
+
+    /// <summary>Process mode with no path given: the runtime is the one that ships with jex.</summary>
+    public bool IsBundled => Kind == ServiceKind.Process && Executable is null;
 
     public string Name => Kind switch
     {
@@ -70,7 +73,7 @@ internal sealed record TransformStage
 
     public required TransportSpec Transport { get; init; }
 
-    /// <summary>UserCode:Path for process mode (runtime.user-code, a Jex extension).</summary>
+    /// <summary>UserCode:Path for process mode (runtime.user-code, a Jex extension): a .dll, a folder, or a .csproj that jex run builds first.</summary>
     public string? UserCodePath { get; init; }
 
     public int ParallelProcessors { get; init; } = 1;

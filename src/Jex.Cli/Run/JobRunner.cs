@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Google.Protobuf;
+using Jex.Cli.Record;
 using Jex.Member.Driver;
 using Jex.Member.Sessions;
 using Jex.Protocol.Contract;
@@ -48,11 +49,6 @@ internal sealed class JobRunner
         if (_options.Generate is null)
         {
             var path = _options.InputPath ?? DemoDataPath(_job);
-            if (_options.InputPath is null && !File.Exists(path))
-            {
-                return Fail(ExitBadInput, $"no input: the job's demo data {path} does not exist; give --input FILE.jsonl or --generate N");
-            }
-
             try
             {
                 entries = InputFile.Load(path);
@@ -103,8 +99,11 @@ internal sealed class JobRunner
         var stopwatch = Stopwatch.StartNew();
         await using var sink = new MapSink(_job.Sink.MapName, format, _out, _options.Show, _options.OutputPath,
             () => ValueFormats.TypeNameOf(driver.LastReady?.Signature?.Output));
+        await using var failed = new FailedItemLog(transform.Function, _options.ErrorsPath, _options.Verbose ? _err : null);
+        await using var recording = _options.RecordPath is { } recordPath ? new RecordWriter(recordPath, RecordHeaderOf(format)) : null;
+        IResultSink sinks = recording is null ? new SinkChain(sink, failed) : new SinkChain(sink, failed, recording);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var run = driver.RunAsync(source.Journal, sink, cts.Token);
+        var run = driver.RunAsync(source.Journal, sinks, cts.Token);
         Task feeder = Task.CompletedTask;
         var progress = ProgressAsync(driver, stopwatch, cts.Token);
         try
@@ -130,7 +129,12 @@ internal sealed class JobRunner
         {
             // The runtime's own 2 (configuration) or 3 (user code) carries through, so a script can
             // tell "fix the job" from "the job failed".
-            return Fail(ex.ExitCode ?? ExitJobFailed, ex.Message, driver.Stats);
+            // A start no retry can fix (no such executable, nothing at a passthru address) is a
+            // configuration error like the runtime's own 2.
+            var code = ex.ExitCode ?? (ex.InnerException is Member.Launch.RuntimeStartException { IsFinal: true } or Member.Launch.RuntimeStartException { IsUnreachable: true }
+                ? ExitBadInput
+                : ExitJobFailed);
+            return Fail(code, ex.Message, driver.Stats);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -154,8 +158,29 @@ internal sealed class JobRunner
         var stats = driver.Stats;
         _out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"job {_job.Name} completed: in={stats.In} out={stats.Out} errors={stats.Errors} restarts={stats.Restarts} transport={transform.Transport.Kind.ToWire()} service={transform.Service.Name} elapsed={stopwatch.Elapsed.TotalSeconds:0.00}s"));
+        if (stats.Errors > 0 && !_options.AllowErrors)
+        {
+            var where = _options.ErrorsPath is { } errorsPath ? $"they are in {errorsPath}" : "--errors FILE.jsonl keeps them";
+            _err.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"job {_job.Name}: {stats.Errors} item(s) failed in {transform.Function}; {where}, -v shows their stacks, --allow-errors exits 0 anyway"));
+            return ExitJobFailed;
+        }
+
         return ExitOk;
     }
+
+    private RecordHeader RecordHeaderOf(IValueFormat format) => new()
+    {
+        Job = _job.Name,
+        Stage = _job.Transform.Name,
+        Function = _job.Transform.Function,
+        Format = format.Name,
+        KeyFormat = format.KeyFormat,
+        ValueFormat = format.ValueFormat,
+        UserCode = _job.Transform.UserCodePath,
+        MaxBatchBytes = (uint)_job.Transform.BatchMaxBytes,
+        Settings = _job.Transform.Settings,
+    };
 
     private async Task FeedAsync(EmbeddedJournalMap map, List<InputEntry> entries, IValueFormat format, string? inputType, CancellationToken cancellationToken)
     {

@@ -6,30 +6,37 @@ using Serilog.Extensions.Logging;
 
 namespace Jex.Cli.Run;
 
-/// <summary><c>jex run JOB.yml [VAR=value ...]</c>: runs a JEX job file on the embedded map.</summary>
+/// <summary>
+/// <c>jex run JOB.yml [VAR=value ...]</c>: checks the job (paths, runtime, input: exit 2 with one
+/// line when one is wrong), builds its user code when it is a .csproj, then runs it on the embedded map.
+/// </summary>
 internal static class RunCommand
 {
     public static Command Create()
     {
-        var job = new Argument<FileInfo>("job") { Description = "The job file (JEX job YAML)." };
+        var job = new Argument<FileInfo>("job") { Description = "The job file (JEX job YAML); relative paths in it are relative to its folder." };
         var variables = new Argument<string[]>("variables")
         {
             Description = "VAR=value pairs for $VAR in the job file (the environment is the fallback).",
             Arity = ArgumentArity.ZeroOrMore,
         };
-        var input = new Option<FileInfo?>("--input") { Description = "Entries to put into the source map: JSON lines {\"key\":...,\"value\":...}. Default: data/MAP.jsonl beside the job." };
-        var generate = new Option<long?>("--generate") { Description = "Put N synthetic entries key-i = {\"value\": i} instead." };
-        var rate = new Option<double?>("--rate") { Description = "With --generate: entries per second (default: as fast as the job takes them)." };
-        var output = new Option<FileInfo?>("--output") { Description = "Write every put into the sink map to this JSON-lines file." };
-        var show = new Option<int>("--show") { Description = "Print at most N 'Add entry' and N 'Found' lines.", DefaultValueFactory = _ => 50 };
-        var token = new Option<string?>("--token") { Description = "Passthru: the runtime's token (default: $UserCode__Token)." };
-        var verbose = new Option<bool>("--verbose", "-v") { Description = "Debug logs, including the runtime's own output." };
+        var input = new Option<FileInfo?>("--input") { HelpName = "FILE.jsonl", Description = "Entries to put into the source map: JSON lines {\"key\":...,\"value\":...}. Default: data/MAP.jsonl beside the job." };
+        var generate = new Option<long?>("--generate") { HelpName = "N", Description = "Put N synthetic entries key-i = {\"value\": i} instead." };
+        var rate = new Option<double?>("--rate") { HelpName = "R", Description = "With --generate: entries per second (default: as fast as the job takes them)." };
+        var output = new Option<FileInfo?>("--output") { HelpName = "FILE.jsonl", Description = "Write every put into the sink map to this JSON-lines file." };
+        var show = new Option<int>("--show") { HelpName = "N", Description = "Print at most N 'Add entry' and N 'Found' lines.", DefaultValueFactory = _ => 50 };
+        var token = new Option<string?>("--token") { HelpName = "TOKEN", Description = "Passthru: the runtime's token (default: $UserCode__Token)." };
+        var project = new Option<FileInfo?>("--project") { HelpName = "CSPROJ", Description = "Build this .csproj (Release) and run its output instead of the job's runtime.user-code." };
+        var errors = new Option<FileInfo?>("--errors") { HelpName = "FILE.jsonl", Description = "Write each failed item to this JSON-lines file: key, function, code, type, message, stack, batch." };
+        var allowErrors = new Option<bool>("--allow-errors") { Description = "Exit 0 even when items failed (default: exit 1 when errors > 0)." };
+        var record = new Option<FileInfo?>("--record") { HelpName = "FILE.jsonl", Description = "Record every batch (items with their formats) and every result to this JSON-lines file, for jex replay." };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Debug logs, the runtime's own output, and the stack of each failed item." };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Warnings and errors only." };
 
         var command = new Command("run", "Run a JEX job file end to end with no cluster: embedded map and journal, the user-code runtime, embedded sink map.");
         command.Arguments.Add(job);
         command.Arguments.Add(variables);
-        foreach (var option in new Option[] { input, generate, rate, output, show, token, verbose, quiet })
+        foreach (var option in new Option[] { input, generate, rate, output, show, project, errors, allowErrors, record, token, verbose, quiet })
         {
             command.Options.Add(option);
         }
@@ -57,6 +64,10 @@ internal static class RunCommand
                 OutputPath = parse.GetValue(output)?.FullName,
                 Show = parse.GetValue(show),
                 Token = parse.GetValue(token),
+                ErrorsPath = parse.GetValue(errors)?.FullName,
+                AllowErrors = parse.GetValue(allowErrors),
+                RecordPath = parse.GetValue(record)?.FullName,
+                Verbose = parse.GetValue(verbose),
             };
             if (options.Generate is < 0 || options.Rate is <= 0 || (options.Generate is not null && options.InputPath is not null))
             {
@@ -73,6 +84,33 @@ internal static class RunCommand
             {
                 await Console.Error.WriteLineAsync($"jex run: bad job file: {ex.Message}").ConfigureAwait(false);
                 return JobRunner.ExitBadInput;
+            }
+
+            var userCodeKey = "runtime.user-code";
+            if (parse.GetValue(project) is { } projectFile)
+            {
+                userCodeKey = "--project";
+                definition = definition with { Transform = definition.Transform with { UserCodePath = projectFile.FullName } };
+            }
+
+            try
+            {
+                definition = Preflight.Check(definition, options, new RuntimeLocator(), userCodeKey);
+                if (definition.Transform.UserCodePath is { } userCode && Preflight.IsProject(userCode))
+                {
+                    var built = await new UserCodeBuilder(Console.Error).BuildAsync(userCode, $"{definition.FilePath}: {userCodeKey}", cancellationToken).ConfigureAwait(false);
+                    definition = definition with { Transform = definition.Transform with { UserCodePath = built } };
+                }
+            }
+            catch (PreflightException ex)
+            {
+                await Console.Error.WriteLineAsync($"jex run: {ex.Message}").ConfigureAwait(false);
+                return JobRunner.ExitBadInput;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                await Console.Error.WriteLineAsync("jex run: cancelled during the build").ConfigureAwait(false);
+                return JobRunner.ExitCancelled;
             }
 
             var level = parse.GetValue(verbose) ? LogEventLevel.Debug : parse.GetValue(quiet) ? LogEventLevel.Warning : LogEventLevel.Information;

@@ -18,5 +18,17 @@ internal sealed record RunOptions
     /// <summary>Token for a passthru runtime (else UserCode__Token from the environment).</summary>
     public string? Token { get; init; }
 
+    /// <summary>--errors: a JSON-lines file of failed items; null for none.</summary>
+    public string? ErrorsPath { get; init; }
+
+    /// <summary>--allow-errors: failed items do not make the exit code 1.</summary>
+    public bool AllowErrors { get; init; }
+
+    /// <summary>--record: a JSON-lines recording of every batch and result; null for none.</summary>
+    public string? RecordPath { get; init; }
+
+    /// <summary>-v: failed items' stacks go to stderr.</summary>
+    public bool Verbose { get; init; }
+
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(2);
 }

@@ -13,7 +13,8 @@ internal static class RuntimeServices
 {
     public static IRuntimeLauncher CreateLauncher(TransformStage transform, ILogger logger) => transform.Service.Kind switch
     {
-        ServiceKind.Process => new ProcessLauncher(transform.Service.Executable!, logger),
+        ServiceKind.Process => new ProcessLauncher(
+            transform.Service.Executable ?? throw new InvalidOperationException("the bundled runtime is resolved by Preflight.Check before launch"), logger),
         ServiceKind.Passthru => new PassthruLauncher(PassthruAddress(transform), transform.Transport.Kind),
         ServiceKind.Container => new ContainerLauncher(ContainerOptions(transform.Service), logger),
         _ => throw new NotSupportedException($"runtime.service '{transform.Service.Name}' is not supported"),

@@ -16,16 +16,16 @@ internal static class SoakCommand
     {
         var runtime = ForkedRuntimeOptions.Runtime();
         var samples = ForkedRuntimeOptions.Samples("identity function");
-        var paths = new Option<string?>("--paths") { Description = "Comma-separated transports, each run in turn (default all): " + string.Join(",", SoakSettings.AllPaths) };
-        var seconds = new Option<int?>("--seconds") { Description = "How long each transport runs after its warm-up (default 60)." };
-        var minutes = new Option<int?>("--minutes") { Description = "How long each transport runs after its warm-up, in minutes (instead of --seconds)." };
-        var warmup = new Option<int?>("--warmup-seconds") { Description = "Least saturation before the measured window; the warm-up then ends when the runtime's RSS is flat (within 2% over 5 s), at most 30 s later. Its items are checked, its RSS is not judged (default 10)." };
-        var payload = new Option<int?>("--payload") { Description = $"Bytes per item value (default 64, at least {SoakSettings.MinPayload})." };
-        var batch = new Option<int?>("--batch") { Description = "Items per batch (default 256)." };
-        var inFlight = new Option<int?>("--inflight") { Description = "Batches in flight (default 4)." };
-        var reference = new Option<double?>("--reference-seconds") { Description = "The RSS compared with the final one is the first sample at or after this time (default 10; never later than a third of the run)." };
-        var tolerance = new Option<double?>("--tolerance") { Description = "How far the final RSS may be above the reference, in percent (default 10)." };
-        var json = new Option<string?>("--json") { Description = "Also write the samples and the verdict as JSON to this file." };
+        var paths = new Option<string?>("--paths") { HelpName = "LIST", Description = "Comma-separated transports, each run in turn (default all): " + string.Join(",", SoakSettings.AllPaths) };
+        var seconds = new Option<int?>("--seconds") { HelpName = "N", Description = "How long each transport runs after its warm-up (default 60)." };
+        var minutes = new Option<int?>("--minutes") { HelpName = "N", Description = "How long each transport runs after its warm-up, in minutes (instead of --seconds)." };
+        var warmup = new Option<int?>("--warmup-seconds") { HelpName = "N", Description = "Least saturation before the measured window; the warm-up then ends when the runtime's RSS is flat (within 2% over 5 s), at most 30 s later. Its items are checked, its RSS is not judged (default 10)." };
+        var payload = new Option<int?>("--payload") { HelpName = "BYTES", Description = $"Bytes per item value (default 64, at least {SoakSettings.MinPayload})." };
+        var batch = new Option<int?>("--batch") { HelpName = "N", Description = "Items per batch (default 256)." };
+        var inFlight = new Option<int?>("--inflight") { HelpName = "N", Description = "Batches in flight (default 4)." };
+        var reference = new Option<double?>("--reference-seconds") { HelpName = "N", Description = "The RSS compared with the final one is the first sample at or after this time (default 10; never later than a third of the run)." };
+        var tolerance = new Option<double?>("--tolerance") { HelpName = "PERCENT", Description = "How far the final RSS may be above the reference, in percent (default 10)." };
+        var json = new Option<string?>("--json") { HelpName = "FILE", Description = "Also write the samples and the verdict as JSON to this file." };
 
         var command = new Command("soak", "Run each transport at saturation against a forked jex-runtime; fail on a lost, duplicated or wrong item, or on RSS growth.")
         {

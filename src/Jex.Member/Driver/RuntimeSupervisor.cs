@@ -92,7 +92,11 @@ internal sealed class RuntimeSupervisor
                 if (instance.Ready.Functions.Count > 0 && !instance.Ready.Functions.Contains(_options.Session.Function))
                 {
                     throw new JobFailedException(
-                        $"function '{_options.Session.Function}' is not in the runtime's user code; it has: {string.Join(", ", instance.Ready.Functions)}");
+                        $"function '{_options.Session.Function}' is not in the runtime's user code; it has: {string.Join(", ", instance.Ready.Functions)}; fix the job's function key")
+                    {
+                        // A configuration error, as the runtime's own exit code 2 means: no restart can fix it.
+                        ExitCode = 2,
+                    };
                 }
 
                 Ready ready;

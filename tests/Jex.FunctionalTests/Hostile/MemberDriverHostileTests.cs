@@ -75,8 +75,8 @@ public sealed partial class MemberDriverHostileTests
     {
         // A key with a value the runtime refuses: exit 2, its line names the key.
         { "bad-config", "--UserCode:MaxInFlight=0", 2, "jex-runtime: configuration error: UserCode:MaxInFlight 0 is out of range 1..1024" },
-        // User code that does not exist: exit 2, its line names the path.
-        { "missing-code", "", 2, "jex-runtime: configuration error: UserCode:Path '" },
+        // (User code that does not exist never reaches the runtime: jex run's preflight ends the job
+        // with exit 2 first; see Cli/RunPreflightTests.)
         // User code that exists but does not load: exit 3, its line names the file.
         { "broken-code", "", 3, "jex-runtime: " },
     };
@@ -89,7 +89,6 @@ public sealed partial class MemberDriverHostileTests
         using var dir = new TempDir();
         var userCode = kind switch
         {
-            "missing-code" => dir.File("no-such-code.dll"),
             "broken-code" => dir.File("Broken.dll"),
             _ => JexCli.Samples,
         };
@@ -144,7 +143,7 @@ public sealed partial class MemberDriverHostileTests
         var result = await JexCli.RunAsync(
             ["run", JexCli.Job("dotnet-passthru-grpc.yml"), $"PORT={port}", "--token", "t", "--show", "0"], TimeSpan.FromSeconds(60));
 
-        Assert.True(result.ExitCode == 1, result.ToString());
+        Assert.True(result.ExitCode == 2, result.ToString());
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"took {clock.Elapsed}:\n{result}");
         var failure = Assert.Single(result.Stderr.Split('\n'), l => l.StartsWith("job ", StringComparison.Ordinal) && l.Contains(" failed", StringComparison.Ordinal));
         Assert.Contains($"no runtime at http://127.0.0.1:{port}: connection refused; start one with `jex-runtime --UserCode:Grpc:Port={port}", failure, StringComparison.Ordinal);
