@@ -151,8 +151,8 @@ public enum JexErrorCode
 /// <param name="Type">The exception's full type name (for a binding error, the underlying exception's).</param>
 /// <param name="Message">The message: the exception's, or for a binding error the runtime's, naming the type it bound to.</param>
 /// <param name="Stack">
-/// The stack trace. The runtime's ends in its batch loop and the kit's in its own; the frames of
-/// user code and of the runtime's binding above them are the same.
+/// The exception's stack trace. The user's and the framework's frames are those the runtime reports;
+/// below them the runtime's stack ends in its batch loop and the kit's in its own adapter.
 /// </param>
 public sealed record JexItemError(JexErrorCode Code, string Type, string Message, string Stack)
 {
