@@ -57,6 +57,29 @@ internal static class UserCodeLoader
     }
 
     /// <summary>
+    /// Binds the functions of an assembly that is already loaded (the test kit's
+    /// <c>JexFunction.Load&lt;T&gt;</c>, where the assembly is in the test's own context) with the same
+    /// startup hooks, checks and binders as <see cref="Load"/>.
+    /// </summary>
+    public static FunctionCatalog LoadAssembly(Assembly assembly, ILoggerFactory loggerFactory, PayloadCodecs codecs)
+    {
+        var file = assembly.Location;
+        codecs.AddUserAssembly(assembly);
+        var services = ConfigureServices(assembly, file, loggerFactory);
+        var functions = new Dictionary<string, FunctionDescriptor>(StringComparer.Ordinal);
+        foreach (var descriptor in FindFunctions(assembly, file, services, codecs))
+        {
+            if (!functions.TryAdd(descriptor.Name, descriptor))
+            {
+                throw new UserCodeLoadException(
+                    $"function '{descriptor.Name}' is defined twice in '{file}': {functions[descriptor.Name].MethodDisplayName} and {descriptor.MethodDisplayName}");
+            }
+        }
+
+        return new FunctionCatalog(functions, codecs);
+    }
+
+    /// <summary>
     /// A .dll path is loaded as it is. In a directory, the user assemblies are the .dll files that
     /// reference Jex.UserCode, found up to two levels deep (so <c>out/samples/X/X.dll</c> works);
     /// their dependencies sit beside them and are not roots.

@@ -18,6 +18,31 @@ public sealed class FunctionsTests
     }
 
     [Fact]
+    public async Task EnrichOrder_Compact_ReturnsTheViewAsCompact()
+    {
+        var enrichOrder = JexFunction.Load<Functions>("enrichOrder");
+        var order = new Order { Id = "o-2", Customer = "globex", Quantity = 3, UnitPriceCents = 99 };
+
+        // What a Jet pipeline sends: a Compact value keyed by a Hazelcast string, with its schema.
+        var result = await enrichOrder.InvokeAsync(JexInput.Compact(order).WithKey("o-2"));
+
+        var view = result.Compact<OrderView>();
+        Assert.Equal(("GLOBEX", 297L, false), (view.Customer, view.TotalCents, view.Bulk));
+        Assert.Equal("order-view", Assert.Single(result.Schemas).TypeName);
+        Assert.Equal("o-2", Assert.Single(result.Outputs).KeyAsHazelcastString());
+    }
+
+    [Fact]
+    public async Task EnrichOrder_ValueThatIsNotAnOrder_FailsWithADecodeError()
+    {
+        var enrichOrder = JexFunction.Load<Functions>("enrichOrder");
+
+        var result = await enrichOrder.InvokeAsync(JexInput.Json("""{"quantity":"many"}"""));
+
+        Assert.Equal(JexErrorCode.Decode, result.Error?.Code);
+    }
+
+    [Fact]
     public async Task SplitWords_GivesOneOutputPerWord()
     {
         var splitWords = JexFunction.Load<Functions>("splitWords");
