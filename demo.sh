@@ -159,9 +159,16 @@ test_all() {
   [ -x tests/containers/run.sh ] && tier containers tests/containers/run.sh
   [ -x tests/smoke.sh ] && tier smoke tests/smoke.sh
   [ -x tests/soak.sh ] && tier soak tests/soak.sh
-  # Last: it packs, which rebuilds src/ with the packages' deterministic settings.
-  # The quickstart tier (tests/quickstart.sh) joins test_all once `jex run` builds a .csproj and
-  # Jex.Testing is packed: both are on branches not yet merged (issue #13).
+  # Last: the packages. Packing rebuilds src/ with the packages' deterministic settings, so it
+  # runs once here and both package tiers use its output.
+  local pack_log="$OUT/pack.log"
+  if pack >"$pack_log" 2>&1; then
+    sed 's/^/  /' "$pack_log"
+  else
+    cat "$pack_log"; log "./demo.sh pack failed: the package tiers will report it"
+  fi
+  [ -x tests/testing-package.sh ] && tier testing-package tests/testing-package.sh
+  [ -x tests/quickstart.sh ] && tier quickstart tests/quickstart.sh
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]
 }

@@ -119,7 +119,7 @@ fi
 # The runtime travels in the tool, beside jex.dll.
 runtime=$(find .tools/.store -path '*/tools/net*/any/runtime/jex-runtime.dll' | head -1)
 if [ -n "$runtime" ] && [ -f "$(dirname "$runtime")/jex-runtime" ]; then
-  pass "the tool carries jex-runtime in runtime/ beside jex.dll ($( [ -x "$(dirname "$runtime")/jex-runtime" ] && echo "apphost executable" || echo "apphost NOT executable: jex must run 'dotnet jex-runtime.dll'"))"
+  pass "the tool carries jex-runtime in runtime/ beside jex.dll ($( [ -x "$(dirname "$runtime")/jex-runtime" ] && echo "apphost executable" || echo "apphost NOT executable: jex run will ask for chmod u+x"))"
 else
   fail "no runtime/jex-runtime.dll and apphost under .tools/.store"
 fi
