@@ -1,13 +1,10 @@
 using System.Runtime.InteropServices;
 using Jex.Protocol.Contract;
 using Jex.Runtime.Configuration;
-using Jex.Runtime.Dispatch;
 using Jex.Runtime.Hosting;
 using Jex.Runtime.Transports.Grpc;
 using Jex.Runtime.UserCode;
 using Jex.Transport.SharedMemory;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 using Serilog;
 using Serilog.Events;
@@ -88,7 +85,7 @@ internal static partial class Program
             // Shared memory serves, and says ready, before the host is built: it needs only the
             // user code, the file and a session processor. gRPC needs Kestrel, so it waits for it.
             using var lifetime = new EarlyLifetime();
-            SessionProcessor? early = null;
+            EarlyTransport? early = null;
             PosixSignalRegistration[] earlySignals = [];
             if (TransportRegistry.StartsEarly(options))
             {
@@ -154,12 +151,13 @@ internal static partial class Program
     }
 
     private static int Run(
-        WebApplicationBuilder builder, UserCodeOptions options, GrpcEndpoint? endpoint, Serilog.Core.Logger serilog, Task<FunctionCatalog> loading, SessionProcessor? early, EarlyLifetime lifetime)
+        WebApplicationBuilder builder, UserCodeOptions options, GrpcEndpoint? endpoint, Serilog.Core.Logger serilog, Task<FunctionCatalog> loading, EarlyTransport? early, EarlyLifetime lifetime)
     {
         if (early is not null)
         {
-            // The processor already serving is the one the host knows.
-            builder.Services.AddSingleton(early);
+            // The processor and listener already serving are the ones the host knows and stops.
+            builder.Services.AddSingleton(early.Processor);
+            builder.Services.AddTransportListener(early.Listener);
 
             // SIGTERM/SIGINT are already handled by the early registrations, which hold a stop until
             // the host has started. The console lifetime would stop the host while it is starting,
@@ -171,6 +169,11 @@ internal static partial class Program
         builder.Services.AddSerilog(serilog, dispose: false);
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(options.DrainTimeoutSeconds));
         builder.Services.AddJexRuntime(builder.Configuration, _ => loading.GetAwaiter().GetResult());
+        if (endpoint is not null)
+        {
+            builder.Services.AddSingleton(endpoint);
+            builder.Services.AddTransportListener<GrpcListener>();
+        }
 
         var isGrpc = endpoint is not null;
         var socketPath = endpoint?.SocketPath;
@@ -205,7 +208,8 @@ internal static partial class Program
         app.MapGrpcService<UserCodeService>();
         app.MapGrpcHealthChecksService();
         StartupTrace.Mark("endpoints mapped");
-        var catalog = loading.GetAwaiter().GetResult();
+        // A load failure surfaces here, before the server starts: exit 3 and no ready line.
+        _ = loading.GetAwaiter().GetResult();
         StartupTrace.Mark("user code awaited");
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Jex.Runtime");
@@ -219,39 +223,8 @@ internal static partial class Program
             HostLog.AnonymousOnNetwork(logger, options.Grpc.Address);
         }
 
-        app.Lifetime.ApplicationStarted.Register(() =>
-        {
-            StartupTrace.Mark("host started");
-            if (!isGrpc)
-            {
-                return;
-            }
-
-            string address;
-            if (socketPath is not null)
-            {
-                File.SetUnixFileMode(socketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-                address = "unix:" + socketPath;
-            }
-            else
-            {
-                var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
-                address = addresses.Addresses.First();
-            }
-
-            HostLog.Ready(logger, RuntimeInfo.Version, TransportKind.Grpc.ToWire(), address, string.Join(", ", catalog.Names));
-            ReadyLine.Write(TransportKind.Grpc, address, RuntimeInfo.Version, catalog.Names);
-            StartupTrace.Mark("ready line written");
-        });
-
         StartupTrace.Mark("starting host");
         app.Run();
-
-        if (socketPath is not null && File.Exists(socketPath))
-        {
-            File.Delete(socketPath);
-            HostLog.RemovedFile(logger, socketPath);
-        }
 
         return 0;
     }

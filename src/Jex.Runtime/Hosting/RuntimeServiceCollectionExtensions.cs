@@ -1,6 +1,7 @@
 using Jex.Runtime.Configuration;
 using Jex.Runtime.Dispatch;
 using Jex.Runtime.Hosting;
+using Jex.Runtime.Transports.Grpc;
 using Jex.Runtime.UserCode;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -37,7 +38,28 @@ internal static class RuntimeServiceCollectionExtensions
             o.MaxSendMessageSize = limits.MaxMessageBytes;
             o.EnableDetailedErrors = false;
         });
+        services.TryAddSingleton<GrpcSessions>();
         services.AddGrpcHealthChecks().AddCheck<RuntimeHealthCheck>("jex-runtime");
+        return services;
+    }
+
+    /// <summary>
+    /// Adds the transport listener the host starts once it has started and drains when it stops
+    /// (<see cref="TransportListenerService"/>). One per runtime: the first registered wins.
+    /// </summary>
+    public static IServiceCollection AddTransportListener<TListener>(this IServiceCollection services)
+        where TListener : class, ITransportListener
+    {
+        services.TryAddSingleton<ITransportListener, TListener>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, TransportListenerService>());
+        return services;
+    }
+
+    /// <summary>The same, for a listener that already serves (shared memory starts before the host is built).</summary>
+    public static IServiceCollection AddTransportListener(this IServiceCollection services, ITransportListener listener)
+    {
+        services.TryAddSingleton(listener);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, TransportListenerService>());
         return services;
     }
 }
