@@ -25,7 +25,8 @@ internal static partial class Program
         StartupTrace.Mark("main");
 
         var (configuration, environmentName) = CreateConfiguration(args);
-        var options = configuration.GetSection(UserCodeOptions.Section).Get<UserCodeOptions>() ?? new UserCodeOptions();
+        var problems = new List<string>();
+        var options = UserCodeBinding.Bind(configuration, problems);
         StartupTrace.Mark("options bound");
         // Before validation, so every rule about the token (and the host's own binding) sees it;
         // with UserCode:Token also set, the validator reports the conflict instead.
@@ -34,8 +35,7 @@ internal static partial class Program
         {
             if (TokenFile.Read(options.TokenFile, out var tokenError) is not { } fileToken)
             {
-                Console.Error.WriteLine("jex-runtime: configuration error: " + tokenError);
-                return 2;
+                return ConfigurationError([.. problems, tokenError ?? $"UserCode:TokenFile '{options.TokenFile}' cannot be read"]);
             }
 
             // From here on the token is just UserCode:Token; Run hands it to the host's own
@@ -45,22 +45,19 @@ internal static partial class Program
             tokenFromFile = fileToken;
         }
 
-        var errors = UserCodeOptionsValidator.Validate(options);
-        if (errors.Count > 0)
+        problems.AddRange(UserCodeOptionsValidator.Validate(options));
+        if (problems.Count > 0)
         {
-            Console.Error.WriteLine("jex-runtime: configuration error: " + string.Join("; ", errors));
-            return 2;
+            return ConfigurationError(problems);
         }
 
-        if (!TransportKinds.Is(options.Transport, TransportKind.Grpc)
-            && !TransportRegistry.IsAvailable(options.Transport))
+        if (options.Transport != TransportKind.Grpc && !TransportRegistry.IsAvailable(options.Transport))
         {
-            Console.Error.WriteLine($"jex-runtime: configuration error: UserCode:Transport '{options.Transport}' is not available in this build");
-            return 2;
+            return ConfigurationError([$"UserCode:Transport '{options.Transport.ToWire()}' is not available in this build; use {TransportKinds.GrpcName}"]);
         }
 
         GrpcEndpoint? endpoint = null;
-        if (TransportKinds.Is(options.Transport, TransportKind.Grpc))
+        if (options.Transport == TransportKind.Grpc)
         {
             try
             {
@@ -68,8 +65,7 @@ internal static partial class Program
             }
             catch (GrpcEndpointException e)
             {
-                Console.Error.WriteLine("jex-runtime: configuration error: " + e.Message);
-                return 2;
+                return ConfigurationError([e.Message]);
             }
         }
 
@@ -141,13 +137,23 @@ internal static partial class Program
         }
         catch (OptionsValidationException e)
         {
-            Console.Error.WriteLine("jex-runtime: configuration error: " + string.Join("; ", e.Failures));
-            return 2;
+            return ConfigurationError(e.Failures);
         }
         finally
         {
             serilog.Dispose();
         }
+    }
+
+    /// <summary>One stderr line per problem, each naming its key; exit code 2.</summary>
+    private static int ConfigurationError(IEnumerable<string> problems)
+    {
+        foreach (var problem in problems)
+        {
+            Console.Error.WriteLine("jex-runtime: configuration error: " + problem);
+        }
+
+        return 2;
     }
 
     private static int Run(
@@ -297,7 +303,7 @@ internal static partial class Program
             config.ReadFrom.Configuration(configuration);
         }
 
-        var json = options.LogFormat == "json" || (options.LogFormat == "auto" && Console.IsErrorRedirected);
+        var json = options.LogFormat == LogFormat.Json || (options.LogFormat == LogFormat.Auto && Console.IsErrorRedirected);
         // Logs go to stderr so that stdout carries only the ready line.
         if (json)
         {

@@ -13,8 +13,7 @@ namespace Jex.Runtime.Hosting;
 /// </summary>
 internal static class TransportRegistry
 {
-    public static bool IsAvailable(string transport) =>
-        TransportKinds.Is(transport, TransportKind.SharedMemory);
+    public static bool IsAvailable(TransportKind transport) => transport == TransportKind.SharedMemory;
 
     public static void ConfigureKestrel(KestrelServerOptions kestrel, UserCodeOptions options)
     {

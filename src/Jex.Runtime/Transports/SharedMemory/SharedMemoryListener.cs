@@ -65,7 +65,7 @@ internal sealed class SharedMemoryListener : ITransportListener
     }
 
     public static bool IsSharedMemory(UserCodeOptions options) =>
-        TransportKinds.Is(options.Transport, TransportKind.SharedMemory);
+        options.Transport == TransportKind.SharedMemory;
 
     /// <summary>Kestrel still hosts health checks; on loopback port 0 so runtimes never collide.</summary>
     public static void ConfigureKestrel(KestrelServerOptions kestrel) =>
