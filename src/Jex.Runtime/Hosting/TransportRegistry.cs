@@ -39,7 +39,7 @@ internal static class TransportRegistry
         }
 
         var processor = new SessionProcessor(catalog, Microsoft.Extensions.Options.Options.Create(options), new RuntimeCounters(), loggerFactory, lifetime);
-        return new EarlyTransport(processor, SharedMemoryListener.Start(options, processor, loggerFactory));
+        return new EarlyTransport(processor, SharedMemoryListener.Start(options, processor, lifetime, loggerFactory));
     }
 }
 

@@ -37,8 +37,9 @@ internal sealed class SharedMemoryListener : ITransportListener
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
 
-    // Cancelled first when the runtime stops: sessions stop reading and drain what they accepted.
-    private readonly CancellationTokenSource _stopReading = new();
+    // Cancelled the moment the runtime starts stopping, when the processor stops taking batches:
+    // sessions stop reading then (a batch read later would only be refused) and drain what they accepted.
+    private readonly CancellationTokenSource _stopReading;
     private readonly Task[] _sessions;
     private readonly Thread[] _threads;
 
@@ -54,8 +55,9 @@ internal sealed class SharedMemoryListener : ITransportListener
     /// </summary>
     internal const int FirstMessageLimit = 1 << 20;
 
-    private SharedMemoryListener(SharedMemoryChannel channel, SessionProcessor processor, ILogger logger)
+    private SharedMemoryListener(SharedMemoryChannel channel, SessionProcessor processor, CancellationToken stopping, ILogger logger)
     {
+        _stopReading = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         _channel = channel;
         _processor = processor;
         _logger = logger;
@@ -78,7 +80,7 @@ internal sealed class SharedMemoryListener : ITransportListener
     /// fork-to-ready path. The host stops the returned listener like any other
     /// (<see cref="TransportListenerService"/>).
     /// </summary>
-    public static SharedMemoryListener Start(UserCodeOptions options, SessionProcessor processor, ILoggerFactory loggerFactory)
+    public static SharedMemoryListener Start(UserCodeOptions options, SessionProcessor processor, IHostApplicationLifetime lifetime, ILoggerFactory loggerFactory)
     {
         var logger = loggerFactory.CreateLogger("Jex.Runtime.SharedMemory");
         var shm = options.SharedMemory;
@@ -91,7 +93,7 @@ internal sealed class SharedMemoryListener : ITransportListener
         });
         ExitCleanup.Register(channel.RemoveFiles);
         HostLog.SharedMemoryCreated(logger, channel.Path, shm.Sessions, shm.RingBytes);
-        var listener = new SharedMemoryListener(channel, processor, logger);
+        var listener = new SharedMemoryListener(channel, processor, lifetime.ApplicationStopping, logger);
         foreach (var thread in listener._threads)
         {
             thread.Start();
@@ -107,9 +109,9 @@ internal sealed class SharedMemoryListener : ITransportListener
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>
-    /// Sessions stop reading and the processor drains each (Drained, then SessionClosed) until they
-    /// end or <paramref name="cancellationToken"/> (the drain timeout) fires; then the slot threads
-    /// stop and the files go.
+    /// Sessions stopped reading when the stop began; the processor drains each (Drained, then
+    /// SessionClosed). This waits for them to end or for <paramref name="cancellationToken"/> (the
+    /// drain timeout) to fire; then the slot threads stop and the files go.
     /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
