@@ -24,6 +24,11 @@ internal static partial class Program
         _ = LibC.Umask(0x3F);
         StartupTrace.Mark("main");
 
+        if (Usage.TryAnswer(args, Console.Out) is { } answered)
+        {
+            return answered;
+        }
+
         var (configuration, environmentName) = CreateConfiguration(args);
         var problems = new List<string>();
         var options = UserCodeBinding.Bind(configuration, problems);
