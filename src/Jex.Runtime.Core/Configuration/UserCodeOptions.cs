@@ -7,8 +7,12 @@ internal sealed class UserCodeOptions
 {
     public const string Section = "UserCode";
 
-    /// <summary>Spelled <c>grpc</c> or <c>shared-memory</c> in configuration (<see cref="TransportKinds"/>). Default gRPC.</summary>
-    public TransportKind Transport { get; set; } = TransportKind.Grpc;
+    /// <summary>
+    /// Spelled <c>grpc</c> or <c>shared-memory</c> in configuration (<see cref="TransportKinds"/>).
+    /// Default gRPC. Not a public setter, so the configuration binder leaves it to jex-runtime's
+    /// UserCodeBinding, which knows the spellings.
+    /// </summary>
+    public TransportKind Transport { get; internal set; } = TransportKind.Grpc;
 
     public GrpcEndpointOptions Grpc { get; set; } = new();
 
@@ -81,8 +85,11 @@ internal sealed class UserCodeOptions
     /// </summary>
     public int DrainTimeoutSeconds { get; set; } = 30;
 
-    /// <summary>Spelled <c>auto</c> (text on a terminal, compact JSON otherwise), <c>text</c> or <c>json</c>.</summary>
-    public LogFormat LogFormat { get; set; } = LogFormat.Auto;
+    /// <summary>
+    /// Spelled <c>auto</c> (text on a terminal, compact JSON otherwise), <c>text</c> or <c>json</c>;
+    /// read by UserCodeBinding, like <see cref="Transport"/>.
+    /// </summary>
+    public LogFormat LogFormat { get; internal set; } = LogFormat.Auto;
 
     /// <summary>Minimum level of the runtime's own log: Verbose, Debug, Information, Warning, Error, Fatal.</summary>
     public string LogLevel { get; set; } = "Information";

@@ -18,77 +18,63 @@ internal static partial class UserCodeBinding
         return options;
     }
 
+    /// <remarks>
+    /// The binder leaves <see cref="UserCodeOptions.Transport"/> and <see cref="UserCodeOptions.LogFormat"/>
+    /// alone (their setters are not public): it would take "SharedMemory" or "7" and refuse
+    /// "shared-memory", the other way round from what the runtime accepts. They are read here.
+    /// </remarks>
     public static void Bind(IConfiguration configuration, UserCodeOptions options, List<string> problems)
     {
         var section = configuration.GetSection(UserCodeOptions.Section);
-        // Replacements for raw values: the enum member's name for a spelling the binder cannot
-        // parse ("shared-memory"), null (unset) for a value that cannot be read at all.
-        var replaced = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
-        CheckTransport(section, replaced, problems);
-        CheckLogFormat(section, replaced, problems);
+        BindWhatCanBeRead(configuration, section, options, problems);
+        if (section["Transport"] is { } transport)
+        {
+            if (TransportKinds.TryParse(transport, out var kind))
+            {
+                options.Transport = kind;
+            }
+            else
+            {
+                problems.Add($"{UserCodeOptions.Section}:Transport '{transport}' is not supported; use one of: {string.Join(", ", TransportKinds.Names)}");
+            }
+        }
 
-        // The binder stops at the first value it cannot convert; each round names one and unsets it.
-        // Rebinding is harmless: the same keys get the same values again.
+        if (section["LogFormat"] is { } logFormat)
+        {
+            if (LogFormats.TryParse(logFormat, out var format))
+            {
+                options.LogFormat = format;
+            }
+            else
+            {
+                problems.Add($"{UserCodeOptions.Section}:LogFormat '{logFormat}' is not one of {string.Join(", ", LogFormats.Names)}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// The binder stops at the first value it cannot convert; each round names one and binds again
+    /// with it unset (over the configuration, which stays as it is). Only a bad setting pays for that.
+    /// </summary>
+    private static void BindWhatCanBeRead(IConfiguration configuration, IConfigurationSection section, UserCodeOptions options, List<string> problems)
+    {
+        Dictionary<string, string?>? unset = null;
         while (true)
         {
             try
             {
-                if (replaced.Count == 0)
-                {
-                    section.Bind(options);
-                }
-                else
-                {
-                    var overlay = new ConfigurationBuilder()
-                        .AddConfiguration(configuration, shouldDisposeConfiguration: false)
-                        .AddInMemoryCollection(replaced)
-                        .Build();
-                    overlay.GetSection(UserCodeOptions.Section).Bind(options);
-                }
+                section.Bind(options);
+                return;
             }
-            catch (InvalidOperationException e) when (FailedKey(e) is { } failed && !replaced.ContainsKey(failed.Path))
+            catch (InvalidOperationException e) when (FailedKey(e) is { } failed && (unset ??= new(StringComparer.OrdinalIgnoreCase)).TryAdd(failed.Path, null))
             {
                 problems.Add($"{failed.Path} '{configuration[failed.Path]}' is not {Describe(failed.Type)}");
-                replaced[failed.Path] = null;
-                continue;
+                section = new ConfigurationBuilder()
+                    .AddConfiguration(configuration, shouldDisposeConfiguration: false)
+                    .AddInMemoryCollection(unset)
+                    .Build()
+                    .GetSection(UserCodeOptions.Section);
             }
-
-            return;
-        }
-    }
-
-    private static void CheckTransport(IConfigurationSection section, Dictionary<string, string?> replaced, List<string> problems)
-    {
-        const string Key = UserCodeOptions.Section + ":Transport";
-        if (section["Transport"] is not { } raw)
-        {
-            return;
-        }
-
-        if (TransportKinds.TryParse(raw, out var kind))
-        {
-            replaced[Key] = kind.ToString();
-        }
-        else
-        {
-            problems.Add($"{Key} '{raw}' is not supported; use one of: {string.Join(", ", TransportKinds.Names)}");
-            replaced[Key] = null;
-        }
-    }
-
-    private static void CheckLogFormat(IConfigurationSection section, Dictionary<string, string?> replaced, List<string> problems)
-    {
-        const string Key = UserCodeOptions.Section + ":LogFormat";
-        if (section["LogFormat"] is not { } raw)
-        {
-            return;
-        }
-
-        // Enum.TryParse also takes numbers ("7"), which no one means here.
-        if (!LogFormats.TryParse(raw, out _))
-        {
-            problems.Add($"{Key} '{raw}' is not one of {string.Join(", ", LogFormats.Names)}");
-            replaced[Key] = null;
         }
     }
 
