@@ -1,13 +1,10 @@
 using System.Runtime.InteropServices;
 using Jex.Protocol.Contract;
 using Jex.Runtime.Configuration;
-using Jex.Runtime.Dispatch;
 using Jex.Runtime.Hosting;
 using Jex.Runtime.Transports.Grpc;
 using Jex.Runtime.UserCode;
 using Jex.Transport.SharedMemory;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 using Serilog;
 using Serilog.Events;
@@ -27,8 +24,14 @@ internal static partial class Program
         _ = LibC.Umask(0x3F);
         StartupTrace.Mark("main");
 
+        if (Usage.TryAnswer(args, Console.Out) is { } answered)
+        {
+            return answered;
+        }
+
         var (configuration, environmentName) = CreateConfiguration(args);
-        var options = configuration.GetSection(UserCodeOptions.Section).Get<UserCodeOptions>() ?? new UserCodeOptions();
+        var problems = new List<string>();
+        var options = UserCodeBinding.Bind(configuration, problems);
         StartupTrace.Mark("options bound");
         // Before validation, so every rule about the token (and the host's own binding) sees it;
         // with UserCode:Token also set, the validator reports the conflict instead.
@@ -37,8 +40,7 @@ internal static partial class Program
         {
             if (TokenFile.Read(options.TokenFile, out var tokenError) is not { } fileToken)
             {
-                Console.Error.WriteLine("jex-runtime: configuration error: " + tokenError);
-                return 2;
+                return ConfigurationError([.. problems, tokenError ?? $"UserCode:TokenFile '{options.TokenFile}' cannot be read"]);
             }
 
             // From here on the token is just UserCode:Token; Run hands it to the host's own
@@ -48,22 +50,19 @@ internal static partial class Program
             tokenFromFile = fileToken;
         }
 
-        var errors = UserCodeOptionsValidator.Validate(options);
-        if (errors.Count > 0)
+        problems.AddRange(UserCodeOptionsValidator.Validate(options));
+        if (problems.Count > 0)
         {
-            Console.Error.WriteLine("jex-runtime: configuration error: " + string.Join("; ", errors));
-            return 2;
+            return ConfigurationError(problems);
         }
 
-        if (!TransportKinds.Is(options.Transport, TransportKind.Grpc)
-            && !TransportRegistry.IsAvailable(options.Transport))
+        if (options.Transport != TransportKind.Grpc && !TransportRegistry.IsAvailable(options.Transport))
         {
-            Console.Error.WriteLine($"jex-runtime: configuration error: UserCode:Transport '{options.Transport}' is not available in this build");
-            return 2;
+            return ConfigurationError([$"UserCode:Transport '{options.Transport.ToWire()}' is not available in this build; use {TransportKinds.GrpcName}"]);
         }
 
         GrpcEndpoint? endpoint = null;
-        if (TransportKinds.Is(options.Transport, TransportKind.Grpc))
+        if (options.Transport == TransportKind.Grpc)
         {
             try
             {
@@ -71,8 +70,7 @@ internal static partial class Program
             }
             catch (GrpcEndpointException e)
             {
-                Console.Error.WriteLine("jex-runtime: configuration error: " + e.Message);
-                return 2;
+                return ConfigurationError([e.Message]);
             }
         }
 
@@ -88,7 +86,7 @@ internal static partial class Program
             // Shared memory serves, and says ready, before the host is built: it needs only the
             // user code, the file and a session processor. gRPC needs Kestrel, so it waits for it.
             using var lifetime = new EarlyLifetime();
-            SessionProcessor? early = null;
+            EarlyTransport? early = null;
             PosixSignalRegistration[] earlySignals = [];
             if (TransportRegistry.StartsEarly(options))
             {
@@ -144,8 +142,7 @@ internal static partial class Program
         }
         catch (OptionsValidationException e)
         {
-            Console.Error.WriteLine("jex-runtime: configuration error: " + string.Join("; ", e.Failures));
-            return 2;
+            return ConfigurationError(e.Failures);
         }
         finally
         {
@@ -153,13 +150,25 @@ internal static partial class Program
         }
     }
 
+    /// <summary>One stderr line per problem, each naming its key; exit code 2.</summary>
+    private static int ConfigurationError(IEnumerable<string> problems)
+    {
+        foreach (var problem in problems)
+        {
+            Console.Error.WriteLine("jex-runtime: configuration error: " + problem);
+        }
+
+        return 2;
+    }
+
     private static int Run(
-        WebApplicationBuilder builder, UserCodeOptions options, GrpcEndpoint? endpoint, Serilog.Core.Logger serilog, Task<FunctionCatalog> loading, SessionProcessor? early, EarlyLifetime lifetime)
+        WebApplicationBuilder builder, UserCodeOptions options, GrpcEndpoint? endpoint, Serilog.Core.Logger serilog, Task<FunctionCatalog> loading, EarlyTransport? early, EarlyLifetime lifetime)
     {
         if (early is not null)
         {
-            // The processor already serving is the one the host knows.
-            builder.Services.AddSingleton(early);
+            // The processor and listener already serving are the ones the host knows and stops.
+            builder.Services.AddSingleton(early.Processor);
+            builder.Services.AddTransportListener(early.Listener);
 
             // SIGTERM/SIGINT are already handled by the early registrations, which hold a stop until
             // the host has started. The console lifetime would stop the host while it is starting,
@@ -171,6 +180,11 @@ internal static partial class Program
         builder.Services.AddSerilog(serilog, dispose: false);
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(options.DrainTimeoutSeconds));
         builder.Services.AddJexRuntime(builder.Configuration, _ => loading.GetAwaiter().GetResult());
+        if (endpoint is not null)
+        {
+            builder.Services.AddSingleton(endpoint);
+            builder.Services.AddTransportListener<GrpcListener>();
+        }
 
         var isGrpc = endpoint is not null;
         var socketPath = endpoint?.SocketPath;
@@ -205,7 +219,8 @@ internal static partial class Program
         app.MapGrpcService<UserCodeService>();
         app.MapGrpcHealthChecksService();
         StartupTrace.Mark("endpoints mapped");
-        var catalog = loading.GetAwaiter().GetResult();
+        // A load failure surfaces here, before the server starts: exit 3 and no ready line.
+        _ = loading.GetAwaiter().GetResult();
         StartupTrace.Mark("user code awaited");
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Jex.Runtime");
@@ -219,39 +234,8 @@ internal static partial class Program
             HostLog.AnonymousOnNetwork(logger, options.Grpc.Address);
         }
 
-        app.Lifetime.ApplicationStarted.Register(() =>
-        {
-            StartupTrace.Mark("host started");
-            if (!isGrpc)
-            {
-                return;
-            }
-
-            string address;
-            if (socketPath is not null)
-            {
-                File.SetUnixFileMode(socketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-                address = "unix:" + socketPath;
-            }
-            else
-            {
-                var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
-                address = addresses.Addresses.First();
-            }
-
-            HostLog.Ready(logger, RuntimeInfo.Version, TransportKind.Grpc.ToWire(), address, string.Join(", ", catalog.Names));
-            ReadyLine.Write(TransportKind.Grpc, address, RuntimeInfo.Version, catalog.Names);
-            StartupTrace.Mark("ready line written");
-        });
-
         StartupTrace.Mark("starting host");
         app.Run();
-
-        if (socketPath is not null && File.Exists(socketPath))
-        {
-            File.Delete(socketPath);
-            HostLog.RemovedFile(logger, socketPath);
-        }
 
         return 0;
     }
@@ -324,7 +308,7 @@ internal static partial class Program
             config.ReadFrom.Configuration(configuration);
         }
 
-        var json = options.LogFormat == "json" || (options.LogFormat == "auto" && Console.IsErrorRedirected);
+        var json = options.LogFormat == LogFormat.Json || (options.LogFormat == LogFormat.Auto && Console.IsErrorRedirected);
         // Logs go to stderr so that stdout carries only the ready line.
         if (json)
         {

@@ -12,7 +12,7 @@ internal static class ChannelSecurityRules
 {
     public static IEnumerable<string> Validate(UserCodeOptions o)
     {
-        var isGrpc = TransportKinds.Is(o.Transport, TransportKind.Grpc);
+        var isGrpc = o.Transport == TransportKind.Grpc;
         // An address that is not one is reported by the validator already.
         if (isGrpc && IsAnonymousOnNetwork(o) && !o.AllowAnonymous && IPAddress.TryParse(o.Grpc.Address, out _))
         {

@@ -7,8 +7,12 @@ internal sealed class UserCodeOptions
 {
     public const string Section = "UserCode";
 
-    /// <summary><c>grpc</c> or <c>shared-memory</c>.</summary>
-    public string Transport { get; set; } = TransportKinds.GrpcName;
+    /// <summary>
+    /// Spelled <c>grpc</c> or <c>shared-memory</c> in configuration (<see cref="TransportKinds"/>).
+    /// Default gRPC. Not a public setter, so the configuration binder leaves it to jex-runtime's
+    /// UserCodeBinding, which knows the spellings.
+    /// </summary>
+    public TransportKind Transport { get; internal set; } = TransportKind.Grpc;
 
     public GrpcEndpointOptions Grpc { get; set; } = new();
 
@@ -75,13 +79,19 @@ internal sealed class UserCodeOptions
     /// <summary>The same limit for one session. Default 4.</summary>
     public int MaxAbandonedCallsPerSession { get; set; } = 4;
 
-    /// <summary>How long SIGTERM waits for in-flight batches.</summary>
+    /// <summary>
+    /// Seconds a stop (SIGTERM, SIGINT) waits for open sessions to drain before it cuts them off;
+    /// 0..3600, default 30. It bounds the whole graceful stop (the host's shutdown timeout).
+    /// </summary>
     public int DrainTimeoutSeconds { get; set; } = 30;
 
-    /// <summary><c>auto</c> (text on a terminal, compact JSON otherwise), <c>text</c> or <c>json</c>.</summary>
-    public string LogFormat { get; set; } = "auto";
+    /// <summary>
+    /// Spelled <c>auto</c> (text on a terminal, compact JSON otherwise), <c>text</c> or <c>json</c>;
+    /// read by UserCodeBinding, like <see cref="Transport"/>.
+    /// </summary>
+    public LogFormat LogFormat { get; internal set; } = LogFormat.Auto;
 
-    /// <summary>Minimum level of the runtime's own log: Verbose, Debug, Information, Warning, Error.</summary>
+    /// <summary>Minimum level of the runtime's own log: Verbose, Debug, Information, Warning, Error, Fatal.</summary>
     public string LogLevel { get; set; } = "Information";
 
     // Channel security (docs/security.md).

@@ -1,18 +1,35 @@
 using System.Net;
 using Jex.Protocol.Contract;
+using Microsoft.Extensions.Options;
 
 namespace Jex.Runtime.Configuration;
 
 /// <summary>
-/// Checks the settings before anything starts. Each problem names the configuration key, so an
-/// operator can fix the job's arguments without reading code.
+/// Checks the settings before anything starts: the host runs it at start (ValidateOnStart), and
+/// jex-runtime's Main through <see cref="Validate(UserCodeOptions)"/> before the host is even built.
+/// Each problem is one line that names the configuration key, the value and what is allowed, so
+/// an operator can fix the job's arguments without reading code.
 /// </summary>
-internal static class UserCodeOptionsValidator
+internal sealed class UserCodeOptionsValidator : IValidateOptions<UserCodeOptions>
 {
+    /// <summary>The levels UserCode:LogLevel takes (Serilog's), in increasing severity.</summary>
+    public static readonly IReadOnlyList<string> LogLevels = ["Verbose", "Debug", "Information", "Warning", "Error", "Fatal"];
+
+    public const int MaxDrainTimeoutSeconds = 3600;
+
+    public static readonly string DrainTimeoutRange = $"0..{MaxDrainTimeoutSeconds}";
+
+    public ValidateOptionsResult Validate(string? name, UserCodeOptions options)
+    {
+        var errors = Validate(options);
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
     public static IReadOnlyList<string> Validate(UserCodeOptions o)
     {
         var errors = new List<string>();
-        if (!TransportKinds.TryParse(o.Transport, out _))
+        // Binding refuses unknown spellings (UserCodeBinding); this catches a value set in code.
+        if (!Enum.IsDefined(o.Transport))
         {
             errors.Add($"UserCode:Transport '{o.Transport}' is not supported; use one of: {string.Join(", ", TransportKinds.Names)}");
         }
@@ -41,7 +58,7 @@ internal static class UserCodeOptionsValidator
             errors.Add($"UserCode:Grpc:Socket '{socket}': directory '{dir}' does not exist");
         }
 
-        if (TransportKinds.Is(o.Transport, TransportKind.SharedMemory) && string.IsNullOrWhiteSpace(o.Uid))
+        if (o.Transport == TransportKind.SharedMemory && string.IsNullOrWhiteSpace(o.Uid))
         {
             errors.Add("UserCode:Uid is required with UserCode:Transport=shared-memory");
         }
@@ -116,9 +133,19 @@ internal static class UserCodeOptionsValidator
             errors.Add($"UserCode:ParentPid {o.ParentPid} is not a process id");
         }
 
-        if (o.LogFormat is not ("auto" or "text" or "json"))
+        if (o.DrainTimeoutSeconds is < 0 or > MaxDrainTimeoutSeconds)
         {
-            errors.Add($"UserCode:LogFormat '{o.LogFormat}' is not one of auto, text, json");
+            errors.Add($"UserCode:DrainTimeoutSeconds {o.DrainTimeoutSeconds} is out of range {DrainTimeoutRange}: the seconds a stop waits for open sessions to drain");
+        }
+
+        if (!Enum.IsDefined(o.LogFormat))
+        {
+            errors.Add($"UserCode:LogFormat '{o.LogFormat}' is not one of {string.Join(", ", LogFormats.Names)}");
+        }
+
+        if (!LogLevels.Contains(o.LogLevel, StringComparer.OrdinalIgnoreCase))
+        {
+            errors.Add($"UserCode:LogLevel '{o.LogLevel}' is not one of {string.Join(", ", LogLevels)}");
         }
 
         // Token file: both set is ambiguous; the file's own checks run when it is read (Program).

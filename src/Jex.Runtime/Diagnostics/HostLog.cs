@@ -15,6 +15,9 @@ internal static partial class HostLog
     [LoggerMessage(104, LogLevel.Information, "Stopped; removed {Path}")]
     public static partial void RemovedFile(ILogger logger, string path);
 
+    [LoggerMessage(105, LogLevel.Warning, "Drain timeout (UserCode:DrainTimeoutSeconds) passed with {Open} session(s) still open; they are cut off")]
+    public static partial void DrainTimedOut(ILogger logger, int open);
+
     // 12x: channel security (docs/security.md).
 
     [LoggerMessage(120, LogLevel.Warning, "UserCode:AllowAnonymous is set and no token is configured: any host that reaches {Address} can run sessions")]

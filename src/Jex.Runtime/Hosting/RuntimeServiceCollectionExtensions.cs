@@ -1,8 +1,11 @@
 using Jex.Runtime.Configuration;
 using Jex.Runtime.Dispatch;
 using Jex.Runtime.Hosting;
+using Jex.Runtime.Transports.Grpc;
 using Jex.Runtime.UserCode;
+using Grpc.AspNetCore.Server;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -23,21 +26,45 @@ internal static class RuntimeServiceCollectionExtensions
     public static IServiceCollection AddJexRuntime(this IServiceCollection services, IConfiguration configuration, Func<IServiceProvider, FunctionCatalog> catalog)
     {
         services.AddOptions<UserCodeOptions>()
-            .Bind(configuration.GetSection(UserCodeOptions.Section))
-            .Validate(o => UserCodeOptionsValidator.Validate(o).Count == 0, "invalid UserCode settings")
+            .Configure(o =>
+            {
+                var problems = new List<string>();
+                UserCodeBinding.Bind(configuration, o, problems);
+                if (problems.Count > 0)
+                {
+                    throw new OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(UserCodeOptions), problems);
+                }
+            })
             .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<UserCodeOptions>, UserCodeOptionsValidator>());
         services.TryAddSingleton(catalog);
         services.TryAddSingleton<RuntimeCounters>();
         services.TryAddSingleton<SessionProcessor>();
         services.AddHostedService<ParentWatcher>();
-        services.AddGrpc(o =>
-        {
-            var limits = configuration.GetSection(UserCodeOptions.Section).Get<UserCodeOptions>() ?? new UserCodeOptions();
-            o.MaxReceiveMessageSize = limits.MaxMessageBytes;
-            o.MaxSendMessageSize = limits.MaxMessageBytes;
-            o.EnableDetailedErrors = false;
-        });
+        services.AddGrpc();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<GrpcServiceOptions>, GrpcServiceLimits>());
+        services.TryAddSingleton<GrpcSessions>();
         services.AddGrpcHealthChecks().AddCheck<RuntimeHealthCheck>("jex-runtime");
+        return services;
+    }
+
+    /// <summary>
+    /// Adds the transport listener the host starts once it has started and drains when it stops
+    /// (<see cref="TransportListenerService"/>). One per runtime: the first registered wins.
+    /// </summary>
+    public static IServiceCollection AddTransportListener<TListener>(this IServiceCollection services)
+        where TListener : class, ITransportListener
+    {
+        services.TryAddSingleton<ITransportListener, TListener>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, TransportListenerService>());
+        return services;
+    }
+
+    /// <summary>The same, for a listener that already serves (shared memory starts before the host is built).</summary>
+    public static IServiceCollection AddTransportListener(this IServiceCollection services, ITransportListener listener)
+    {
+        services.TryAddSingleton(listener);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, TransportListenerService>());
         return services;
     }
 }

@@ -13,8 +13,7 @@ namespace Jex.Runtime.Hosting;
 /// </summary>
 internal static class TransportRegistry
 {
-    public static bool IsAvailable(string transport) =>
-        TransportKinds.Is(transport, TransportKind.SharedMemory);
+    public static bool IsAvailable(TransportKind transport) => transport == TransportKind.SharedMemory;
 
     public static void ConfigureKestrel(KestrelServerOptions kestrel, UserCodeOptions options)
     {
@@ -29,9 +28,10 @@ internal static class TransportRegistry
 
     /// <summary>
     /// Starts a transport that serves before the host is built (shared memory), with its own
-    /// session processor; returns null for gRPC, which the host serves.
+    /// session processor; returns null for gRPC, which the host serves. The host stops the
+    /// listener like any other once it is built (<see cref="EarlyTransport.Listener"/>).
     /// </summary>
-    public static SessionProcessor? StartEarly(UserCodeOptions options, FunctionCatalog catalog, ILoggerFactory loggerFactory, EarlyLifetime lifetime)
+    public static EarlyTransport? StartEarly(UserCodeOptions options, FunctionCatalog catalog, ILoggerFactory loggerFactory, EarlyLifetime lifetime)
     {
         if (!SharedMemoryListener.IsSharedMemory(options))
         {
@@ -39,7 +39,9 @@ internal static class TransportRegistry
         }
 
         var processor = new SessionProcessor(catalog, Microsoft.Extensions.Options.Options.Create(options), new RuntimeCounters(), loggerFactory, lifetime);
-        SharedMemoryListener.Start(options, processor, lifetime, loggerFactory);
-        return processor;
+        return new EarlyTransport(processor, SharedMemoryListener.Start(options, processor, lifetime, loggerFactory));
     }
 }
+
+/// <summary>A transport already serving before the host exists, and the processor behind it.</summary>
+internal sealed record EarlyTransport(SessionProcessor Processor, ITransportListener Listener);

@@ -185,7 +185,10 @@ public sealed class ChannelSecurityTests(ITestOutputHelper output)
     {
         await using var runtime = RuntimeProcess.Start([argument]);
         Assert.Equal(2, await runtime.WaitForExitAsync(StartTimeout));
-        Assert.Contains(expected, Assert.Single(runtime.StderrLines), StringComparison.Ordinal);
+        // One line per problem: Mode=require alone also lacks an authority.
+        var lines = runtime.StderrLines.ToList();
+        Assert.All(lines, l => Assert.StartsWith("jex-runtime: configuration error: ", l, StringComparison.Ordinal));
+        Assert.Single(lines, l => l.Contains(expected, StringComparison.Ordinal));
     }
 
     [Fact]

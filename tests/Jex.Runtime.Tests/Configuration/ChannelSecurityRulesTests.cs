@@ -1,3 +1,4 @@
+using Jex.Protocol.Contract;
 using Jex.Runtime.Configuration;
 
 namespace Jex.Runtime.Tests.Configuration;
@@ -51,7 +52,7 @@ public sealed class ChannelSecurityRulesTests
         Assert.Empty(ChannelSecurityRules.Validate(socket));
 
         var shm = Options("0.0.0.0");
-        shm.Transport = "shared-memory";
+        shm.Transport = TransportKind.SharedMemory;
         Assert.Empty(ChannelSecurityRules.Validate(shm));
     }
 

@@ -27,11 +27,13 @@ internal sealed class UserCodeService : UserCodeServiceBinding
     private const byte InitTag = (1 << 3) | 2;
 
     private readonly SessionProcessor _processor;
+    private readonly GrpcSessions _sessions;
     private readonly ILogger _logger;
 
-    public UserCodeService(SessionProcessor processor)
+    public UserCodeService(SessionProcessor processor, GrpcSessions sessions)
     {
         _processor = processor;
+        _sessions = sessions;
         _logger = processor.Logger;
     }
 
@@ -40,6 +42,7 @@ internal sealed class UserCodeService : UserCodeServiceBinding
         IServerStreamWriter<RuntimeMessageBuffer> responseStream,
         ServerCallContext context)
     {
+        using var open = _sessions.Enter();
         try
         {
             var body = context.GetHttpContext().Request.BodyReader;

@@ -27,15 +27,19 @@ namespace Jex.Runtime.Transports.SharedMemory;
 /// it: that is UserCode:ParentPid's job (ParentWatcher). SIGTERM drains every session through the
 /// processor, then removes the files.
 /// </summary>
-internal sealed class SharedMemoryListener
+internal sealed class SharedMemoryListener : ITransportListener
 {
+    /// <summary>How long the slot threads get, together, to leave once the drain is over.</summary>
+    private static readonly TimeSpan ThreadExitWait = TimeSpan.FromSeconds(5);
+
     private readonly SharedMemoryChannel _channel;
     private readonly SessionProcessor _processor;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
 
-    // Cancelled first when the runtime stops: sessions stop reading and drain what they accepted.
-    private readonly CancellationTokenSource _stopReading = new();
+    // Cancelled the moment the runtime starts stopping, when the processor stops taking batches:
+    // sessions stop reading then (a batch read later would only be refused) and drain what they accepted.
+    private readonly CancellationTokenSource _stopReading;
     private readonly Task[] _sessions;
     private readonly Thread[] _threads;
 
@@ -51,8 +55,9 @@ internal sealed class SharedMemoryListener
     /// </summary>
     internal const int FirstMessageLimit = 1 << 20;
 
-    private SharedMemoryListener(SharedMemoryChannel channel, SessionProcessor processor, ILogger logger)
+    private SharedMemoryListener(SharedMemoryChannel channel, SessionProcessor processor, CancellationToken stopping, ILogger logger)
     {
+        _stopReading = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         _channel = channel;
         _processor = processor;
         _logger = logger;
@@ -62,7 +67,7 @@ internal sealed class SharedMemoryListener
     }
 
     public static bool IsSharedMemory(UserCodeOptions options) =>
-        TransportKinds.Is(options.Transport, TransportKind.SharedMemory);
+        options.Transport == TransportKind.SharedMemory;
 
     /// <summary>Kestrel still hosts health checks; on loopback port 0 so runtimes never collide.</summary>
     public static void ConfigureKestrel(KestrelServerOptions kestrel) =>
@@ -72,9 +77,10 @@ internal sealed class SharedMemoryListener
     /// Creates the file, starts serving and writes the ready line, all before the host is built (a
     /// failure stops startup): serving needs only the file, the slot threads and the processor, so
     /// building the host and starting Kestrel (health checks only, on this transport) are off the
-    /// fork-to-ready path. <paramref name="lifetime"/> follows the host once it exists.
+    /// fork-to-ready path. The host stops the returned listener like any other
+    /// (<see cref="TransportListenerService"/>).
     /// </summary>
-    public static void Start(UserCodeOptions options, SessionProcessor processor, IHostApplicationLifetime lifetime, ILoggerFactory loggerFactory)
+    public static SharedMemoryListener Start(UserCodeOptions options, SessionProcessor processor, IHostApplicationLifetime lifetime, ILoggerFactory loggerFactory)
     {
         var logger = loggerFactory.CreateLogger("Jex.Runtime.SharedMemory");
         var shm = options.SharedMemory;
@@ -87,42 +93,62 @@ internal sealed class SharedMemoryListener
         });
         ExitCleanup.Register(channel.RemoveFiles);
         HostLog.SharedMemoryCreated(logger, channel.Path, shm.Sessions, shm.RingBytes);
-        var listener = new SharedMemoryListener(channel, processor, logger);
-        var catalog = processor.Catalog;
-
-        // Stopping: sessions stop reading and the processor drains each (Drained, then
-        // SessionClosed), bounded by the drain timeout; then the slot threads stop and the files go.
-        lifetime.ApplicationStopping.Register(() =>
-        {
-            listener._stopReading.Cancel();
-            _ = Task.WaitAll(listener._sessions, TimeSpan.FromSeconds(options.DrainTimeoutSeconds));
-            listener._stop.Cancel();
-        });
-        lifetime.ApplicationStopped.Register(() =>
-        {
-            listener._stop.Cancel();
-            channel.Close();
-            foreach (var thread in listener._threads)
-            {
-                if (thread.IsAlive && !thread.Join(TimeSpan.FromSeconds(5)))
-                {
-                    // A thread stuck in user code must not keep the mapping alive forever; leave it mapped.
-                    channel.RemoveFiles();
-                    return;
-                }
-            }
-
-            channel.Dispose();
-            HostLog.RemovedFile(logger, channel.Path);
-        });
-
+        var listener = new SharedMemoryListener(channel, processor, lifetime.ApplicationStopping, logger);
         foreach (var thread in listener._threads)
         {
             thread.Start();
         }
 
+        var catalog = processor.Catalog;
         HostLog.Ready(logger, RuntimeInfo.Version, TransportKind.SharedMemory.ToWire(), channel.Path, string.Join(", ", catalog.Names));
         ReadyLine.Write(TransportKind.SharedMemory, channel.Path, RuntimeInfo.Version, catalog.Names);
+        return listener;
+    }
+
+    /// <summary>Already serving since <see cref="Start"/>: the ready line is out before the host starts.</summary>
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// Sessions stopped reading when the stop began; the processor drains each (Drained, then
+    /// SessionClosed). This waits for them to end or for <paramref name="cancellationToken"/> (the
+    /// drain timeout) to fire; then the slot threads stop and the files go.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopReading.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll([.. _sessions]).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // What has not drained is cut off below.
+            HostLog.DrainTimedOut(_logger, _sessions.Count(s => !s.IsCompleted));
+        }
+
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _channel.Close();
+        // Joining blocks; off the host's stopping thread.
+        await Task.Run(ReleaseChannel, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    private void ReleaseChannel()
+    {
+        var deadline = DateTime.UtcNow + ThreadExitWait;
+        foreach (var thread in _threads)
+        {
+            var left = deadline - DateTime.UtcNow;
+            if (thread.IsAlive && (left <= TimeSpan.Zero || !thread.Join(left)))
+            {
+                // A thread stuck in user code must not keep the files forever; the mapping stays.
+                _channel.RemoveFiles();
+                HostLog.RemovedFile(_logger, _channel.Path);
+                return;
+            }
+        }
+
+        _channel.Dispose();
+        HostLog.RemovedFile(_logger, _channel.Path);
     }
 
     /// <summary>
@@ -330,220 +356,5 @@ internal sealed class SharedMemoryListener
         }
 
         HostLog.SharedMemorySessionEnded(_logger, slot.Index, closed.Code, closed.Message);
-    }
-
-    /// <summary>
-    /// The session's incoming messages, read straight from the slot's member-to-runtime ring by the
-    /// slot's thread. On that thread a read blocks in the ring's wait (spin, then the doorbell); from
-    /// any other thread (the session continuing after an await) the read is handed to the slot
-    /// thread, whose <see cref="ServeUntil"/> performs it and resumes the session there. So reads stay
-    /// on one thread (the ring has one consumer) and never block a thread-pool thread. Reads end,
-    /// returning false, when the member leaves or dies or the runtime stops.
-    /// </summary>
-    private sealed class SlotReader : IAsyncEnumerable<MemberMessageBuffer>, IAsyncEnumerator<MemberMessageBuffer>, IInlineSource, IDisposable
-    {
-        private readonly RingConsumer _ring;
-        private readonly CancellationToken _stopReading;
-        private readonly Thread _home = Thread.CurrentThread;
-        private readonly Queue<MemberMessageBuffer> _ready = new();
-        private readonly ManualResetEventSlim _wake = new(false);
-        private readonly MessageHandler _deliver;
-        private readonly Occupancy _occupancy;
-        private TaskCompletionSource<bool>? _pending;
-        private CancellationTokenSource? _reading;
-        private bool _first = true;
-
-        public SlotReader(RingConsumer ring, CancellationToken stopReading, Occupancy occupancy)
-        {
-            _ring = ring;
-            _stopReading = stopReading;
-            _occupancy = occupancy;
-            // One copy out of the ring into a pooled buffer; the dispatcher reads it in place.
-            _deliver = span => _ready.Enqueue(MemberMessageBuffer.Copy(span));
-            _ring.MessageLimit = FirstMessageLimit;
-        }
-
-        public MemberMessageBuffer Current { get; private set; } = null!;
-
-        public IAsyncEnumerator<MemberMessageBuffer> GetAsyncEnumerator(CancellationToken cancellationToken = default)
-        {
-            _reading = CancellationTokenSource.CreateLinkedTokenSource(_stopReading, cancellationToken);
-            return this;
-        }
-
-        public ValueTask<bool> MoveNextAsync()
-        {
-            if (Thread.CurrentThread == _home)
-            {
-                return new(Read());
-            }
-
-            var pending = new TaskCompletionSource<bool>();
-            Volatile.Write(ref _pending, pending);
-            _wake.Set();
-            return new(pending.Task);
-        }
-
-        /// <summary>The slot thread: performs reads asked from other threads until the session ends.</summary>
-        public void ServeUntil(Task session)
-        {
-            _ = session.ContinueWith(static (_, wake) => ((ManualResetEventSlim)wake!).Set(), _wake,
-                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            while (!session.IsCompleted)
-            {
-                _wake.Wait();
-                _wake.Reset();
-                if (Interlocked.Exchange(ref _pending, null) is not { } pending)
-                {
-                    continue;
-                }
-
-                bool result;
-                try
-                {
-                    result = Read();
-                }
-                catch (Exception e) when (ExceptionFilter.IsRecoverable(e))
-                {
-                    pending.SetException(e);
-                    continue;
-                }
-
-                // The session resumes here, on this thread, until it next waits on something else.
-                pending.SetResult(result);
-            }
-        }
-
-        private bool Read()
-        {
-            try
-            {
-                var token = _reading?.Token ?? _stopReading;
-                while (_ready.Count == 0)
-                {
-                    _ring.WaitForData(token);
-                    if (_first)
-                    {
-                        // Only the first message is held to the small limit; the next may be a batch.
-                        if (_ring.Drain(_deliver, maxMessages: 1) > 0)
-                        {
-                            _first = false;
-                            _ring.MessageLimit = 0;
-                        }
-                    }
-                    else
-                    {
-                        _ = _ring.Drain(_deliver);
-                    }
-                }
-            }
-            catch (Exception e) when (e is OperationCanceledException or SharedMemoryPeerLostException)
-            {
-                // The member left or died, or the runtime stops: the incoming stream ends.
-                return false;
-            }
-            catch (SharedMemoryFormatException e)
-            {
-                // The member broke the ring's rules: this occupancy is over, the slot is freed.
-                _occupancy.Violate(e);
-                throw new SessionRejectedException(StatusCode.InvalidArgument, e.Message);
-            }
-
-            Current = _ready.Dequeue();
-            return true;
-        }
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-
-        /// <summary>Frames read but never taken go back to the pool.</summary>
-        public void Dispose()
-        {
-            while (_ready.TryDequeue(out var frame))
-            {
-                frame.Release();
-            }
-
-            _wake.Dispose();
-            _reading?.Dispose();
-        }
-    }
-
-    /// <summary>
-    /// Copies each encoded message into the runtime-to-member ring, fragmented when it exceeds a
-    /// frame, and publishes (waking the member only if it sleeps) when no other message follows at
-    /// once. One writer at a time (the session's write loop); the lock is uncontended and only
-    /// fences off a write racing the recycle.
-    /// </summary>
-    private sealed class RingOutput(RingProducer ring, Occupancy occupancy) : ISessionOutput
-    {
-        private readonly Lock _gate = new();
-        private bool _closed;
-
-        public ValueTask WriteAsync(RuntimeMessageBuffer frame, bool moreFollows, CancellationToken cancellationToken)
-        {
-            lock (_gate)
-            {
-                if (_closed)
-                {
-                    throw new SharedMemoryPeerLostException($"{ring}: the session's member has left.");
-                }
-
-                try
-                {
-                    ring.Write(frame.Span, cancellationToken);
-                }
-                catch (SharedMemoryFormatException e)
-                {
-                    // The member corrupted the ring's head: the same verdict as a bad frame it wrote.
-                    occupancy.Violate(e);
-                    throw;
-                }
-
-                if (!moreFollows)
-                {
-                    ring.Flush();
-                }
-            }
-
-            return ValueTask.CompletedTask;
-        }
-
-        public void Close()
-        {
-            lock (_gate)
-            {
-                _closed = true;
-            }
-        }
-    }
-
-    /// <summary>
-    /// One member's use of a slot: the first protocol violation seen in either ring, and the eviction
-    /// that follows it after <see cref="ViolationGrace"/>, cancelling whatever of the session still waits.
-    /// </summary>
-    private sealed class Occupancy : IDisposable
-    {
-        private readonly CancellationTokenSource _evict = new();
-        private SharedMemoryFormatException? _violation;
-
-        public SharedMemoryFormatException? Violation => Volatile.Read(ref _violation);
-
-        public CancellationToken Evicted => _evict.Token;
-
-        public void Violate(SharedMemoryFormatException e)
-        {
-            if (Interlocked.CompareExchange(ref _violation, e, null) is null)
-            {
-                try
-                {
-                    _evict.CancelAfter(ViolationGrace);
-                }
-                catch (ObjectDisposedException)
-                {
-                }
-            }
-        }
-
-        public void Dispose() => _evict.Dispose();
     }
 }
