@@ -196,23 +196,10 @@ internal sealed class BatchRun
 
     private async Task SendAsync(RuntimeMessageBuffer result)
     {
-        var schemas = _context.Info.PendingSchemas;
-        if (schemas.Count > 0)
+        // A format's messages (new Compact schemas) must reach the member before the result that needs them.
+        if (_context.Info.Format?.TakePending() is { } before)
         {
-            Schemas? toSend = null;
-            lock (schemas)
-            {
-                if (schemas.Count > 0)
-                {
-                    toSend = new Schemas { Schemas_ = { schemas } };
-                    schemas.Clear();
-                }
-            }
-
-            if (toSend is not null)
-            {
-                await _context.Writer.SendAsync(RuntimeMessageBuffer.From(new RuntimeMessage { Schemas = toSend })).ConfigureAwait(false);
-            }
+            await _context.Writer.SendAsync(RuntimeMessageBuffer.From(before)).ConfigureAwait(false);
         }
 
         // Not cancellable by the session token: a result is only dropped (and released by the

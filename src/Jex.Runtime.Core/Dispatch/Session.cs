@@ -295,23 +295,20 @@ internal sealed class Session
 
     private async Task OnSchemasAsync(Schemas schemas)
     {
-        var binding = _processor.Catalog.Codecs.Hazelcast;
-        if (binding is null)
+        if (Context.Info.Format is not { } format)
         {
-            await ProtocolErrorAsync(ProtocolError.Types.Code.BadSchema, "this runtime has no Hazelcast codec; Schemas cannot be used", null).ConfigureAwait(false);
+            await ProtocolErrorAsync(ProtocolError.Types.Code.BadSchema,
+                "a Schemas message was received, but this runtime has no format that takes schemas; send Schemas only when Ready lists the 'compact' capability", null).ConfigureAwait(false);
             return;
         }
 
-        if (binding is ISchemaRegistry registry)
+        try
         {
-            try
-            {
-                registry.Register(Context.Info, schemas);
-            }
-            catch (PayloadBindingException e)
-            {
-                await ProtocolErrorAsync(ProtocolError.Types.Code.BadSchema, e.Message, null).ConfigureAwait(false);
-            }
+            format.AcceptSchemas(schemas);
+        }
+        catch (PayloadBindingException e)
+        {
+            await ProtocolErrorAsync(ProtocolError.Types.Code.BadSchema, e.Message, null).ConfigureAwait(false);
         }
     }
 

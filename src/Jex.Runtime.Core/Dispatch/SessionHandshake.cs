@@ -97,6 +97,7 @@ internal sealed class SessionHandshake(SessionProcessor processor, long id, Canc
             KeyFormat = init.KeyFormat == Format.Unspecified ? Format.Bytes : init.KeyFormat,
             ValueFormat = init.ValueFormat == Format.Unspecified ? Format.Bytes : init.ValueFormat,
             Settings = new Dictionary<string, string>(init.Settings, StringComparer.Ordinal),
+            Format = processor.Catalog.Codecs.SessionFormat?.StartSession(),
         };
         var userCategory = $"UserCode.{function.Name}";
         var inFlight = new SemaphoreSlim(limits.MaxInFlight, limits.MaxInFlight);
@@ -135,9 +136,9 @@ internal sealed class SessionHandshake(SessionProcessor processor, long id, Canc
                 MaxMessageBytes = (uint)context.MaxMessageBytes,
             },
         };
-        if (processor.Catalog.Codecs.Hazelcast is not null)
+        if (processor.Catalog.Codecs.SessionFormat is { } format)
         {
-            ready.Capabilities.Add("compact");
+            ready.Capabilities.Add(format.Capability);
         }
 
         return ready;

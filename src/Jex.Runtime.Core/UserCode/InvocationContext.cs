@@ -62,7 +62,7 @@ internal sealed class InvocationContext : IJexContext, IDisposable
 
     public CancellationToken CancellationToken { get; }
 
-    /// <summary>Session-wide codec state (Compact schemas); owned by the Hazelcast binding.</summary>
+    /// <summary>What the session's Init established, with its format state (<see cref="SessionInfo.Format"/>).</summary>
     public SessionInfo Session => _session;
 
     /// <summary>The current item's key bytes.</summary>
@@ -224,12 +224,9 @@ internal sealed class SessionInfo
 
     public required IReadOnlyDictionary<string, string> Settings { get; init; }
 
-    /// <summary>Per-session state of the Hazelcast binding (known Compact schemas), created on demand.</summary>
-    public object? HazelcastState { get; set; }
-
     /// <summary>
-    /// Compact schemas user code created that the member has not been sent yet. The dispatcher
-    /// sends them in a Schemas message before the result that uses them.
+    /// The session's state of the format that keeps one (<see cref="PayloadCodecs.SessionFormat"/>),
+    /// started at Init; null when the runtime has no such format.
     /// </summary>
-    public List<CompactSchema> PendingSchemas { get; } = [];
+    public IFormatSession? Format { get; init; }
 }

@@ -17,7 +17,9 @@ internal sealed class PayloadCodecs
     public static PayloadCodecs CreateDefault()
     {
         var codecs = new PayloadCodecs();
-        codecs.Hazelcast = new Hazelcast.HazelcastBinding(codecs);
+        var hazelcast = new Hazelcast.HazelcastBinding(codecs);
+        codecs.Hazelcast = hazelcast;
+        codecs.SessionFormat = hazelcast;
         return codecs;
     }
 
@@ -26,6 +28,9 @@ internal sealed class PayloadCodecs
 
     /// <summary>The Hazelcast <c>Data</c> codec, when this build has one; null refuses FORMAT_HAZELCAST.</summary>
     public IHazelcastBinding? Hazelcast { get; set; }
+
+    /// <summary>The format that keeps per-session state (Compact schemas), started at each Init; null when none.</summary>
+    public IPayloadFormat? SessionFormat { get; set; }
 
     /// <summary>Lets the Hazelcast binding find user <c>ICompactSerializer&lt;T&gt;</c> implementations; called before the assembly's functions are bound.</summary>
     public void AddUserAssembly(Assembly assembly) => Hazelcast?.AddUserAssembly(assembly);
