@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Jex.Protocol.Contract;
 using Jex.Protocol.V1;
 using Jex.Runtime.Configuration;
 using Jex.Runtime.Dispatch.Wire;
@@ -18,8 +19,6 @@ namespace Jex.Runtime.Dispatch;
 /// </summary>
 internal sealed class SessionProcessor : IDisposable
 {
-    public const uint ProtocolVersion = 1;
-
     private readonly FunctionCatalog _catalog;
     private readonly UserCodeOptions _options;
     private readonly RuntimeCounters _counters;
@@ -131,10 +130,10 @@ internal sealed class SessionProcessor : IDisposable
                 string.IsNullOrEmpty(init.Token) ? "Init carries no token" : "Init carries a wrong token");
         }
 
-        if (init.ProtocolVersion != ProtocolVersion)
+        if (init.ProtocolVersion != ProtocolContract.Version)
         {
             throw Reject(sessionId, StatusCode.FailedPrecondition,
-                $"protocol version {init.ProtocolVersion} is not supported; this runtime speaks version {ProtocolVersion}");
+                $"protocol version {init.ProtocolVersion} is not supported; this runtime speaks version {ProtocolContract.Version}");
         }
 
         if (!_catalog.TryGet(init.Function, out var function))

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Google.Protobuf;
+using Jex.Protocol.Contract;
 using Jex.Protocol.V1;
 using Jex.Runtime.Configuration;
 using Jex.Runtime.Dispatch;
@@ -58,7 +59,7 @@ public sealed class SessionLogForwardingTests
         var output = new GatedOutput();
         var session = processor.RunAsync(input.Reader.ReadAllAsync().Select(MemberMessageBuffer.From), output, CancellationToken.None);
 
-        await input.Writer.WriteAsync(new MemberMessage { Init = new Init { ProtocolVersion = 1, Token = "t", Function = "Chatty", ValueFormat = Format.Text } });
+        await input.Writer.WriteAsync(new MemberMessage { Init = new Init { ProtocolVersion = ProtocolContract.Version, Token = "t", Function = "Chatty", ValueFormat = Format.Text } });
         Assert.NotNull((await output.ReadAsync()).Ready);
 
         // The member stops reading: every write after Ready waits. The function logs far more than

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Google.Protobuf;
+using Jex.Protocol.Contract;
 using Jex.Protocol.V1;
 using Jex.Runtime.Configuration;
 using Jex.Runtime.Dispatch;
@@ -131,7 +132,7 @@ public sealed class SessionProcessorTests : IAsyncDisposable
         {
             Init = new Init
             {
-                ProtocolVersion = 1, Token = "t", Function = function, MaxInFlight = maxInFlight, ValueFormat = Format.Text,
+                ProtocolVersion = ProtocolContract.Version, Token = "t", Function = function, MaxInFlight = maxInFlight, ValueFormat = Format.Text,
                 MaxBatchBytes = maxBatchBytes, MaxBatchItems = maxBatchItems,
             },
         });
@@ -296,7 +297,7 @@ public sealed class SessionProcessorTests : IAsyncDisposable
         var first = Channel.CreateUnbounded<MemberMessage>();
         var firstOut = Channel.CreateUnbounded<RuntimeMessage>();
         var open = processor.RunAsync(first.Reader.ReadAllAsync().Select(MemberMessageBuffer.From), new Output(firstOut.Writer), CancellationToken.None);
-        await first.Writer.WriteAsync(new MemberMessage { Init = new Init { ProtocolVersion = 1, Token = "t", Function = nameof(Functions.Slow) } });
+        await first.Writer.WriteAsync(new MemberMessage { Init = new Init { ProtocolVersion = ProtocolContract.Version, Token = "t", Function = nameof(Functions.Slow) } });
         Assert.NotNull((await firstOut.Reader.ReadAsync().AsTask().WaitAsync(Timeout)).Ready);
 
         var second = processor.RunAsync(Channel.CreateUnbounded<MemberMessage>().Reader.ReadAllAsync().Select(MemberMessageBuffer.From), new Output(Channel.CreateUnbounded<RuntimeMessage>().Writer), CancellationToken.None);
