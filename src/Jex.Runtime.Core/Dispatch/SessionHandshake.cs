@@ -51,25 +51,25 @@ internal sealed class SessionHandshake(SessionProcessor processor, long id, Canc
             return null;
         }
 
-        var frame = enumerator.Current;
-        if (frame.Length > options.MaxInitBytes)
+        var buffer = enumerator.Current;
+        if (buffer.Length > options.MaxInitBytes)
         {
-            var field = frame.FirstField();
-            frame.Release();
+            var field = buffer.FirstField();
+            buffer.Release();
             throw field == 1
-                ? Refuse(StatusCode.ResourceExhausted, $"the first message is a {frame.Length}-byte Init; an Init is at most {options.MaxInitBytes} bytes (UserCode:MaxInitBytes)")
-                : Refuse(StatusCode.FailedPrecondition, $"the first message of a session must be Init, not {KindName(field)} ({frame.Length} bytes)");
+                ? Refuse(StatusCode.ResourceExhausted, $"the first message is a {buffer.Length}-byte Init; an Init is at most {options.MaxInitBytes} bytes (UserCode:MaxInitBytes)")
+                : Refuse(StatusCode.FailedPrecondition, $"the first message of a session must be Init, not {KindName(field)} ({buffer.Length} bytes)");
         }
 
-        var kind = frame.FirstField();
+        var kind = buffer.FirstField();
         if (kind != 1)
         {
-            frame.Release();
+            buffer.Release();
             throw Refuse(StatusCode.FailedPrecondition, $"the first message of a session must be Init, not {KindName(kind)}");
         }
 
-        var first = Parse(frame, 0, 0);
-        frame.Release();
+        var first = Parse(buffer, 0, 0);
+        buffer.Release();
         if (first?.KindCase != MemberMessage.KindOneofCase.Init)
         {
             throw Refuse(StatusCode.FailedPrecondition,
@@ -145,22 +145,22 @@ internal sealed class SessionHandshake(SessionProcessor processor, long id, Canc
     }
 
     /// <summary>
-    /// Reads a frame: null for a batch (read in place, the frame stays alive), else the message
-    /// (the caller releases the frame). Bytes that are not a MemberMessage end the session.
+    /// Reads a message buffer: null for a batch (read in place, the buffer stays alive), else the message
+    /// (the caller releases the buffer). Bytes that are not a MemberMessage end the session.
     /// </summary>
-    public MemberMessage? Parse(MemberMessageBuffer frame, int maxItems, int maxBatchBytes)
+    public MemberMessage? Parse(MemberMessageBuffer buffer, int maxItems, int maxBatchBytes)
     {
         try
         {
-            frame.Parse(maxItems, maxBatchBytes);
+            buffer.Parse(maxItems, maxBatchBytes);
         }
         catch (MalformedMessageException e)
         {
-            frame.Release();
-            throw Refuse(StatusCode.InvalidArgument, $"a {frame.Length}-byte message is not a valid MemberMessage: {e.Message}");
+            buffer.Release();
+            throw Refuse(StatusCode.InvalidArgument, $"a {buffer.Length}-byte message is not a valid MemberMessage: {e.Message}");
         }
 
-        return frame.IsBatch ? null : frame.Message;
+        return buffer.IsBatch ? null : buffer.Message;
     }
 
     private SessionRejectedException Refuse(StatusCode status, string reason)

@@ -87,7 +87,7 @@ internal sealed class SessionProcessor : IDisposable
 
     /// <summary>
     /// Runs one session to its end: the member's stream ends, it drains, the runtime stops, or the
-    /// transport fails (<paramref name="cancellationToken"/>). Incoming frames belong to the
+    /// transport fails (<paramref name="cancellationToken"/>). Incoming message buffers belong to the
     /// session, which releases them. Throws
     /// <see cref="SessionRejectedException"/> when the session is refused before Ready.
     /// </summary>

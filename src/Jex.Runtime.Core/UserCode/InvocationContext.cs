@@ -12,7 +12,7 @@ namespace Jex.Runtime.UserCode;
 /// the item's outputs go until the batch encodes them.
 /// </summary>
 /// <remarks>
-/// Item bytes are slices of the batch's pooled frame and outputs are collected as slices, with
+/// Item bytes are slices of the batch's pooled message buffer and outputs are collected as slices, with
 /// transient bytes (encoded strings, Hazelcast writes) kept in a pooled arena: an item allocates
 /// nothing of its own. Everything is valid until the item ends; the batch copies the outputs into
 /// its result then. A call abandoned at its deadline may still write here afterwards, so an
@@ -80,12 +80,12 @@ internal sealed class InvocationContext : IJexContext, IDisposable
     /// <summary>The current item's outputs, filled by the function's result sink.</summary>
     public ReadOnlySpan<PendingOutput> Outputs => _outputs.AsSpan(0, _outputCount);
 
-    /// <summary>Moves to an item of a batch frame.</summary>
-    public void MoveTo(MemberMessageBuffer frame, in ItemView item)
+    /// <summary>Moves to an item of a batch's message buffer.</summary>
+    public void MoveTo(MemberMessageBuffer batch, in ItemView item)
     {
         Reset(item.KeyFormat, item.ValueFormat);
-        Key = frame.Slice(item.KeyStart, item.KeyLength);
-        Value = frame.Slice(item.ValueStart, item.ValueLength);
+        Key = batch.Slice(item.KeyStart, item.KeyLength);
+        Value = batch.Slice(item.ValueStart, item.ValueLength);
         TimestampMs = item.TimestampMs;
         Partition = item.Partition;
         Sequence = item.Sequence;
