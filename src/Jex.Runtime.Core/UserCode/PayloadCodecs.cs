@@ -104,6 +104,7 @@ internal sealed class PayloadCodecs
         public override string? Read(ReadOnlyMemory<byte> data, Format format, InvocationContext context) => format switch
         {
             Format.Hazelcast => RequireHazelcast(_hazelcast).Read(data, context),
+            Format.Json => JsonStrings.Read(data.Span, context),
             _ => data.Length == 0 ? string.Empty : Encoding.UTF8.GetString(data.Span),
         };
 
@@ -113,6 +114,12 @@ internal sealed class PayloadCodecs
             {
                 format = Format.Hazelcast;
                 return RequireHazelcast(_hazelcast).Write(value, context);
+            }
+
+            if (preferred == Format.Json)
+            {
+                format = Format.Json;
+                return JsonStrings.Write(value, codecs.Json, context);
             }
 
             format = Format.Text;
