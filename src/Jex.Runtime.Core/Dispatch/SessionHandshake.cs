@@ -98,6 +98,8 @@ internal sealed class SessionHandshake(SessionProcessor processor, long id, Canc
             ValueFormat = init.ValueFormat == Format.Unspecified ? Format.Bytes : init.ValueFormat,
             Settings = new Dictionary<string, string>(init.Settings, StringComparer.Ordinal),
             Format = processor.Catalog.Codecs.SessionFormat?.StartSession(),
+            Id = id,
+            Logger = processor.Logger,
         };
         var userCategory = $"UserCode.{function.Name}";
         var inFlight = new SemaphoreSlim(limits.MaxInFlight, limits.MaxInFlight);

@@ -3,6 +3,7 @@ using System.Text;
 using Jex.Protocol.V1;
 using Jex.Runtime.Dispatch.Wire;
 using Jex.UserCode;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Jex.Runtime.UserCode;
 
@@ -223,6 +224,15 @@ internal sealed class SessionInfo
     public required Format ValueFormat { get; init; }
 
     public required IReadOnlyDictionary<string, string> Settings { get; init; }
+
+    /// <summary>The session's id in the runtime's log.</summary>
+    public long Id { get; init; }
+
+    /// <summary>The runtime's own log (not user code's), for what binding notices about the session's items.</summary>
+    public ILogger Logger { get; init; } = NullLogger.Instance;
+
+    /// <summary>1 once the session's JSON items were found to match their class, or the mismatch was logged (<see cref="JsonFieldCheck"/>).</summary>
+    public int JsonFieldsSettled;
 
     /// <summary>
     /// The session's state of the format that keeps one (<see cref="PayloadCodecs.SessionFormat"/>),

@@ -171,6 +171,7 @@ internal sealed class PayloadCodecs
     {
         // Built once per binder, at load: a type the binding cannot map fails the load, not an item.
         private readonly HazelcastCodec<T>? _hazelcast = codecs.Hazelcast?.CodecFor<T>();
+        private readonly JsonFieldCheck? _fields = JsonFieldCheck.For(typeof(T), codecs.Json);
 
         public override T Read(ReadOnlyMemory<byte> data, Format format, InvocationContext context)
         {
@@ -179,6 +180,7 @@ internal sealed class PayloadCodecs
                 return RequireHazelcast(_hazelcast).Read(data, context);
             }
 
+            _fields?.Check(data.Span, context);
             return JsonSerializer.Deserialize<T>(data.Span, codecs.Json)!;
         }
 
