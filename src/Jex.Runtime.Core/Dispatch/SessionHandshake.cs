@@ -117,8 +117,9 @@ internal sealed class SessionHandshake(SessionProcessor processor, long id, Canc
             InFlight = inFlight,
             Writer = new SessionWriter(output, session, inFlight, processor.Counters),
             Token = session.Token,
+            Signature = function.Invoker.SignatureFor(info.KeyFormat, info.ValueFormat),
         };
-        Log.SessionStarted(processor.Logger, id, init.JobName, init.StageName, init.Function, limits.MaxInFlight);
+        Log.SessionStarted(processor.Logger, id, init.JobName, init.StageName, init.Function, context.Signature.Input, context.Signature.Output, limits.MaxInFlight);
         return context;
     }
 
@@ -128,7 +129,7 @@ internal sealed class SessionHandshake(SessionProcessor processor, long id, Canc
         {
             RuntimeVersion = RuntimeInfo.Version,
             Pid = Environment.ProcessId,
-            Signature = context.Function.Invoker.Signature,
+            Signature = context.Signature,
             Capabilities = { "cancel", "deadline", "filter", "flat-map", "logs", "stats" },
             Limits = new Limits
             {

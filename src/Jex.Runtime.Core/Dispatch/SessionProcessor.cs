@@ -121,13 +121,23 @@ internal sealed class SessionProcessor : IDisposable
         }
     }
 
+    // The member that leaves the token out is usually one pointed at a runtime someone started by
+    // hand (passthru); process and container launches hand the token over themselves.
+    internal const string NoTokenMessage =
+        "Init carries no token, but this runtime requires one (UserCode:Token or UserCode:TokenFile is set); " +
+        "send the runtime's token in Init: for jex run against a passthru runtime, pass --token or set UserCode__Token in its environment";
+
+    internal const string WrongTokenMessage =
+        "Init carries a wrong token: it is not this runtime's UserCode:Token (or the content of UserCode:TokenFile); " +
+        "give the member the same token: for jex run against a passthru runtime, --token or UserCode__Token";
+
     /// <summary>Checks Init and resolves the function, or refuses the session with a status.</summary>
     internal FunctionDescriptor Accept(Init init, long sessionId)
     {
         if (_token is not null && !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(init.Token), _token))
         {
             throw Reject(sessionId, StatusCode.PermissionDenied,
-                string.IsNullOrEmpty(init.Token) ? "Init carries no token" : "Init carries a wrong token");
+                string.IsNullOrEmpty(init.Token) ? NoTokenMessage : WrongTokenMessage);
         }
 
         if (init.ProtocolVersion != ProtocolContract.Version)

@@ -76,7 +76,16 @@ internal sealed class PayloadCodecs
         }
     }
 
-    public string Describe(Type type)
+    /// <summary>
+    /// The type as a load-time signature shows it, before any session names its formats: a class
+    /// that binds both as JSON and as Compact shows both (<c>json:SomeThing or compact:some-thing</c>).
+    /// </summary>
+    public string Describe(Type type) => Describe(type, null, null);
+
+    /// <summary>The type as a session with these formats reads or writes it (<c>json:SomeThing</c>, <c>compact:some-thing</c>).</summary>
+    public string Describe(Type type, Format keyFormat, Format valueFormat) => Describe(type, (Format?)keyFormat, valueFormat);
+
+    private string Describe(Type type, Format? keyFormat, Format? valueFormat)
     {
         if (type == typeof(string))
         {
@@ -91,10 +100,16 @@ internal sealed class PayloadCodecs
         if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(MapEntry<,>))
         {
             var args = type.GetGenericArguments();
-            return $"entry<{Describe(args[0])},{Describe(args[1])}>";
+            return $"entry<{Describe(args[0], keyFormat, keyFormat)},{Describe(args[1], valueFormat, valueFormat)}>";
         }
 
-        return Hazelcast?.Describe(type) ?? $"json:{type.Name}";
+        var json = $"json:{type.Name}";
+        if (valueFormat is null or Format.Hazelcast && Hazelcast?.Describe(type) is { } hazelcast)
+        {
+            return valueFormat is null ? $"{json} or {hazelcast}" : hazelcast;
+        }
+
+        return json;
     }
 
     private sealed class StringBinder(PayloadCodecs codecs) : PayloadBinder<string?>

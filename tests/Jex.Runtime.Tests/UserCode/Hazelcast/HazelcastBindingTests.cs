@@ -380,11 +380,15 @@ public sealed class HazelcastBindingTests
     }
 
     [Fact]
-    public void Describe_NamesCompactTypesAndLeavesOthersToTheCaller()
+    public void Describe_NamesTheFormatsACompactTypeBindsIn_AndTheSessionsOneWhenKnown()
     {
-        Assert.Equal("compact:some-thing", _codecs.Describe(typeof(SomeThing)));
-        Assert.Equal("entry<string,compact:other-thing>", _codecs.Describe(typeof(MapEntry<string, OtherThing>)));
+        Assert.Equal("json:SomeThing or compact:some-thing", _codecs.Describe(typeof(SomeThing)));
+        Assert.Equal("compact:some-thing", _codecs.Describe(typeof(SomeThing), Format.Hazelcast, Format.Hazelcast));
+        Assert.Equal("json:SomeThing", _codecs.Describe(typeof(SomeThing), Format.Text, Format.Json));
+        Assert.Equal("entry<string,compact:other-thing>", _codecs.Describe(typeof(MapEntry<string, OtherThing>), Format.Hazelcast, Format.Hazelcast));
+        Assert.Equal("entry<string,json:OtherThing>", _codecs.Describe(typeof(MapEntry<string, OtherThing>), Format.Text, Format.Json));
         Assert.Equal("json:JsonPoint", _codecs.Describe(typeof(JsonPoint)));
+        Assert.Equal("json:JsonPoint", _codecs.Describe(typeof(JsonPoint), Format.Hazelcast, Format.Hazelcast));
     }
 
     [Fact]

@@ -48,8 +48,8 @@ public sealed class HazelcastInvocationTests
     public async Task DoThing_OnCompactSomeThing_ReturnsCompactOtherThingKeyedLikeTheInput()
     {
         var invoker = Create(nameof(Functions.DoThing));
-        Assert.Equal("compact:some-thing", invoker.Signature.Input);
-        Assert.Equal("compact:other-thing", invoker.Signature.Output);
+        Assert.Equal("compact:some-thing", invoker.SignatureFor(Format.Hazelcast, Format.Hazelcast).Input);
+        Assert.Equal("compact:other-thing", invoker.SignatureFor(Format.Hazelcast, Format.Hazelcast).Output);
         var context = NewSessionContext();
         var key = Data("key-20");
 
@@ -85,8 +85,8 @@ public sealed class HazelcastInvocationTests
     public async Task MapEntry_DecodesTheHazelcastStringKeyAndEncodesTheNewOne()
     {
         var invoker = Create(nameof(Functions.DoThingEntry));
-        Assert.Equal("entry<string,compact:some-thing>", invoker.Signature.Input);
-        Assert.Equal("entry<string,compact:other-thing>", invoker.Signature.Output);
+        Assert.Equal("entry<string,compact:some-thing>", invoker.SignatureFor(Format.Hazelcast, Format.Hazelcast).Input);
+        Assert.Equal("entry<string,compact:other-thing>", invoker.SignatureFor(Format.Hazelcast, Format.Hazelcast).Output);
         var context = NewSessionContext();
 
         var output = Assert.Single(await InvokeAsync(invoker, context,
