@@ -16,8 +16,11 @@ internal static partial class Log
     [LoggerMessage(200, LogLevel.Information, "Loaded function {Function} = {Method} ({Input} -> {Output}) from {Assembly}")]
     public static partial void FunctionLoaded(ILogger logger, string function, string method, string input, string output, string assembly);
 
-    [LoggerMessage(300, LogLevel.Information, "Session {SessionId} started: job={JobName} stage={Stage} function={Function} inflight={MaxInFlight}")]
-    public static partial void SessionStarted(ILogger logger, long sessionId, string jobName, string stage, string function, int maxInFlight);
+    [LoggerMessage(201, LogLevel.Warning, "Session {SessionId}: function {Function} takes a {Type}, but none of its properties ({Properties}) matches a field of the JSON input (fields seen: {Fields}), so every property keeps its default; rename the properties or the fields (names match case-insensitively), or use [JsonPropertyName]. Logged once per session")]
+    public static partial void JsonFieldsUnmatched(ILogger logger, long sessionId, string function, string type, string fields, string properties);
+
+    [LoggerMessage(300, LogLevel.Information, "Session {SessionId} started: job={JobName} stage={Stage} function={Function} ({Input} -> {Output}) inflight={MaxInFlight}")]
+    public static partial void SessionStarted(ILogger logger, long sessionId, string jobName, string stage, string function, string input, string output, int maxInFlight);
 
     [LoggerMessage(301, LogLevel.Warning, "Session {SessionId} refused: {Status}: {Reason}")]
     public static partial void SessionRejected(ILogger logger, long sessionId, string status, string reason);

@@ -16,22 +16,22 @@ internal sealed class BatchRun
 {
     private readonly SessionContext _context;
     private readonly Session _session;
-    private readonly MemberMessageBuffer _frame;
+    private readonly MemberMessageBuffer _batch;
     private readonly CancellationTokenSource _cts;
     private readonly CancellationTokenSource? _deadline;
     private volatile bool _cancelledByMember;
 
-    public BatchRun(SessionContext context, Session session, MemberMessageBuffer frame)
+    public BatchRun(SessionContext context, Session session, MemberMessageBuffer batch)
     {
         _context = context;
         _session = session;
-        _frame = frame;
-        Id = frame.BatchId;
-        DeadlineMs = frame.DeadlineMs;
+        _batch = batch;
+        Id = batch.BatchId;
+        DeadlineMs = batch.DeadlineMs;
         Started = Stopwatch.GetTimestamp();
-        if (frame.DeadlineMs > 0)
+        if (batch.DeadlineMs > 0)
         {
-            _deadline = new CancellationTokenSource(TimeSpan.FromMilliseconds(frame.DeadlineMs));
+            _deadline = new CancellationTokenSource(TimeSpan.FromMilliseconds(batch.DeadlineMs));
             _cts = CancellationTokenSource.CreateLinkedTokenSource(context.Token, _deadline.Token);
         }
         else
@@ -73,11 +73,11 @@ internal sealed class BatchRun
     private async Task RunAsync()
     {
         var started = Stopwatch.GetTimestamp();
-        var frame = _frame;
-        var count = frame.ItemCount;
-        var batchId = frame.BatchId;
+        var batch = _batch;
+        var count = batch.ItemCount;
+        var batchId = batch.BatchId;
         var maxMessageBytes = _context.MaxMessageBytes;
-        var result = new BatchResultWriter(batchId, frame.BatchBytes, maxMessageBytes, count);
+        var result = new BatchResultWriter(batchId, batch.BatchBytes, maxMessageBytes, count);
         var inFlightHandedOver = false;
         var errors = 0;
         var token = _cts.Token;
@@ -97,7 +97,7 @@ internal sealed class BatchRun
                     break;
                 }
 
-                context.MoveTo(frame, frame.Items[i]);
+                context.MoveTo(batch, batch.Items[i]);
                 try
                 {
                     var pending = invoker.InvokeAsync(context);
@@ -115,7 +115,7 @@ internal sealed class BatchRun
                             abandoned = true;
                             context.Abandon();
                             ObserveAbandoned(task);
-                            _session.OnAbandoned(this, task, frame.Length);
+                            _session.OnAbandoned(this, task, batch.Length);
                             throw;
                         }
                     }
@@ -182,7 +182,7 @@ internal sealed class BatchRun
             if (!abandoned)
             {
                 // An abandoned call may still read its item: that buffer is left to the GC.
-                frame.Release();
+                batch.Release();
             }
 
             if (!inFlightHandedOver)
@@ -196,23 +196,10 @@ internal sealed class BatchRun
 
     private async Task SendAsync(RuntimeMessageBuffer result)
     {
-        var schemas = _context.Info.PendingSchemas;
-        if (schemas.Count > 0)
+        // A format's messages (new Compact schemas) must reach the member before the result that needs them.
+        if (_context.Info.Format?.TakePending() is { } before)
         {
-            Schemas? toSend = null;
-            lock (schemas)
-            {
-                if (schemas.Count > 0)
-                {
-                    toSend = new Schemas { Schemas_ = { schemas } };
-                    schemas.Clear();
-                }
-            }
-
-            if (toSend is not null)
-            {
-                await _context.Writer.SendAsync(RuntimeMessageBuffer.From(new RuntimeMessage { Schemas = toSend })).ConfigureAwait(false);
-            }
+            await _context.Writer.SendAsync(RuntimeMessageBuffer.From(before)).ConfigureAwait(false);
         }
 
         // Not cancellable by the session token: a result is only dropped (and released by the
@@ -223,7 +210,7 @@ internal sealed class BatchRun
     private int FillStopped(BatchResultWriter result, int remaining)
     {
         var (code, message) = _deadline is { IsCancellationRequested: true } && !_cancelledByMember
-            ? (ItemError.Types.Code.DeadlineExceeded, $"batch {Id} ran past its deadline of {_frame.DeadlineMs} ms")
+            ? (ItemError.Types.Code.DeadlineExceeded, $"batch {Id} ran past its deadline of {_batch.DeadlineMs} ms")
             : _cancelledByMember
                 ? (ItemError.Types.Code.Cancelled, $"batch {Id} was cancelled by the member")
                 : (ItemError.Types.Code.Cancelled, $"batch {Id} was cancelled: the session ended");

@@ -6,7 +6,7 @@ namespace Jex.Runtime.Dispatch;
 /// Where a session's runtime messages go, already encoded. The transports implement it: the gRPC
 /// adapter writes to the response stream, the shared-memory adapter to the runtime-to-member ring.
 /// The dispatcher calls it from one writer at a time, so implementations need not be thread-safe,
-/// and releases each frame after the write completes.
+/// and releases each message buffer after the write completes.
 /// </summary>
 internal interface ISessionOutput
 {
@@ -14,7 +14,7 @@ internal interface ISessionOutput
     /// Writes one message. <paramref name="moreFollows"/> means the next write comes at once, so
     /// a transport may buffer this one instead of flushing it; a write with it false flushes.
     /// </summary>
-    ValueTask WriteAsync(RuntimeMessageBuffer frame, bool moreFollows, CancellationToken cancellationToken);
+    ValueTask WriteAsync(RuntimeMessageBuffer message, bool moreFollows, CancellationToken cancellationToken);
 }
 
 /// <summary>

@@ -213,7 +213,7 @@ internal sealed class Session
 
     private void RequestDrain() => _drainRequested.TrySetResult();
 
-    /// <summary>Takes a batch frame; it is released here unless a BatchRun takes it over.</summary>
+    /// <summary>Takes a batch's message buffer; it is released here unless a BatchRun takes it over.</summary>
     internal async Task OnBatchAsync(MemberMessageBuffer batch)
     {
         var started = false;
@@ -295,23 +295,20 @@ internal sealed class Session
 
     private async Task OnSchemasAsync(Schemas schemas)
     {
-        var binding = _processor.Catalog.Codecs.Hazelcast;
-        if (binding is null)
+        if (Context.Info.Format is not { } format)
         {
-            await ProtocolErrorAsync(ProtocolError.Types.Code.BadSchema, "this runtime has no Hazelcast codec; Schemas cannot be used", null).ConfigureAwait(false);
+            await ProtocolErrorAsync(ProtocolError.Types.Code.BadSchema,
+                "a Schemas message was received, but this runtime has no format that takes schemas; send Schemas only when Ready lists the 'compact' capability", null).ConfigureAwait(false);
             return;
         }
 
-        if (binding is ISchemaRegistry registry)
+        try
         {
-            try
-            {
-                registry.Register(Context.Info, schemas);
-            }
-            catch (PayloadBindingException e)
-            {
-                await ProtocolErrorAsync(ProtocolError.Types.Code.BadSchema, e.Message, null).ConfigureAwait(false);
-            }
+            format.AcceptSchemas(schemas);
+        }
+        catch (PayloadBindingException e)
+        {
+            await ProtocolErrorAsync(ProtocolError.Types.Code.BadSchema, e.Message, null).ConfigureAwait(false);
         }
     }
 
@@ -333,9 +330,10 @@ internal sealed class Session
     /// docs/performance.md). Once a batch takes longer, the next ones run on the pool, so the
     /// reader stays free for the next batch and for Cancel, and batches of a slow function overlap.
     /// The estimate is the session's last batch's time; the first batch always runs on the pool.
-    /// Only a thread-pool thread or a shared-memory slot's own thread qualifies, never a socket
-    /// I/O thread: user code may block on other I/O (sync over async), and it would then wait for
-    /// completions that need the very thread it holds.
+    /// Only a thread-pool thread or a shared-memory slot's own thread qualifies. Kestrel hands gRPC
+    /// messages over on pool threads, so there the check always passes; it is kept for sources that
+    /// complete reads on a thread of their own (an I/O or timer thread), where a function blocking
+    /// on other I/O (sync over async) could wait for completions that need the very thread it holds.
     /// </summary>
     private bool RunInline(int items) =>
         items > 0

@@ -1,3 +1,4 @@
+using Jex.Protocol.V1;
 using Jex.Runtime.UserCode;
 using MsLogLevel = Microsoft.Extensions.Logging.LogLevel;
 
@@ -14,6 +15,9 @@ internal sealed class SessionContext
     public required SessionInfo Info { get; init; }
 
     public required FunctionDescriptor Function { get; init; }
+
+    /// <summary>The function's signature in this session's formats (Ready, the session log).</summary>
+    public required FunctionSignature Signature { get; init; }
 
     /// <summary>The runtime's own session log.</summary>
     public required ILogger Logger { get; init; }

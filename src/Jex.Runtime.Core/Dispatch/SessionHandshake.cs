@@ -51,25 +51,25 @@ internal sealed class SessionHandshake(SessionProcessor processor, long id, Canc
             return null;
         }
 
-        var frame = enumerator.Current;
-        if (frame.Length > options.MaxInitBytes)
+        var buffer = enumerator.Current;
+        if (buffer.Length > options.MaxInitBytes)
         {
-            var field = frame.FirstField();
-            frame.Release();
+            var field = buffer.FirstField();
+            buffer.Release();
             throw field == 1
-                ? Refuse(StatusCode.ResourceExhausted, $"the first message is a {frame.Length}-byte Init; an Init is at most {options.MaxInitBytes} bytes (UserCode:MaxInitBytes)")
-                : Refuse(StatusCode.FailedPrecondition, $"the first message of a session must be Init, not {KindName(field)} ({frame.Length} bytes)");
+                ? Refuse(StatusCode.ResourceExhausted, $"the first message is a {buffer.Length}-byte Init; an Init is at most {options.MaxInitBytes} bytes (UserCode:MaxInitBytes)")
+                : Refuse(StatusCode.FailedPrecondition, $"the first message of a session must be Init, not {KindName(field)} ({buffer.Length} bytes)");
         }
 
-        var kind = frame.FirstField();
+        var kind = buffer.FirstField();
         if (kind != 1)
         {
-            frame.Release();
+            buffer.Release();
             throw Refuse(StatusCode.FailedPrecondition, $"the first message of a session must be Init, not {KindName(kind)}");
         }
 
-        var first = Parse(frame, 0, 0);
-        frame.Release();
+        var first = Parse(buffer, 0, 0);
+        buffer.Release();
         if (first?.KindCase != MemberMessage.KindOneofCase.Init)
         {
             throw Refuse(StatusCode.FailedPrecondition,
@@ -97,6 +97,9 @@ internal sealed class SessionHandshake(SessionProcessor processor, long id, Canc
             KeyFormat = init.KeyFormat == Format.Unspecified ? Format.Bytes : init.KeyFormat,
             ValueFormat = init.ValueFormat == Format.Unspecified ? Format.Bytes : init.ValueFormat,
             Settings = new Dictionary<string, string>(init.Settings, StringComparer.Ordinal),
+            Format = processor.Catalog.Codecs.SessionFormat?.StartSession(),
+            Id = id,
+            Logger = processor.Logger,
         };
         var userCategory = $"UserCode.{function.Name}";
         var inFlight = new SemaphoreSlim(limits.MaxInFlight, limits.MaxInFlight);
@@ -114,8 +117,9 @@ internal sealed class SessionHandshake(SessionProcessor processor, long id, Canc
             InFlight = inFlight,
             Writer = new SessionWriter(output, session, inFlight, processor.Counters),
             Token = session.Token,
+            Signature = function.Invoker.SignatureFor(info.KeyFormat, info.ValueFormat),
         };
-        Log.SessionStarted(processor.Logger, id, init.JobName, init.StageName, init.Function, limits.MaxInFlight);
+        Log.SessionStarted(processor.Logger, id, init.JobName, init.StageName, init.Function, context.Signature.Input, context.Signature.Output, limits.MaxInFlight);
         return context;
     }
 
@@ -125,7 +129,7 @@ internal sealed class SessionHandshake(SessionProcessor processor, long id, Canc
         {
             RuntimeVersion = RuntimeInfo.Version,
             Pid = Environment.ProcessId,
-            Signature = context.Function.Invoker.Signature,
+            Signature = context.Signature,
             Capabilities = { "cancel", "deadline", "filter", "flat-map", "logs", "stats" },
             Limits = new Limits
             {
@@ -135,31 +139,31 @@ internal sealed class SessionHandshake(SessionProcessor processor, long id, Canc
                 MaxMessageBytes = (uint)context.MaxMessageBytes,
             },
         };
-        if (processor.Catalog.Codecs.Hazelcast is not null)
+        if (processor.Catalog.Codecs.SessionFormat is { } format)
         {
-            ready.Capabilities.Add("compact");
+            ready.Capabilities.Add(format.Capability);
         }
 
         return ready;
     }
 
     /// <summary>
-    /// Reads a frame: null for a batch (read in place, the frame stays alive), else the message
-    /// (the caller releases the frame). Bytes that are not a MemberMessage end the session.
+    /// Reads a message buffer: null for a batch (read in place, the buffer stays alive), else the message
+    /// (the caller releases the buffer). Bytes that are not a MemberMessage end the session.
     /// </summary>
-    public MemberMessage? Parse(MemberMessageBuffer frame, int maxItems, int maxBatchBytes)
+    public MemberMessage? Parse(MemberMessageBuffer buffer, int maxItems, int maxBatchBytes)
     {
         try
         {
-            frame.Parse(maxItems, maxBatchBytes);
+            buffer.Parse(maxItems, maxBatchBytes);
         }
         catch (MalformedMessageException e)
         {
-            frame.Release();
-            throw Refuse(StatusCode.InvalidArgument, $"a {frame.Length}-byte message is not a valid MemberMessage: {e.Message}");
+            buffer.Release();
+            throw Refuse(StatusCode.InvalidArgument, $"a {buffer.Length}-byte message is not a valid MemberMessage: {e.Message}");
         }
 
-        return frame.IsBatch ? null : frame.Message;
+        return buffer.IsBatch ? null : buffer.Message;
     }
 
     private SessionRejectedException Refuse(StatusCode status, string reason)

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Jex.Protocol.Contract;
 using Jex.Protocol.V1;
 using Jex.Runtime.Configuration;
 using Jex.Runtime.Dispatch.Wire;
@@ -18,8 +19,6 @@ namespace Jex.Runtime.Dispatch;
 /// </summary>
 internal sealed class SessionProcessor : IDisposable
 {
-    public const uint ProtocolVersion = 1;
-
     private readonly FunctionCatalog _catalog;
     private readonly UserCodeOptions _options;
     private readonly RuntimeCounters _counters;
@@ -88,7 +87,7 @@ internal sealed class SessionProcessor : IDisposable
 
     /// <summary>
     /// Runs one session to its end: the member's stream ends, it drains, the runtime stops, or the
-    /// transport fails (<paramref name="cancellationToken"/>). Incoming frames belong to the
+    /// transport fails (<paramref name="cancellationToken"/>). Incoming message buffers belong to the
     /// session, which releases them. Throws
     /// <see cref="SessionRejectedException"/> when the session is refused before Ready.
     /// </summary>
@@ -122,19 +121,29 @@ internal sealed class SessionProcessor : IDisposable
         }
     }
 
+    // The member that leaves the token out is usually one pointed at a runtime someone started by
+    // hand (passthru); process and container launches hand the token over themselves.
+    internal const string NoTokenMessage =
+        "Init carries no token, but this runtime requires one (UserCode:Token or UserCode:TokenFile is set); " +
+        "send the runtime's token in Init: for jex run against a passthru runtime, pass --token or set UserCode__Token in its environment";
+
+    internal const string WrongTokenMessage =
+        "Init carries a wrong token: it is not this runtime's UserCode:Token (or the content of UserCode:TokenFile); " +
+        "give the member the same token: for jex run against a passthru runtime, --token or UserCode__Token";
+
     /// <summary>Checks Init and resolves the function, or refuses the session with a status.</summary>
     internal FunctionDescriptor Accept(Init init, long sessionId)
     {
         if (_token is not null && !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(init.Token), _token))
         {
             throw Reject(sessionId, StatusCode.PermissionDenied,
-                string.IsNullOrEmpty(init.Token) ? "Init carries no token" : "Init carries a wrong token");
+                string.IsNullOrEmpty(init.Token) ? NoTokenMessage : WrongTokenMessage);
         }
 
-        if (init.ProtocolVersion != ProtocolVersion)
+        if (init.ProtocolVersion != ProtocolContract.Version)
         {
             throw Reject(sessionId, StatusCode.FailedPrecondition,
-                $"protocol version {init.ProtocolVersion} is not supported; this runtime speaks version {ProtocolVersion}");
+                $"protocol version {init.ProtocolVersion} is not supported; this runtime speaks version {ProtocolContract.Version}");
         }
 
         if (!_catalog.TryGet(init.Function, out var function))

@@ -135,11 +135,11 @@ internal sealed class SessionReader
         var limits = _context.Limits;
         while (await _enumerator.MoveNextAsync().ConfigureAwait(false))
         {
-            var frame = _enumerator.Current;
-            var message = _handshake.Parse(frame, limits.MaxBatchItems, limits.MaxBatchBytes);
+            var buffer = _enumerator.Current;
+            var message = _handshake.Parse(buffer, limits.MaxBatchItems, limits.MaxBatchBytes);
             if (message is null)
             {
-                await _session.OnBatchAsync(frame).ConfigureAwait(false);
+                await _session.OnBatchAsync(buffer).ConfigureAwait(false);
                 if (Volatile.Read(ref _epoch) != epoch)
                 {
                     // An inline batch held this thread too long: another reader took over.
@@ -149,7 +149,7 @@ internal sealed class SessionReader
                 continue;
             }
 
-            frame.Release();
+            buffer.Release();
             await _session.OnMessageAsync(message).ConfigureAwait(false);
             if (inline && message.KindCase == MemberMessage.KindOneofCase.Drain)
             {

@@ -48,9 +48,9 @@ internal sealed class SessionWriter
     /// <summary>
     /// Sends a message (a result, an error, a Pong, Ready, Drained), waiting while the queue is full.
     /// Not cancellable: a message is only lost when nobody can receive it, and then this throws
-    /// <see cref="ChannelClosedException"/> and releases the frame.
+    /// <see cref="ChannelClosedException"/> and releases the message.
     /// </summary>
-    public ValueTask SendAsync(RuntimeMessageBuffer frame)
+    public ValueTask SendAsync(RuntimeMessageBuffer message)
     {
         // After Complete nothing may reach the transport, not even directly: the session is ending.
         if (!_completed && _queue.Reader.Count == 0 && _gate.Wait(0))
@@ -58,14 +58,14 @@ internal sealed class SessionWriter
             // Checked again under the gate: the writer loop may have queued behind us meanwhile.
             if (_queue.Reader.Count == 0 && !_completed)
             {
-                return WriteDirectAsync(frame);
+                return WriteDirectAsync(message);
             }
 
             _gate.Release();
         }
 
-        var queued = _queue.Writer.WriteAsync(frame);
-        return queued.IsCompletedSuccessfully ? default : AwaitQueuedAsync(queued, frame);
+        var queued = _queue.Writer.WriteAsync(message);
+        return queued.IsCompletedSuccessfully ? default : AwaitQueuedAsync(queued, message);
     }
 
     /// <summary>
@@ -73,14 +73,14 @@ internal sealed class SessionWriter
     /// <see cref="LogsDropped"/>), so user code logging faster than the member reads is never blocked.
     /// Always queued, never written directly, so it stays ahead of the batch's result.
     /// </summary>
-    public bool TryLog(RuntimeMessageBuffer frame)
+    public bool TryLog(RuntimeMessageBuffer message)
     {
-        if (_queue.Writer.TryWrite(frame))
+        if (_queue.Writer.TryWrite(message))
         {
             return true;
         }
 
-        frame.Release();
+        message.Release();
         if (!_completed)
         {
             Interlocked.Increment(ref _logsDropped);
@@ -125,7 +125,7 @@ internal sealed class SessionWriter
         }
     }
 
-    private static async ValueTask AwaitQueuedAsync(ValueTask queued, RuntimeMessageBuffer frame)
+    private static async ValueTask AwaitQueuedAsync(ValueTask queued, RuntimeMessageBuffer message)
     {
         try
         {
@@ -133,17 +133,17 @@ internal sealed class SessionWriter
         }
         catch (ChannelClosedException)
         {
-            frame.Release();
+            message.Release();
             throw;
         }
     }
 
-    private async ValueTask WriteDirectAsync(RuntimeMessageBuffer frame)
+    private async ValueTask WriteDirectAsync(RuntimeMessageBuffer message)
     {
         try
         {
-            OnWriting(frame);
-            await _output.WriteAsync(frame, moreFollows: false, _session.Token).ConfigureAwait(false);
+            OnWriting(message);
+            await _output.WriteAsync(message, moreFollows: false, _session.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (ExceptionFilter.IsRecoverable(e))
         {
@@ -152,37 +152,37 @@ internal sealed class SessionWriter
         }
         finally
         {
-            frame.Release();
+            message.Release();
             _gate.Release();
         }
     }
 
     private async Task DrainAsync(ChannelReader<RuntimeMessageBuffer> reader, CancellationToken cancellationToken)
     {
-        while (reader.TryRead(out var frame))
+        while (reader.TryRead(out var message))
         {
             // With another message queued the transport may hold this one and flush both at once:
             // one system call instead of one per message. The last one of every run always flushes.
             var moreFollows = reader.TryPeek(out _);
             try
             {
-                OnWriting(frame);
-                await _output.WriteAsync(frame, moreFollows, cancellationToken).ConfigureAwait(false);
+                OnWriting(message);
+                await _output.WriteAsync(message, moreFollows, cancellationToken).ConfigureAwait(false);
             }
             finally
             {
-                frame.Release();
+                message.Release();
             }
         }
     }
 
-    private void OnWriting(RuntimeMessageBuffer frame)
+    private void OnWriting(RuntimeMessageBuffer message)
     {
         // The permit is freed as the result goes out, not when it is queued, so results waiting
         // for a member that does not read still count against the in-flight limit.
-        if (frame.HoldsInFlight)
+        if (message.HoldsInFlight)
         {
-            frame.HoldsInFlight = false;
+            message.HoldsInFlight = false;
             _inFlight?.Release();
         }
     }

@@ -10,7 +10,15 @@ internal abstract class FunctionInvoker
 {
     protected FunctionInvoker(FunctionSignature signature) => Signature = signature;
 
+    /// <summary>The signature at load, with every format a type can bind in (for the load log).</summary>
     public FunctionSignature Signature { get; }
+
+    /// <summary>Describes input and output in a session's formats; null keeps <see cref="Signature"/> as it is.</summary>
+    public SignatureLabels? Labels { get; set; }
+
+    /// <summary>The signature a session with these formats sees (its Ready).</summary>
+    public FunctionSignature SignatureFor(Format keyFormat, Format valueFormat) =>
+        Labels?.For(Signature, keyFormat, valueFormat) ?? Signature;
 
     public abstract ValueTask InvokeAsync(InvocationContext context);
 }
@@ -42,6 +50,22 @@ internal sealed class FunctionInvoker<TIn, TRet> : FunctionInvoker
         }
 
         return _sink.AcceptAsync(_call(argument, context), context);
+    }
+}
+
+/// <summary>The input and output types of a function, described in the formats of one session.</summary>
+internal sealed class SignatureLabels(PayloadCodecs codecs, Type input, Type? output)
+{
+    public FunctionSignature For(FunctionSignature loaded, Format keyFormat, Format valueFormat)
+    {
+        var signature = loaded.Clone();
+        signature.Input = codecs.Describe(input, keyFormat, valueFormat);
+        if (output is not null)
+        {
+            signature.Output = codecs.Describe(output, keyFormat, valueFormat);
+        }
+
+        return signature;
     }
 }
 

@@ -63,7 +63,7 @@ internal static class FunctionInvokerFactory
         }
 
         var input = CreateInput(inputType, codecs);
-        var (returnType, sink, output, cardinality, isAsync) = CreateSink(method.ReturnType, codecs);
+        var (returnType, sink, output, element, cardinality, isAsync) = CreateSink(method.ReturnType, codecs);
 
         var signature = new FunctionSignature
         {
@@ -76,7 +76,7 @@ internal static class FunctionInvokerFactory
             TakesContext = takesContext,
         };
 
-        return new FunctionPlan(method, target, inputType, returnType, input, sink, signature);
+        return new FunctionPlan(method, target, inputType, returnType, input, sink, signature, new SignatureLabels(codecs, inputType, element));
     }
 
     /// <summary>Compiles the call and assembles the invoker; Expression.Compile is the costly step, so it runs at first use.</summary>
@@ -84,7 +84,9 @@ internal static class FunctionInvokerFactory
     {
         var call = CompileCall(plan.Method, plan.Target, plan.InputType, plan.ReturnType);
         var invokerType = typeof(FunctionInvoker<,>).MakeGenericType(plan.InputType, plan.ReturnType);
-        return (FunctionInvoker)Activator.CreateInstance(invokerType, plan.Signature, call, plan.Input, plan.Sink)!;
+        var invoker = (FunctionInvoker)Activator.CreateInstance(invokerType, plan.Signature, call, plan.Input, plan.Sink)!;
+        invoker.Labels = plan.Labels;
+        return invoker;
     }
 
     /// <summary>(TIn input, InvocationContext ctx) =&gt; target.Method(input, ctx | ctx.CancellationToken ...).</summary>
@@ -125,32 +127,33 @@ internal static class FunctionInvokerFactory
         return Activator.CreateInstance(typeof(ValueInput<>).MakeGenericType(type), codecs.BinderFor(type), description)!;
     }
 
-    private static (Type ReturnType, object Sink, string Output, FunctionSignature.Types.Cardinality Cardinality, bool IsAsync) CreateSink(
+    /// <summary>The sink for a return type, with the type of each output value (null when there is none).</summary>
+    private static (Type ReturnType, object Sink, string Output, Type? Element, FunctionSignature.Types.Cardinality Cardinality, bool IsAsync) CreateSink(
         Type returnType, PayloadCodecs codecs)
     {
         if (returnType == typeof(void))
         {
-            return (typeof(object), new NoOutputSink<object>(), "void", FunctionSignature.Types.Cardinality.None, false);
+            return (typeof(object), new NoOutputSink<object>(), "void", null, FunctionSignature.Types.Cardinality.None, false);
         }
 
         if (returnType == typeof(Task) || returnType == typeof(ValueTask))
         {
-            return (returnType, Activator.CreateInstance(typeof(NoOutputSink<>).MakeGenericType(returnType))!, "void",
+            return (returnType, Activator.CreateInstance(typeof(NoOutputSink<>).MakeGenericType(returnType))!, "void", null,
                 FunctionSignature.Types.Cardinality.None, true);
         }
 
         if (returnType.IsGenericType && returnType.GetGenericTypeDefinition() == typeof(ValueTask<>))
         {
             var inner = returnType.GetGenericArguments()[0];
-            var (_, innerSink, output, cardinality, _) = CreateSink(inner, codecs);
-            return (returnType, Activator.CreateInstance(typeof(ValueTaskSink<>).MakeGenericType(inner), innerSink)!, output, cardinality, true);
+            var (_, innerSink, output, element, cardinality, _) = CreateSink(inner, codecs);
+            return (returnType, Activator.CreateInstance(typeof(ValueTaskSink<>).MakeGenericType(inner), innerSink)!, output, element, cardinality, true);
         }
 
         if (typeof(Task).IsAssignableFrom(returnType) && FindGeneric(returnType, typeof(Task<>)) is { } taskType)
         {
             var inner = taskType.GetGenericArguments()[0];
-            var (_, innerSink, output, cardinality, _) = CreateSink(inner, codecs);
-            return (returnType, Activator.CreateInstance(typeof(TaskSink<,>).MakeGenericType(returnType, inner), innerSink)!, output, cardinality, true);
+            var (_, innerSink, output, element, cardinality, _) = CreateSink(inner, codecs);
+            return (returnType, Activator.CreateInstance(typeof(TaskSink<,>).MakeGenericType(returnType, inner), innerSink)!, output, element, cardinality, true);
         }
 
         if (FindGenericInterface(returnType, typeof(IAsyncEnumerable<>)) is { } asyncEnumerable)
@@ -158,7 +161,7 @@ internal static class FunctionInvokerFactory
             var element = asyncEnumerable.GetGenericArguments()[0];
             var (writer, output) = CreateWriter(element, codecs);
             return (returnType, Activator.CreateInstance(typeof(AsyncEnumerableSink<,>).MakeGenericType(returnType, element), writer)!,
-                output, FunctionSignature.Types.Cardinality.Many, true);
+                output, element, FunctionSignature.Types.Cardinality.Many, true);
         }
 
         if (!IsScalarPayload(returnType) && FindGenericInterface(returnType, typeof(IEnumerable<>)) is { } enumerable)
@@ -166,12 +169,12 @@ internal static class FunctionInvokerFactory
             var element = enumerable.GetGenericArguments()[0];
             var (writer, output) = CreateWriter(element, codecs);
             return (returnType, Activator.CreateInstance(typeof(EnumerableSink<,>).MakeGenericType(returnType, element), writer)!,
-                output, FunctionSignature.Types.Cardinality.Many, false);
+                output, element, FunctionSignature.Types.Cardinality.Many, false);
         }
 
         var (singleWriter, singleOutput) = CreateWriter(returnType, codecs);
         return (returnType, Activator.CreateInstance(typeof(SingleSink<>).MakeGenericType(returnType), singleWriter)!,
-            singleOutput, FunctionSignature.Types.Cardinality.One, false);
+            singleOutput, returnType, FunctionSignature.Types.Cardinality.One, false);
     }
 
     private static (object Writer, string Description) CreateWriter(Type type, PayloadCodecs codecs)
@@ -223,4 +226,4 @@ internal static class FunctionInvokerFactory
 
 /// <summary>A method accepted at load: its binders and signature, waiting for <see cref="FunctionInvokerFactory.Build"/>.</summary>
 internal sealed record FunctionPlan(
-    MethodInfo Method, object? Target, Type InputType, Type ReturnType, object Input, object Sink, FunctionSignature Signature);
+    MethodInfo Method, object? Target, Type InputType, Type ReturnType, object Input, object Sink, FunctionSignature Signature, SignatureLabels Labels);

@@ -3,6 +3,7 @@ using System.Text;
 using Jex.Protocol.V1;
 using Jex.Runtime.Dispatch.Wire;
 using Jex.UserCode;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Jex.Runtime.UserCode;
 
@@ -12,7 +13,7 @@ namespace Jex.Runtime.UserCode;
 /// the item's outputs go until the batch encodes them.
 /// </summary>
 /// <remarks>
-/// Item bytes are slices of the batch's pooled frame and outputs are collected as slices, with
+/// Item bytes are slices of the batch's pooled message buffer and outputs are collected as slices, with
 /// transient bytes (encoded strings, Hazelcast writes) kept in a pooled arena: an item allocates
 /// nothing of its own. Everything is valid until the item ends; the batch copies the outputs into
 /// its result then. A call abandoned at its deadline may still write here afterwards, so an
@@ -62,7 +63,7 @@ internal sealed class InvocationContext : IJexContext, IDisposable
 
     public CancellationToken CancellationToken { get; }
 
-    /// <summary>Session-wide codec state (Compact schemas); owned by the Hazelcast binding.</summary>
+    /// <summary>What the session's Init established, with its format state (<see cref="SessionInfo.Format"/>).</summary>
     public SessionInfo Session => _session;
 
     /// <summary>The current item's key bytes.</summary>
@@ -80,12 +81,12 @@ internal sealed class InvocationContext : IJexContext, IDisposable
     /// <summary>The current item's outputs, filled by the function's result sink.</summary>
     public ReadOnlySpan<PendingOutput> Outputs => _outputs.AsSpan(0, _outputCount);
 
-    /// <summary>Moves to an item of a batch frame.</summary>
-    public void MoveTo(MemberMessageBuffer frame, in ItemView item)
+    /// <summary>Moves to an item of a batch's message buffer.</summary>
+    public void MoveTo(MemberMessageBuffer batch, in ItemView item)
     {
         Reset(item.KeyFormat, item.ValueFormat);
-        Key = frame.Slice(item.KeyStart, item.KeyLength);
-        Value = frame.Slice(item.ValueStart, item.ValueLength);
+        Key = batch.Slice(item.KeyStart, item.KeyLength);
+        Value = batch.Slice(item.ValueStart, item.ValueLength);
         TimestampMs = item.TimestampMs;
         Partition = item.Partition;
         Sequence = item.Sequence;
@@ -224,12 +225,18 @@ internal sealed class SessionInfo
 
     public required IReadOnlyDictionary<string, string> Settings { get; init; }
 
-    /// <summary>Per-session state of the Hazelcast binding (known Compact schemas), created on demand.</summary>
-    public object? HazelcastState { get; set; }
+    /// <summary>The session's id in the runtime's log.</summary>
+    public long Id { get; init; }
+
+    /// <summary>The runtime's own log (not user code's), for what binding notices about the session's items.</summary>
+    public ILogger Logger { get; init; } = NullLogger.Instance;
+
+    /// <summary>1 once the session's JSON items were found to match their class, or the mismatch was logged (<see cref="JsonFieldCheck"/>).</summary>
+    public int JsonFieldsSettled;
 
     /// <summary>
-    /// Compact schemas user code created that the member has not been sent yet. The dispatcher
-    /// sends them in a Schemas message before the result that uses them.
+    /// The session's state of the format that keeps one (<see cref="PayloadCodecs.SessionFormat"/>),
+    /// started at Init; null when the runtime has no such format.
     /// </summary>
-    public List<CompactSchema> PendingSchemas { get; } = [];
+    public IFormatSession? Format { get; init; }
 }

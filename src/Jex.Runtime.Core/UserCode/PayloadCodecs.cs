@@ -17,7 +17,9 @@ internal sealed class PayloadCodecs
     public static PayloadCodecs CreateDefault()
     {
         var codecs = new PayloadCodecs();
-        codecs.Hazelcast = new Hazelcast.HazelcastBinding(codecs);
+        var hazelcast = new Hazelcast.HazelcastBinding(codecs);
+        codecs.Hazelcast = hazelcast;
+        codecs.SessionFormat = hazelcast;
         return codecs;
     }
 
@@ -26,6 +28,9 @@ internal sealed class PayloadCodecs
 
     /// <summary>The Hazelcast <c>Data</c> codec, when this build has one; null refuses FORMAT_HAZELCAST.</summary>
     public IHazelcastBinding? Hazelcast { get; set; }
+
+    /// <summary>The format that keeps per-session state (Compact schemas), started at each Init; null when none.</summary>
+    public IPayloadFormat? SessionFormat { get; set; }
 
     /// <summary>Lets the Hazelcast binding find user <c>ICompactSerializer&lt;T&gt;</c> implementations; called before the assembly's functions are bound.</summary>
     public void AddUserAssembly(Assembly assembly) => Hazelcast?.AddUserAssembly(assembly);
@@ -71,7 +76,16 @@ internal sealed class PayloadCodecs
         }
     }
 
-    public string Describe(Type type)
+    /// <summary>
+    /// The type as a load-time signature shows it, before any session names its formats: a class
+    /// that binds both as JSON and as Compact shows both (<c>json:SomeThing or compact:some-thing</c>).
+    /// </summary>
+    public string Describe(Type type) => Describe(type, null, null);
+
+    /// <summary>The type as a session with these formats reads or writes it (<c>json:SomeThing</c>, <c>compact:some-thing</c>).</summary>
+    public string Describe(Type type, Format keyFormat, Format valueFormat) => Describe(type, (Format?)keyFormat, valueFormat);
+
+    private string Describe(Type type, Format? keyFormat, Format? valueFormat)
     {
         if (type == typeof(string))
         {
@@ -86,10 +100,16 @@ internal sealed class PayloadCodecs
         if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(MapEntry<,>))
         {
             var args = type.GetGenericArguments();
-            return $"entry<{Describe(args[0])},{Describe(args[1])}>";
+            return $"entry<{Describe(args[0], keyFormat, keyFormat)},{Describe(args[1], valueFormat, valueFormat)}>";
         }
 
-        return Hazelcast?.Describe(type) ?? $"json:{type.Name}";
+        var json = $"json:{type.Name}";
+        if (valueFormat is null or Format.Hazelcast && Hazelcast?.Describe(type) is { } hazelcast)
+        {
+            return valueFormat is null ? $"{json} or {hazelcast}" : hazelcast;
+        }
+
+        return json;
     }
 
     private sealed class StringBinder(PayloadCodecs codecs) : PayloadBinder<string?>
@@ -99,6 +119,7 @@ internal sealed class PayloadCodecs
         public override string? Read(ReadOnlyMemory<byte> data, Format format, InvocationContext context) => format switch
         {
             Format.Hazelcast => RequireHazelcast(_hazelcast).Read(data, context),
+            Format.Json => JsonStrings.Read(data.Span, context),
             _ => data.Length == 0 ? string.Empty : Encoding.UTF8.GetString(data.Span),
         };
 
@@ -108,6 +129,12 @@ internal sealed class PayloadCodecs
             {
                 format = Format.Hazelcast;
                 return RequireHazelcast(_hazelcast).Write(value, context);
+            }
+
+            if (preferred == Format.Json)
+            {
+                format = Format.Json;
+                return JsonStrings.Write(value, codecs.Json, context);
             }
 
             format = Format.Text;
@@ -159,6 +186,7 @@ internal sealed class PayloadCodecs
     {
         // Built once per binder, at load: a type the binding cannot map fails the load, not an item.
         private readonly HazelcastCodec<T>? _hazelcast = codecs.Hazelcast?.CodecFor<T>();
+        private readonly JsonFieldCheck? _fields = JsonFieldCheck.For(typeof(T), codecs.Json);
 
         public override T Read(ReadOnlyMemory<byte> data, Format format, InvocationContext context)
         {
@@ -167,6 +195,7 @@ internal sealed class PayloadCodecs
                 return RequireHazelcast(_hazelcast).Read(data, context);
             }
 
+            _fields?.Check(data.Span, context);
             return JsonSerializer.Deserialize<T>(data.Span, codecs.Json)!;
         }
 

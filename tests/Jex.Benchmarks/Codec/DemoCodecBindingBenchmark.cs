@@ -45,8 +45,9 @@ public class DemoCodecBindingBenchmark
             KeyFormat = Format.Hazelcast,
             ValueFormat = Format.Hazelcast,
             Settings = new Dictionary<string, string>(),
+            Format = binding.StartSession(),
         };
-        binding.Register(session, new Schemas { Schemas_ = { SchemaMessages.ToProto(_someThing) } });
+        session.Format.AcceptSchemas(new Schemas { Schemas_ = { SchemaMessages.ToProto(_someThing) } });
         _context = new InvocationContext(session, NullLogger.Instance, 1, CancellationToken.None);
         _input = ByteString.CopyFrom(HazelcastSerializer.Serialize(new CompactRecord(_someThing, [20])));
     }

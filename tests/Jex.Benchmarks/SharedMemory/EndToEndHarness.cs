@@ -6,6 +6,7 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using Jex.Member.Transports;
 using Jex.Member.Transports.SharedMemory;
+using Jex.Protocol.Contract;
 using Jex.Protocol.V1;
 
 namespace Jex.Benchmarks.SharedMemory;
@@ -84,7 +85,7 @@ internal static class EndToEndHarness
         await using var channel = Open(transport, address);
         await channel.SendAsync(new MemberMessage
         {
-            Init = new Init { ProtocolVersion = 1, Token = Token, Function = "identity", KeyFormat = Format.Bytes, ValueFormat = Format.Bytes, MaxInFlight = InFlight },
+            Init = new Init { ProtocolVersion = ProtocolContract.Version, Token = Token, Function = "identity", KeyFormat = Format.Bytes, ValueFormat = Format.Bytes, MaxInFlight = InFlight },
         }, CancellationToken.None);
         var ready = await channel.ReadAsync(CancellationToken.None);
         if (ready?.Ready is null)

@@ -1,6 +1,7 @@
 using System.Text;
 using Google.Protobuf;
 using Jex.Member.Transports;
+using Jex.Protocol.Contract;
 using Jex.Protocol.V1;
 
 namespace Jex.FunctionalTests.Infrastructure;
@@ -27,7 +28,7 @@ internal sealed class TestSession : IAsyncDisposable
 
     public static Init InitFor(string function, string? token = null) => new()
     {
-        ProtocolVersion = 1,
+        ProtocolVersion = ProtocolContract.Version,
         Token = token ?? RuntimeProcess.Token,
         JobId = "job-1",
         JobName = "functional",

@@ -1,6 +1,6 @@
-using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Google.Protobuf;
+using Jex.Protocol.Contract;
 using Jex.Protocol.V1;
 using Jex.Runtime.Configuration;
 using Jex.Runtime.Dispatch;
@@ -58,7 +58,7 @@ public sealed class SessionLogForwardingTests
         var output = new GatedOutput();
         var session = processor.RunAsync(input.Reader.ReadAllAsync().Select(MemberMessageBuffer.From), output, CancellationToken.None);
 
-        await input.Writer.WriteAsync(new MemberMessage { Init = new Init { ProtocolVersion = 1, Token = "t", Function = "Chatty", ValueFormat = Format.Text } });
+        await input.Writer.WriteAsync(new MemberMessage { Init = new Init { ProtocolVersion = ProtocolContract.Version, Token = "t", Function = "Chatty", ValueFormat = Format.Text } });
         Assert.NotNull((await output.ReadAsync()).Ready);
 
         // The member stops reading: every write after Ready waits. The function logs far more than
@@ -122,27 +122,6 @@ public sealed class SessionLogForwardingTests
 
         public void StopApplication()
         {
-        }
-    }
-
-    private sealed class CapturingLoggerProvider : ILoggerProvider
-    {
-        public ConcurrentQueue<(LogLevel Level, int EventId, string Message)> Entries { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => new Logger(this);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(CapturingLoggerProvider provider) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                provider.Entries.Enqueue((logLevel, eventId.Id, formatter(state, exception)));
         }
     }
 }

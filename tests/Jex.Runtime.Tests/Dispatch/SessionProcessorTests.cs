@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Google.Protobuf;
+using Jex.Protocol.Contract;
 using Jex.Protocol.V1;
 using Jex.Runtime.Configuration;
 using Jex.Runtime.Dispatch;
@@ -15,7 +16,7 @@ namespace Jex.Runtime.Tests.Dispatch;
 /// The dispatcher in isolation: messages in through a channel, out through an in-memory
 /// <see cref="ISessionOutput"/>. The same paths run over real transports in Jex.FunctionalTests.
 /// </summary>
-public sealed class SessionProcessorTests : IAsyncDisposable
+public sealed partial class SessionProcessorTests : IAsyncDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
     private readonly Channel<MemberMessage> _in = Channel.CreateUnbounded<MemberMessage>();
@@ -131,7 +132,7 @@ public sealed class SessionProcessorTests : IAsyncDisposable
         {
             Init = new Init
             {
-                ProtocolVersion = 1, Token = "t", Function = function, MaxInFlight = maxInFlight, ValueFormat = Format.Text,
+                ProtocolVersion = ProtocolContract.Version, Token = "t", Function = function, MaxInFlight = maxInFlight, ValueFormat = Format.Text,
                 MaxBatchBytes = maxBatchBytes, MaxBatchItems = maxBatchItems,
             },
         });
@@ -296,7 +297,7 @@ public sealed class SessionProcessorTests : IAsyncDisposable
         var first = Channel.CreateUnbounded<MemberMessage>();
         var firstOut = Channel.CreateUnbounded<RuntimeMessage>();
         var open = processor.RunAsync(first.Reader.ReadAllAsync().Select(MemberMessageBuffer.From), new Output(firstOut.Writer), CancellationToken.None);
-        await first.Writer.WriteAsync(new MemberMessage { Init = new Init { ProtocolVersion = 1, Token = "t", Function = nameof(Functions.Slow) } });
+        await first.Writer.WriteAsync(new MemberMessage { Init = new Init { ProtocolVersion = ProtocolContract.Version, Token = "t", Function = nameof(Functions.Slow) } });
         Assert.NotNull((await firstOut.Reader.ReadAsync().AsTask().WaitAsync(Timeout)).Ready);
 
         var second = processor.RunAsync(Channel.CreateUnbounded<MemberMessage>().Reader.ReadAllAsync().Select(MemberMessageBuffer.From), new Output(Channel.CreateUnbounded<RuntimeMessage>().Writer), CancellationToken.None);
@@ -340,104 +341,5 @@ public sealed class SessionProcessorTests : IAsyncDisposable
         var message = await ReadAsync();
         Assert.Equal(ItemError.Types.Code.BatchTooLarge, message.Result.Error.Code);
         Assert.True(message.CalculateSize() < 512, $"{message.CalculateSize()} bytes");
-    }
-
-    [Fact]
-    public async Task AbandonedCallsOverTheSessionLimit_MakeNewBatchesFailOverloadedUntilTheyEnd()
-    {
-        // The deadline must pass while the call runs, not before it starts (a loaded machine can
-        // take longer than a few ms to start it): long enough for that, short enough for a test.
-        await InitAsync(nameof(Functions.Gated));
-        await _in.Writer.WriteAsync(new MemberMessage { Batch = new Batch { Id = 1, DeadlineMs = 1000, Items = { new Item { Value = ByteString.CopyFromUtf8("a") } } } });
-        var first = (await ReadAsync()).Result;
-        Assert.Equal(ItemError.Types.Code.DeadlineExceeded, first.Results[0].Error.Code);
-
-        // The call is counted as abandoned by the batch that gave up on it, which may finish writing
-        // its result first: wait for the count rather than assume it.
-        var counted = DateTime.UtcNow + Timeout;
-        while (_processor.AbandonedCalls < 1 && DateTime.UtcNow < counted)
-        {
-            await Task.Delay(5);
-        }
-
-        Assert.Equal(1, _processor.AbandonedCalls);
-
-        await _in.Writer.WriteAsync(new MemberMessage { Batch = Batch(2, "b", "c") });
-        var refused = (await ReadAsync()).Result;
-        Assert.Equal(ItemError.Types.Code.Overloaded, refused.Error.Code);
-        Assert.Contains("UserCode:MaxAbandonedCallsPerSession=1", refused.Error.Message, StringComparison.Ordinal);
-
-        Functions.Gate.SetResult();
-        var deadline = DateTime.UtcNow + Timeout;
-        while (_processor.AbandonedCalls > 0 && DateTime.UtcNow < deadline)
-        {
-            await Task.Yield();
-        }
-
-        Assert.Equal(0, _processor.AbandonedCalls);
-        await _in.Writer.WriteAsync(new MemberMessage { Batch = Batch(3, "d") });
-        Assert.Equal("d", (await ReadAsync()).Result.Results[0].Ok.Outputs_[0].Value.ToStringUtf8());
-    }
-
-    [Fact]
-    public async Task ASynchronousCallStuckPastItsDeadline_IsReportedAndHealthGoesNotServing()
-    {
-        await InitAsync(nameof(Functions.Blocking));
-        await _in.Writer.WriteAsync(new MemberMessage { Batch = new Batch { Id = 1, DeadlineMs = 10, Items = { new Item { Value = ByteString.CopyFromUtf8("block") } } } });
-        await Functions.Entered.Task.WaitAsync(Timeout);
-        var health = new RuntimeHealthCheck(_processor);
-
-        var deadline = DateTime.UtcNow + Timeout;
-        while (_processor.StuckCalls == 0 && DateTime.UtcNow < deadline)
-        {
-            _processor.CheckStuck();
-            await Task.Delay(50);
-        }
-
-        Assert.Equal(1, _processor.StuckCalls);
-        var report = await health.CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext());
-        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy, report.Status);
-
-        // Ping is answered meanwhile, the call ends, and health comes back.
-        await _in.Writer.WriteAsync(new MemberMessage { Ping = new Ping { Nonce = 1 } });
-        Assert.Equal(1UL, (await ReadAsync()).Pong.Nonce);
-        Functions.SyncGate.Set();
-        Assert.NotNull((await ReadAsync()).Result);
-
-        // The batch finishes just after its result is sent, and the watchdog also checks on its own.
-        deadline = DateTime.UtcNow + Timeout;
-        while (_processor.StuckCalls != 0 && DateTime.UtcNow < deadline)
-        {
-            _processor.CheckStuck();
-            await Task.Delay(20);
-        }
-
-        Assert.Equal(0, _processor.StuckCalls);
-        report = await health.CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext());
-        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, report.Status);
-    }
-
-    [Fact]
-    public async Task AFastFunctionThatSuddenlyBlocksTheReadingThread_DoesNotStallPingOrCancel()
-    {
-        await InitAsync(nameof(Functions.Blocking));
-        // Fast batches first, so the next ones run inline on the reading thread.
-        for (ulong id = 1; id <= 3; id++)
-        {
-            await _in.Writer.WriteAsync(new MemberMessage { Batch = Batch(id, "fast") });
-            Assert.Equal(id, (await ReadAsync()).Result.BatchId);
-        }
-
-        await _in.Writer.WriteAsync(new MemberMessage { Batch = Batch(4, "block") });
-        await Functions.Entered.Task.WaitAsync(Timeout);
-        await _in.Writer.WriteAsync(new MemberMessage { Ping = new Ping { Nonce = 77 } });
-        Assert.Equal(77UL, (await ReadAsync()).Pong.Nonce);
-        await _in.Writer.WriteAsync(new MemberMessage { Batch = Batch(5, "fast") });
-        Assert.Equal(5UL, (await ReadAsync()).Result.BatchId);
-
-        Functions.SyncGate.Set();
-        Assert.Equal(4UL, (await ReadAsync()).Result.BatchId);
-        await _in.Writer.WriteAsync(new MemberMessage { Batch = Batch(6, "fast") });
-        Assert.Equal(6UL, (await ReadAsync()).Result.BatchId);
     }
 }

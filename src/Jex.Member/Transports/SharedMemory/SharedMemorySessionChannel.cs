@@ -12,7 +12,7 @@ namespace Jex.Member.Transports.SharedMemory;
 /// A dedicated reader thread drains the runtime-to-member ring into an unbounded queue, so results
 /// never back up behind a member that is itself blocked sending (the member bounds batches in flight).
 /// A dead or departed runtime surfaces within a second as <see cref="SessionEndedException"/> with
-/// status 14 (UNAVAILABLE); a SessionClosed message ends the session with its code.
+/// <see cref="StatusCode.Unavailable"/>; a SessionClosed message ends the session with its code.
 /// </summary>
 internal sealed class SharedMemorySessionChannel : ISessionChannel
 {
@@ -169,7 +169,7 @@ internal sealed class SharedMemorySessionChannel : ISessionChannel
             if (message.KindCase == RuntimeMessage.KindOneofCase.Closed)
             {
                 closed = true;
-                if (message.Closed.Code != 0)
+                if (message.Closed.Code != (int)StatusCode.OK)
                 {
                     failure = new SessionEndedException((StatusCode)message.Closed.Code, message.Closed.Message);
                 }

@@ -188,9 +188,9 @@ internal sealed class BatchResultWriter
         var start = HeaderRoom - 1 - ProtoWire.VarintSize((uint)bodyLength);
         _buffer[start] = ResultTag;
         _ = ProtoWire.WriteVarint(_buffer, start + 1, (uint)bodyLength);
-        var frame = new RuntimeMessageBuffer(_buffer, start, _pos - start);
+        var message = new RuntimeMessageBuffer(_buffer, start, _pos - start);
         _buffer = [];
-        return frame;
+        return message;
     }
 
     /// <summary>Gives the buffer back without sending (the batch was abandoned).</summary>

@@ -31,7 +31,7 @@ internal sealed class MemberMessageBuffer
 
     public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, Length);
 
-    /// <summary>Set when the frame holds a batch read in place; else <see cref="Message"/> is.</summary>
+    /// <summary>Set when the buffer holds a batch read in place; else <see cref="Message"/> is.</summary>
     public bool IsBatch { get; private set; }
 
     /// <summary>A message that is not a batch (or a batch in an unusual encoding), parsed.</summary>
@@ -56,18 +56,18 @@ internal sealed class MemberMessageBuffer
 
     public ReadOnlyMemory<byte> Slice(int start, int length) => _buffer.AsMemory(start, length);
 
-    /// <summary>A frame with a copy of <paramref name="bytes"/>.</summary>
+    /// <summary>A buffer with a copy of <paramref name="bytes"/>.</summary>
     public static MemberMessageBuffer Copy(ReadOnlySpan<byte> bytes) => new(PooledBuffer.Copy(bytes), bytes.Length);
 
-    /// <summary>A frame with a copy of a sequence (gRPC hands payloads over as one).</summary>
+    /// <summary>A buffer with a copy of a sequence (gRPC hands payloads over as one).</summary>
     public static MemberMessageBuffer Copy(in ReadOnlySequence<byte> bytes) => new(PooledBuffer.Copy(bytes, out var length), length);
 
-    /// <summary>A frame holding an already-built message (tests, the in-process bench path).</summary>
+    /// <summary>A buffer holding an already-built message (tests, the in-process bench path).</summary>
     public static MemberMessageBuffer From(MemberMessage message) => new(PooledBuffer.Encode(message, out var length), length);
 
     /// <summary>
     /// The field number of the message's first field, read from its first tag without parsing
-    /// anything else: 1 for an Init. 0 when the frame is empty or its first byte is no tag.
+    /// anything else: 1 for an Init. 0 when the buffer is empty or its first byte is no tag.
     /// </summary>
     public int FirstField()
     {
@@ -89,7 +89,7 @@ internal sealed class MemberMessageBuffer
     }
 
     /// <summary>
-    /// Reads the frame: a batch in place, anything else into <see cref="Message"/>. Throws
+    /// Reads the message: a batch in place, anything else into <see cref="Message"/>. Throws
     /// <see cref="MalformedMessageException"/> naming the byte at fault when the bytes are not a
     /// MemberMessage. A batch of more than <paramref name="maxItems"/> items or
     /// <paramref name="maxBatchBytes"/> bytes is only counted (<see cref="OverLimit"/>): the work
@@ -215,7 +215,7 @@ internal sealed class MemberMessageBuffer
         _itemsRead = overLimit ? 0 : count;
     }
 
-    /// <summary>Returns the buffers to their pools; the frame must not be used afterwards.</summary>
+    /// <summary>Returns the buffers to their pools; the buffer must not be used afterwards.</summary>
     public void Release()
     {
         ReturnBuffer();
@@ -236,7 +236,7 @@ internal sealed class MemberMessageBuffer
     }
 }
 
-/// <summary>One item of a batch, as offsets into its frame's buffer.</summary>
+/// <summary>One item of a batch, as offsets into its message buffer.</summary>
 internal readonly record struct ItemView(
     int KeyStart,
     int KeyLength,
@@ -248,7 +248,7 @@ internal readonly record struct ItemView(
     int Partition,
     long Sequence)
 {
-    /// <summary>Reads an Item message; <paramref name="offset"/> is where it starts in the frame.</summary>
+    /// <summary>Reads an Item message; <paramref name="offset"/> is where it starts in the buffer.</summary>
     public static ItemView Parse(ReadOnlySpan<byte> item, int offset)
     {
         int keyStart = offset, keyLength = 0, valueStart = offset, valueLength = 0, partition = 0;

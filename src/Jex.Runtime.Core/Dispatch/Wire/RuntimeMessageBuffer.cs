@@ -25,7 +25,7 @@ internal sealed class RuntimeMessageBuffer
 
     /// <summary>
     /// Set on a BatchResult whose batch still holds an in-flight permit: the session frees the permit
-    /// when the frame goes to the transport, not when it is queued, so results waiting for a
+    /// when the message goes to the transport, not when it is queued, so results waiting for a
     /// member that does not read stay within the in-flight limit.
     /// </summary>
     internal bool HoldsInFlight { get; set; }
@@ -44,7 +44,7 @@ internal sealed class RuntimeMessageBuffer
         return new RuntimeMessageBuffer(buffer, 0, length);
     }
 
-    /// <summary>Decodes the frame (tests, the in-process bench path, logging).</summary>
+    /// <summary>Decodes the message (tests, the in-process bench path, logging).</summary>
     public RuntimeMessage ToMessage() => RuntimeMessage.Parser.ParseFrom(Span);
 
     public void Release()
@@ -56,5 +56,5 @@ internal sealed class RuntimeMessageBuffer
         }
     }
 
-    private static ObjectDisposedException Released() => new(nameof(RuntimeMessageBuffer), "the frame was already sent and released");
+    private static ObjectDisposedException Released() => new(nameof(RuntimeMessageBuffer), "the message was already sent and released");
 }

@@ -1,9 +1,6 @@
 using System.Collections.Concurrent;
 using System.Reflection;
-using System.Text;
 using Jex.Hazelcast;
-using Jex.Protocol.V1;
-using Jex.Runtime.Dispatch;
 using Jex.UserCode.Compact;
 
 namespace Jex.Runtime.UserCode.Hazelcast;
@@ -11,10 +8,10 @@ namespace Jex.Runtime.UserCode.Hazelcast;
 /// <summary>
 /// FORMAT_HAZELCAST for user functions: built-in types, <c>[CompactType]</c> classes field by field,
 /// types with a user <see cref="ICompactSerializer{T}"/>, and any other class as HazelcastJsonValue.
-/// Also the session's schema registry: in-band member schemas, checked by fingerprint. Codecs are
+/// Also the format that starts each session's schema state (<see cref="HazelcastSessionState"/>). Codecs are
 /// built once per type when functions are bound; they are shared by every session.
 /// </summary>
-internal sealed class HazelcastBinding(PayloadCodecs codecs) : IHazelcastBinding, ISchemaRegistry
+internal sealed class HazelcastBinding(PayloadCodecs codecs) : IHazelcastBinding, IPayloadFormat
 {
     private readonly object _gate = new();
     private readonly List<Assembly> _assemblies = [];
@@ -209,27 +206,7 @@ internal sealed class HazelcastBinding(PayloadCodecs codecs) : IHazelcastBinding
         return map;
     }
 
-    /// <summary>Registers the member's schemas for the session; every valid one is kept, and the bad ones are named in one error.</summary>
-    public void Register(SessionInfo session, Schemas schemas)
-    {
-        var state = HazelcastSessionState.For(session);
-        StringBuilder? errors = null;
-        foreach (var proto in schemas.Schemas_)
-        {
-            try
-            {
-                state.AddFromMember(SchemaMessages.FromProto(proto));
-            }
-            catch (HazelcastCodecException e)
-            {
-                errors ??= new StringBuilder();
-                errors.Append(errors.Length == 0 ? string.Empty : "; ").Append(e.Message);
-            }
-        }
+    public string Capability => "compact";
 
-        if (errors is not null)
-        {
-            throw new PayloadBindingException(errors.ToString());
-        }
-    }
+    public IFormatSession StartSession() => new HazelcastSessionState();
 }

@@ -22,9 +22,7 @@ internal sealed class HazelcastScratch
 
     public static HazelcastScratch Current => t_current ??= new HazelcastScratch();
 
-    /// <summary>The session of the write in progress, for nested objects to announce their schemas.</summary>
-    public SessionInfo? Session { get; set; }
-
+    /// <summary>The session state of the write in progress, for nested objects to announce their schemas.</summary>
     public HazelcastSessionState? State { get; set; }
 
     public CompactReader Reader(int depth) => Get(ref _readers, depth);
@@ -46,10 +44,7 @@ internal sealed class HazelcastScratch
 
     public void Announce(Schema schema)
     {
-        if (State is { } state && Session is { } session)
-        {
-            state.Announce(schema, session);
-        }
+        State?.Announce(schema);
     }
 
     private static T Get<T>(ref T[] items, int depth)

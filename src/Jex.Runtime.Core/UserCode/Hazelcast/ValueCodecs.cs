@@ -66,7 +66,6 @@ internal abstract class ValueCodec<T> : HazelcastCodec<T>
         }
         finally
         {
-            scratch.Session = null;
             scratch.State = null;
         }
     }
@@ -217,10 +216,9 @@ internal sealed class CompactValueCodec<T>(CompactTypeCodec<T> type, JsonSeriali
     protected override void WriteValue(T value, BufferWriter output, HazelcastScratch scratch, InvocationContext context)
     {
         var state = HazelcastSessionState.For(context.Session);
-        scratch.Session = context.Session;
         scratch.State = state;
         var schema = type.SchemaFor(value);
-        state.Announce(schema, context.Session);
+        state.Announce(schema);
         output.WriteInt32(0);
         output.WriteInt32(TypeIds.Compact);
         output.WriteInt64(schema.Id);

@@ -6,12 +6,11 @@ using Jex.Hazelcast.Values;
 using Jex.Protocol.V1;
 using Jex.Runtime.UserCode;
 using Jex.Runtime.UserCode.Hazelcast;
-using Jex.UserCode;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Jex.Runtime.Tests.UserCode.Hazelcast;
 
-public sealed class HazelcastBindingTests
+public sealed partial class HazelcastBindingTests
 {
     private static readonly Schema SomeThingSchema = new("some-thing", [new FieldDescriptor("value", FieldKind.INT32)]);
     private static readonly Schema OtherThingSchema = new("other-thing", [new FieldDescriptor("value", FieldKind.STRING)]);
@@ -21,7 +20,9 @@ public sealed class HazelcastBindingTests
     internal static PayloadCodecs NewCodecs()
     {
         var codecs = new PayloadCodecs();
-        codecs.Hazelcast = new HazelcastBinding(codecs);
+        var binding = new HazelcastBinding(codecs);
+        codecs.Hazelcast = binding;
+        codecs.SessionFormat = binding;
         return codecs;
     }
 
@@ -39,7 +40,15 @@ public sealed class HazelcastBindingTests
         KeyFormat = Format.Hazelcast,
         ValueFormat = Format.Hazelcast,
         Settings = new Dictionary<string, string>(),
+        Format = new HazelcastSessionState(),
     };
+
+    /// <summary>The member's Schemas message, as the session's reader hands it to the format.</summary>
+    internal static void Register(SessionInfo session, Schemas schemas) => session.Format!.AcceptSchemas(schemas);
+
+    /// <summary>The schemas the dispatcher would send before the next result (taking them, as it does).</summary>
+    internal static List<CompactSchema> TakePending(SessionInfo session) =>
+        session.Format!.TakePending()?.Schemas.Schemas_.ToList() ?? [];
 
     internal static Schemas SchemasOf(params Schema[] schemas)
     {
@@ -48,7 +57,7 @@ public sealed class HazelcastBindingTests
         return message;
     }
 
-    private static ByteString Data(object? value) => ByteString.CopyFrom(HazelcastSerializer.Serialize(value));
+    internal static ByteString Data(object? value) => ByteString.CopyFrom(HazelcastSerializer.Serialize(value));
 
     private T Read<T>(ByteString data, InvocationContext context) => _codecs.BinderFor<T>().Read(data.Memory, Format.Hazelcast, context);
 
@@ -74,7 +83,7 @@ public sealed class HazelcastBindingTests
     public void Read_CompactSomeThingWithAnnouncedSchema_BindsFieldValueToPropertyValue()
     {
         var context = NewContext();
-        Binding.Register(context.Session, SchemasOf(SomeThingSchema));
+        Register(context.Session, SchemasOf(SomeThingSchema));
 
         var value = Read<SomeThing>(Data(new CompactRecord(SomeThingSchema, [20])), context);
 
@@ -92,55 +101,6 @@ public sealed class HazelcastBindingTests
     }
 
     [Fact]
-    public void Write_NewSchema_IsQueuedForTheMemberOnceASession()
-    {
-        var session = NewSession();
-        Write(new OtherThing { Value = "a" }, NewContext(session));
-        Write(new OtherThing { Value = "b" }, NewContext(session));
-
-        var pending = Assert.Single(session.PendingSchemas);
-        Assert.Equal(OtherThingSchema.Id, pending.Id);
-        Assert.Equal("other-thing", pending.TypeName);
-        var field = Assert.Single(pending.Fields);
-        Assert.Equal("value", field.Name);
-        Assert.Equal((int)FieldKind.STRING, field.Kind);
-
-        var other = NewSession();
-        Write(new OtherThing { Value = "c" }, NewContext(other));
-        Assert.Single(other.PendingSchemas);
-    }
-
-    [Fact]
-    public void Write_SchemaTheMemberAnnounced_IsNotSentBack()
-    {
-        var session = NewSession();
-        Binding.Register(session, SchemasOf(OtherThingSchema));
-
-        Write(new OtherThing { Value = "a" }, NewContext(session));
-
-        Assert.Empty(session.PendingSchemas);
-    }
-
-    [Fact]
-    public async Task Write_FromManyThreadsAtOnce_QueuesTheSchemaExactlyOnce()
-    {
-        var session = NewSession();
-        using var start = new Barrier(4);
-        var writers = Enumerable.Range(0, 4).Select(i => Task.Run(() =>
-        {
-            start.SignalAndWait(TimeSpan.FromSeconds(10));
-            for (int j = 0; j < 50; j++)
-            {
-                Write(new OtherThing { Value = $"{i}-{j}" }, NewContext(session));
-            }
-        }));
-
-        await Task.WhenAll(writers).WaitAsync(TimeSpan.FromSeconds(30));
-
-        Assert.Single(session.PendingSchemas);
-    }
-
-    [Fact]
     public void Read_UnknownSchemaId_FailsWithUnknownSchemaNamingTheId()
     {
         var context = NewContext();
@@ -154,7 +114,7 @@ public sealed class HazelcastBindingTests
     [Fact]
     public void Read_SchemaAnnouncedInAnotherSession_IsUnknownInThisOne()
     {
-        Binding.Register(NewSession(), SchemasOf(SomeThingSchema));
+        Register(NewSession(), SchemasOf(SomeThingSchema));
 
         var e = Assert.Throws<PayloadBindingException>(() => Read<SomeThing>(Data(new CompactRecord(SomeThingSchema, [1])), NewContext()));
 
@@ -166,7 +126,7 @@ public sealed class HazelcastBindingTests
     {
         var noValue = new Schema("some-thing", [new FieldDescriptor("amount", FieldKind.INT32)]);
         var context = NewContext();
-        Binding.Register(context.Session, SchemasOf(noValue));
+        Register(context.Session, SchemasOf(noValue));
 
         var e = Assert.Throws<PayloadBindingException>(() => Read<SomeThing>(Data(new CompactRecord(noValue, [5])), context));
 
@@ -180,7 +140,7 @@ public sealed class HazelcastBindingTests
     {
         var stringValue = new Schema("some-thing", [new FieldDescriptor("value", FieldKind.STRING)]);
         var context = NewContext();
-        Binding.Register(context.Session, SchemasOf(stringValue));
+        Register(context.Session, SchemasOf(stringValue));
 
         var e = Assert.Throws<PayloadBindingException>(() => Read<SomeThing>(Data(new CompactRecord(stringValue, ["20"])), context));
 
@@ -194,7 +154,7 @@ public sealed class HazelcastBindingTests
     {
         var javaStyle = new Schema("some-thing", [new FieldDescriptor("VALUE", FieldKind.NULLABLE_INT32), new FieldDescriptor("extra", FieldKind.STRING)]);
         var context = NewContext();
-        Binding.Register(context.Session, SchemasOf(javaStyle));
+        Register(context.Session, SchemasOf(javaStyle));
 
         Assert.Equal(7, Read<SomeThing>(Data(new CompactRecord(javaStyle, [7, "ignored"])), context).Value);
 
@@ -208,7 +168,7 @@ public sealed class HazelcastBindingTests
     {
         var schema = new Schema("strict", [new FieldDescriptor("name", FieldKind.STRING), new FieldDescriptor("nick", FieldKind.STRING)]);
         var context = NewContext();
-        Binding.Register(context.Session, SchemasOf(schema));
+        Register(context.Session, SchemasOf(schema));
 
         var ok = Read<Strict>(Data(new CompactRecord(schema, ["n", null])), context);
         Assert.Equal(("n", (string?)null), (ok.Name, ok.Nick));
@@ -223,7 +183,7 @@ public sealed class HazelcastBindingTests
     public void Read_CompactOfAnotherTypeName_FailsNamingBothNames()
     {
         var context = NewContext();
-        Binding.Register(context.Session, SchemasOf(OtherThingSchema));
+        Register(context.Session, SchemasOf(OtherThingSchema));
 
         var e = Assert.Throws<PayloadBindingException>(() => Read<SomeThing>(Data(new CompactRecord(OtherThingSchema, ["x"])), context));
 
@@ -235,39 +195,13 @@ public sealed class HazelcastBindingTests
     public void Read_TruncatedCompact_FailsWithDecode()
     {
         var context = NewContext();
-        Binding.Register(context.Session, SchemasOf(OtherThingSchema));
+        Register(context.Session, SchemasOf(OtherThingSchema));
         var bytes = HazelcastSerializer.Serialize(new CompactRecord(OtherThingSchema, ["hello"]));
 
         var e = Assert.Throws<PayloadBindingException>(() => Read<OtherThing>(ByteString.CopyFrom(bytes, 0, bytes.Length - 3), context));
 
         Assert.Equal(ItemError.Types.Code.Decode, e.Code);
         Assert.Contains("truncated", e.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void Register_WhenTheIdDoesNotMatchTheFingerprint_FailsNamingTheType()
-    {
-        var message = SchemasOf(SomeThingSchema, OtherThingSchema);
-        message.Schemas_[0].Id += 1;
-        var session = NewSession();
-
-        var e = Assert.Throws<PayloadBindingException>(() => Binding.Register(session, message));
-
-        Assert.Contains("'some-thing'", e.Message, StringComparison.Ordinal);
-        Assert.DoesNotContain("other-thing", e.Message, StringComparison.Ordinal);
-        // The good schema of the same message is kept.
-        Assert.Equal("x", Read<OtherThing>(Data(new CompactRecord(OtherThingSchema, ["x"])), NewContext(session)).Value);
-    }
-
-    [Fact]
-    public void Register_UnknownFieldKind_FailsNamingTheField()
-    {
-        var message = new Schemas { Schemas_ = { new CompactSchema { Id = 1, TypeName = "t", Fields = { new CompactField { Name = "f", Kind = 99 } } } } };
-
-        var e = Assert.Throws<PayloadBindingException>(() => Binding.Register(NewSession(), message));
-
-        Assert.Contains("field 'f'", e.Message, StringComparison.Ordinal);
-        Assert.Contains("99", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -330,7 +264,7 @@ public sealed class HazelcastBindingTests
         var json = Assert.IsType<HazelcastJsonValue>(Decode(written));
         Assert.Equal("{\"x\":3,\"y\":4}", json.Text);
 
-        Binding.Register(context.Session, SchemasOf(SomeThingSchema));
+        Register(context.Session, SchemasOf(SomeThingSchema));
         var e = Assert.Throws<PayloadBindingException>(() => Read<JsonPoint>(Data(new CompactRecord(SomeThingSchema, [1])), context));
         Assert.Contains("[CompactType", e.Message, StringComparison.Ordinal);
     }
@@ -375,7 +309,7 @@ public sealed class HazelcastBindingTests
         var bytes = Write(value, NewContext(session));
 
         // The schemas the member needs: the type itself and the nested one.
-        var schemas = session.PendingSchemas.Select(SchemaMessages.FromProto).ToArray();
+        var schemas = TakePending(session).Select(SchemaMessages.FromProto).ToArray();
         Assert.Equal(["address", "everything"], schemas.Select(s => s.TypeName).Order());
         var everything = schemas.Single(s => s.TypeName == "everything");
         var address = schemas.Single(s => s.TypeName == "address");
@@ -392,7 +326,7 @@ public sealed class HazelcastBindingTests
 
         // And back, in another session that learned the schemas from the member.
         var reader = NewContext();
-        Binding.Register(reader.Session, SchemasOf(schemas));
+        Register(reader.Session, SchemasOf(schemas));
         var back = Read<Everything>(bytes, reader);
         Assert.Equivalent(value, back, strict: true);
     }
@@ -403,92 +337,11 @@ public sealed class HazelcastBindingTests
         var session = NewSession();
         var bytes = Write(new Node { Value = 1, Next = new Node { Value = 2, Next = new Node { Value = 3 } } }, NewContext(session));
         var reader = NewContext();
-        Binding.Register(reader.Session, new Schemas { Schemas_ = { session.PendingSchemas } });
+        Register(reader.Session, new Schemas { Schemas_ = { TakePending(session) } });
 
         var node = Read<Node>(bytes, reader);
 
         Assert.Equal([1, 2, 3], new[] { node, node.Next!, node.Next!.Next! }.Select(n => n.Value));
         Assert.Null(node.Next!.Next!.Next);
-    }
-
-    [Fact]
-    public void UserSerializer_DefinesTheSchemaOnFirstWriteAndReadsWithTheWriterSchema()
-    {
-        var session = NewSession();
-        var value = new Temperature { Sensor = "s-1", Celsius = 21.5, History = [20, 21] };
-
-        var bytes = Write(value, NewContext(session));
-
-        var schema = SchemaMessages.FromProto(Assert.Single(session.PendingSchemas));
-        Assert.Equal("temperature", schema.TypeName);
-        Assert.Equal(["celsius:FLOAT64", "history:ARRAY_OF_INT32", "sensor-id:STRING"], schema.Fields.Select(f => f.ToString()));
-        Assert.Equal("compact:temperature", Binding.Describe(typeof(Temperature)));
-
-        var reader = NewContext();
-        Binding.Register(reader.Session, SchemasOf(schema));
-        Assert.Equivalent(value, Read<Temperature>(bytes, reader), strict: true);
-
-        // A writer schema without the optional field: the serializer asks HasField.
-        var older = new Schema("temperature", [new FieldDescriptor("sensor-id", FieldKind.STRING), new FieldDescriptor("celsius", FieldKind.FLOAT64)]);
-        Binding.Register(reader.Session, SchemasOf(older));
-        var old = Read<Temperature>(Data(new CompactRecord(older, [21.0, "s-0"])), reader);
-        Assert.Equal(("s-0", 21.0, (int[]?)null), (old.Sensor, old.Celsius, old.History));
-    }
-
-    [Fact]
-    public void UserSerializer_WinsOverTheAttribute()
-    {
-        Assert.Equal("compact:by-serializer", Binding.Describe(typeof(Overridden)));
-        var session = NewSession();
-        Write(new Overridden { Value = 5 }, NewContext(session));
-        Assert.Equal("by-serializer", Assert.Single(session.PendingSchemas).TypeName);
-    }
-
-    [Fact]
-    public void Describe_NamesCompactTypesAndLeavesOthersToTheCaller()
-    {
-        Assert.Equal("compact:some-thing", _codecs.Describe(typeof(SomeThing)));
-        Assert.Equal("entry<string,compact:other-thing>", _codecs.Describe(typeof(MapEntry<string, OtherThing>)));
-        Assert.Equal("json:JsonPoint", _codecs.Describe(typeof(JsonPoint)));
-    }
-
-    [Fact]
-    public void CompactClassWithAnUnmappablePropertyType_IsRefusedWhenBoundNamingTheProperty()
-    {
-        var e = Assert.Throws<NotSupportedException>(() => _codecs.BinderFor<Unmappable>());
-
-        Assert.Contains("Unmappable.Id", e.Message, StringComparison.Ordinal);
-        Assert.Contains("ICompactSerializer", e.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void DemoPath_AllocatesOnlyTheUserObjects()
-    {
-        var context = NewContext();
-        Binding.Register(context.Session, SchemasOf(SomeThingSchema, OtherThingSchema));
-        var input = Data(new CompactRecord(SomeThingSchema, [20])).Memory;
-        var item = new Item();
-        var read = _codecs.BinderFor<SomeThing>();
-        var write = _codecs.BinderFor<OtherThing>();
-        var result = new OtherThing { Value = "__20__" };
-        for (int i = 0; i < 100; i++)
-        {
-            context.MoveTo(item);
-            read.Read(input, Format.Hazelcast, context);
-            write.Write(result, Format.Hazelcast, context, out _);
-        }
-
-        const int Rounds = 1000;
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < Rounds; i++)
-        {
-            context.MoveTo(item);
-            read.Read(input, Format.Hazelcast, context);
-            write.Write(result, Format.Hazelcast, context, out _);
-        }
-
-        long perRound = (GC.GetAllocatedBytesForCurrentThread() - before) / Rounds;
-        // SomeThing (24 B) only: the output's bytes go to the context's pooled arena, reused per item.
-        Assert.InRange(perRound, 1, 32);
     }
 }

@@ -4,7 +4,6 @@ using Jex.Hazelcast.Compact;
 using Jex.Hazelcast.Serialization;
 using Jex.Protocol.V1;
 using Jex.Runtime.UserCode;
-using Jex.Runtime.UserCode.Hazelcast;
 using Jex.UserCode;
 
 namespace Jex.Runtime.Tests.UserCode.Hazelcast;
@@ -41,7 +40,7 @@ public sealed class HazelcastInvocationTests
     private InvocationContext NewSessionContext()
     {
         var context = HazelcastBindingTests.NewContext();
-        ((HazelcastBinding)_codecs.Hazelcast!).Register(context.Session, HazelcastBindingTests.SchemasOf(SomeThingSchema));
+        HazelcastBindingTests.Register(context.Session, HazelcastBindingTests.SchemasOf(SomeThingSchema));
         return context;
     }
 
@@ -49,8 +48,8 @@ public sealed class HazelcastInvocationTests
     public async Task DoThing_OnCompactSomeThing_ReturnsCompactOtherThingKeyedLikeTheInput()
     {
         var invoker = Create(nameof(Functions.DoThing));
-        Assert.Equal("compact:some-thing", invoker.Signature.Input);
-        Assert.Equal("compact:other-thing", invoker.Signature.Output);
+        Assert.Equal("compact:some-thing", invoker.SignatureFor(Format.Hazelcast, Format.Hazelcast).Input);
+        Assert.Equal("compact:other-thing", invoker.SignatureFor(Format.Hazelcast, Format.Hazelcast).Output);
         var context = NewSessionContext();
         var key = Data("key-20");
 
@@ -60,7 +59,7 @@ public sealed class HazelcastInvocationTests
         Assert.Equal(Format.Hazelcast, output.KeyFormat);
         Assert.Equal(Format.Hazelcast, output.ValueFormat);
         Assert.Equal(Data(new CompactRecord(OtherThingSchema, ["__20__"])), output.Value);
-        Assert.Equal(OtherThingSchema.Id, Assert.Single(context.Session.PendingSchemas).Id);
+        Assert.Equal(OtherThingSchema.Id, Assert.Single(HazelcastBindingTests.TakePending(context.Session)).Id);
     }
 
     [Fact]
@@ -79,15 +78,15 @@ public sealed class HazelcastInvocationTests
 
         Assert.Equal(Format.Json, output.ValueFormat);
         Assert.Equal("{\"value\":\"__20__\"}", Encoding.UTF8.GetString(output.Value.Span));
-        Assert.Empty(context.Session.PendingSchemas);
+        Assert.Empty(HazelcastBindingTests.TakePending(context.Session));
     }
 
     [Fact]
     public async Task MapEntry_DecodesTheHazelcastStringKeyAndEncodesTheNewOne()
     {
         var invoker = Create(nameof(Functions.DoThingEntry));
-        Assert.Equal("entry<string,compact:some-thing>", invoker.Signature.Input);
-        Assert.Equal("entry<string,compact:other-thing>", invoker.Signature.Output);
+        Assert.Equal("entry<string,compact:some-thing>", invoker.SignatureFor(Format.Hazelcast, Format.Hazelcast).Input);
+        Assert.Equal("entry<string,compact:other-thing>", invoker.SignatureFor(Format.Hazelcast, Format.Hazelcast).Output);
         var context = NewSessionContext();
 
         var output = Assert.Single(await InvokeAsync(invoker, context,
@@ -107,7 +106,7 @@ public sealed class HazelcastInvocationTests
             new Item { Key = Data("k"), Value = Data(new CompactRecord(SomeThingSchema, [1])) });
 
         Assert.Equal([Data(new CompactRecord(OtherThingSchema, ["a1"])), Data(new CompactRecord(OtherThingSchema, ["b1"]))], outputs.Select(o => o.Value));
-        Assert.Single(context.Session.PendingSchemas);
+        Assert.Single(HazelcastBindingTests.TakePending(context.Session));
     }
 
     [Fact]

@@ -1,0 +1,131 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Jex.Protocol.Contract;
+using Jex.Protocol.V1;
+using Jex.Runtime.Configuration;
+using Jex.Runtime.Dispatch;
+using Jex.Runtime.Dispatch.Wire;
+using Jex.Runtime.UserCode;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using LogLevel = Microsoft.Extensions.Logging.LogLevel;
+
+namespace Jex.Runtime.Tests.Dispatch;
+
+/// <summary>
+/// One session against a real <see cref="SessionProcessor"/>, in process: member messages in through a
+/// channel, runtime messages out decoded, and the runtime's log captured.
+/// </summary>
+internal sealed class SessionHarness : IAsyncDisposable
+{
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+
+    private readonly Channel<MemberMessage> _in = Channel.CreateUnbounded<MemberMessage>();
+    private readonly Channel<RuntimeMessage> _out = Channel.CreateUnbounded<RuntimeMessage>();
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly SessionProcessor _processor;
+
+    public SessionHarness(Type functions, PayloadCodecs codecs, params string[] names)
+    {
+        _loggerFactory = LoggerFactory.Create(b => b.AddProvider(Logs).SetMinimumLevel(LogLevel.Debug));
+        var catalog = new Dictionary<string, FunctionDescriptor>();
+        foreach (var name in names)
+        {
+            var invoker = FunctionInvokerFactory.Create(functions.GetMethod(name)!, null, codecs);
+            catalog[name] = new FunctionDescriptor(name, name, "test", invoker);
+        }
+
+        _processor = new SessionProcessor(
+            new FunctionCatalog(catalog, codecs),
+            Options.Create(new UserCodeOptions { Token = "t" }),
+            new RuntimeCounters(),
+            _loggerFactory,
+            new Lifetime());
+        Session = _processor.RunAsync(_in.Reader.ReadAllAsync().Select(MemberMessageBuffer.From), new Output(_out.Writer), CancellationToken.None);
+    }
+
+    public CapturingLoggerProvider Logs { get; } = new();
+
+    /// <summary>Ends when the session does (it throws a refused session's RpcException).</summary>
+    public Task Session { get; }
+
+    public static Init InitFor(string function, Format valueFormat, string token = "t") => new()
+    {
+        ProtocolVersion = ProtocolContract.Version, Token = token, Function = function, KeyFormat = Format.Text, ValueFormat = valueFormat,
+    };
+
+    public async Task<Ready> InitAsync(Init init)
+    {
+        await SendAsync(new MemberMessage { Init = init });
+        return (await ReadAsync()).Ready;
+    }
+
+    public ValueTask SendAsync(MemberMessage message) => _in.Writer.WriteAsync(message);
+
+    public async Task<RuntimeMessage> ReadAsync() => await _out.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+
+    /// <summary>Ends the member's stream and waits for the session to end.</summary>
+    public async Task EndAsync()
+    {
+        _in.Writer.TryComplete();
+        await Session.WaitAsync(Timeout);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _in.Writer.TryComplete();
+        try
+        {
+            await Session.WaitAsync(Timeout);
+        }
+        catch (Exception) when (Session.IsFaulted)
+        {
+            // A refused session ends with the refusal; the test asserted what it needed.
+        }
+
+        _processor.Dispose();
+        _loggerFactory.Dispose();
+    }
+
+    private sealed class Output(ChannelWriter<RuntimeMessage> writer) : ISessionOutput
+    {
+        public ValueTask WriteAsync(RuntimeMessageBuffer message, bool moreFollows, CancellationToken cancellationToken) =>
+            writer.WriteAsync(message.ToMessage(), cancellationToken);
+    }
+
+    private sealed class Lifetime : IHostApplicationLifetime
+    {
+        public CancellationToken ApplicationStarted => CancellationToken.None;
+
+        public CancellationToken ApplicationStopping => CancellationToken.None;
+
+        public CancellationToken ApplicationStopped => CancellationToken.None;
+
+        public void StopApplication()
+        {
+        }
+    }
+}
+
+/// <summary>Keeps every record the runtime logs, with its event id.</summary>
+internal sealed class CapturingLoggerProvider : ILoggerProvider
+{
+    public ConcurrentQueue<(LogLevel Level, int EventId, string Message)> Entries { get; } = new();
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(CapturingLoggerProvider provider) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            provider.Entries.Enqueue((logLevel, eventId.Id, formatter(state, exception)));
+    }
+}
