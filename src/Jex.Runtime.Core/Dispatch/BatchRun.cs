@@ -220,7 +220,8 @@ internal sealed class BatchRun
         return remaining;
     }
 
-    private static ItemError ToItemError(Exception e) => e switch
+    /// <summary>The item error the member gets for an exception from binding or from user code; the test kit uses it too.</summary>
+    internal static ItemError ToItemError(Exception e) => e switch
     {
         PayloadBindingException binding => new ItemError
         {

@@ -103,6 +103,7 @@ internal static class RuntimeAdapter
                 KeyFormat = inputs.Count > 0 ? KeyFormatOf(inputs[0]) : Format.Bytes,
                 ValueFormat = inputs.Count > 0 ? (Format)inputs[0].ValueFormat : Format.Bytes,
                 Settings = new Dictionary<string, string>(test.Settings, StringComparer.Ordinal),
+                Format = codecs.SessionFormat?.StartSession(),
             };
             RegisterInputSchemas(info, inputs);
 
@@ -164,11 +165,7 @@ internal static class RuntimeAdapter
                 }
             }
 
-            IReadOnlyList<JexCompactSchema> schemas;
-            lock (info.PendingSchemas)
-            {
-                schemas = [.. info.PendingSchemas.Select(s => FromSchema(SchemaMessages.FromProto(s)))];
-            }
+            var schemas = TakeSchemas(info);
 
             return [.. results.Select(r => new JexResult(r.Outputs ?? [], r.Error, schemas))];
         }
@@ -181,14 +178,14 @@ internal static class RuntimeAdapter
                 return;
             }
 
-            if (codecs.Hazelcast is not ISchemaRegistry registry)
+            if (info.Format is not { } format)
             {
                 throw new InvalidOperationException("this build of the runtime has no Hazelcast codec, so Compact schemas cannot be announced");
             }
 
             try
             {
-                registry.Register(info, message);
+                format.AcceptSchemas(message);
             }
             catch (PayloadBindingException e)
             {
@@ -230,20 +227,12 @@ internal static class RuntimeAdapter
             }
         }
 
-        /// <summary>The runtime's item error for an exception (BatchRun.ToItemError, which is private to the dispatcher).</summary>
-        private static JexItemError ToItemError(Exception e) => e switch
+        /// <summary>The runtime's own item error for an exception (<see cref="BatchRun.ToItemError"/>).</summary>
+        private static JexItemError ToItemError(Exception e)
         {
-            PayloadBindingException binding => new JexItemError(
-                (JexErrorCode)binding.Code,
-                (binding.InnerException ?? binding).GetType().FullName ?? "Exception",
-                binding.Message,
-                binding.InnerException?.StackTrace ?? string.Empty),
-            _ => new JexItemError(
-                JexErrorCode.UserException,
-                e.GetType().FullName ?? e.GetType().Name,
-                e.Message,
-                e.StackTrace ?? string.Empty),
-        };
+            var error = BatchRun.ToItemError(e);
+            return new JexItemError((JexErrorCode)error.Code, error.Type, error.Message, error.Stack);
+        }
     }
 
     /// <summary>A session of one item in Hazelcast format, for encoding or decoding a value outside a call.</summary>
@@ -260,6 +249,7 @@ internal static class RuntimeAdapter
             KeyFormat = Format.Hazelcast,
             ValueFormat = Format.Hazelcast,
             Settings = new Dictionary<string, string>(),
+            Format = codecs.SessionFormat?.StartSession(),
         };
         var context = new InvocationContext(info, NullLogger.Instance, 0, CancellationToken.None);
         context.MoveTo(new Item { KeyFormat = Format.Hazelcast, ValueFormat = Format.Hazelcast });
@@ -289,9 +279,15 @@ internal static class RuntimeAdapter
                 throw new ArgumentException($"cannot encode {typeof(T).FullName} as Compact: {e.Message}", nameof(value), e);
             }
 
-            return (bytes.ToArray(), [.. info.PendingSchemas.Select(s => FromSchema(SchemaMessages.FromProto(s)))]);
+            return (bytes.ToArray(), TakeSchemas(info));
         }
     }
+
+    /// <summary>The schemas of Compact types the session's outputs created: what the runtime sends before the result.</summary>
+    private static IReadOnlyList<JexCompactSchema> TakeSchemas(SessionInfo info) =>
+        info.Format?.TakePending() is { Schemas: { } message }
+            ? [.. message.Schemas_.Select(s => FromSchema(SchemaMessages.FromProto(s)))]
+            : [];
 
     public static T DecodeCompact<T>(byte[] data, IReadOnlyList<JexCompactSchema> schemas)
     {
