@@ -30,7 +30,7 @@ public sealed class JexFunction
     /// <summary>The assembly file the function was loaded from.</summary>
     public string AssemblyPath => _function.AssemblyPath;
 
-    /// <summary>How the runtime describes the input (for example <c>json:Order</c>, <c>compact:order</c>, <c>string</c>, <c>entry&lt;string,string&gt;</c>).</summary>
+    /// <summary>How the runtime describes the input at load, in every format it binds in (for example <c>json:Order or compact:order</c>, <c>string</c>, <c>entry&lt;string,string&gt;</c>).</summary>
     public string InputDescription => _function.Input;
 
     /// <summary>How the runtime describes the output.</summary>

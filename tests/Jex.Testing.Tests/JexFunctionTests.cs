@@ -14,8 +14,8 @@ public sealed class JexFunctionTests
 
         Assert.Equal("doThingDotnet", f.Name);
         Assert.Equal("Jex.Samples.DemoFunctions.DoThing", f.Method);
-        Assert.Equal("compact:some-thing", f.InputDescription);
-        Assert.Equal("compact:other-thing", f.OutputDescription);
+        Assert.Equal("json:SomeThing or compact:some-thing", f.InputDescription);
+        Assert.Equal("json:OtherThing or compact:other-thing", f.OutputDescription);
         Assert.Equal(typeof(SomeThing).Assembly.Location, f.AssemblyPath);
     }
 
@@ -160,7 +160,7 @@ public sealed class JexFunctionTests
         var error = Assert.IsType<JexItemError>(result.Error);
         Assert.Equal(JexErrorCode.Decode, error.Code);
         Assert.Equal("System.Text.Json.JsonException", error.Type);
-        Assert.StartsWith("cannot bind item to compact:some-thing:", error.Message, StringComparison.Ordinal);
+        Assert.StartsWith("cannot bind item to json:SomeThing:", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -46,7 +46,9 @@ internal sealed class FunctionInvoker<TIn, TRet> : FunctionInvoker
         }
         catch (Exception e) when (e is not PayloadBindingException && ExceptionFilter.IsRecoverable(e))
         {
-            throw new PayloadBindingException($"cannot bind item to {_input.Description}: {e.Message}", e);
+            // Named in the item's own formats (json:SomeThing, compact:some-thing), not every format the type could take.
+            var input = Labels is null ? _input.Description : SignatureFor(context.KeyFormat, context.ValueFormat).Input;
+            throw new PayloadBindingException($"cannot bind item to {input}: {e.Message}", e);
         }
 
         return _sink.AcceptAsync(_call(argument, context), context);

@@ -261,7 +261,7 @@ internal static class RuntimeAdapter
         var (codecs, info, context) = HazelcastScratch(typeof(T).Assembly);
         using (context)
         {
-            var description = codecs.Describe(typeof(T));
+            var description = codecs.Describe(typeof(T), Format.Hazelcast, Format.Hazelcast);
             if (!description.StartsWith("compact:", StringComparison.Ordinal))
             {
                 throw new ArgumentException(
