@@ -5,6 +5,7 @@ using Jex.Runtime.Configuration;
 using Jex.Runtime.Dispatch;
 using Jex.Runtime.Dispatch.Wire;
 using Jex.Runtime.UserCode;
+using Jex.Testing.Shared;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -20,7 +21,7 @@ public sealed class SessionProcessorTests : IAsyncDisposable
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
     private readonly Channel<MemberMessage> _in = Channel.CreateUnbounded<MemberMessage>();
     private readonly Channel<RuntimeMessage> _out = Channel.CreateUnbounded<RuntimeMessage>();
-    private readonly Lifetime _lifetime = new();
+    private readonly TestApplicationLifetime _lifetime = new();
     private readonly SessionProcessor _processor;
     private readonly Task _session;
 
@@ -110,19 +111,6 @@ public sealed class SessionProcessorTests : IAsyncDisposable
         // Decoded with the generated parser: what the dispatcher encodes by hand must read back.
         public ValueTask WriteAsync(RuntimeMessageBuffer frame, bool moreFollows, CancellationToken cancellationToken) =>
             writer.WriteAsync(frame.ToMessage(), cancellationToken);
-    }
-
-    private sealed class Lifetime : IHostApplicationLifetime
-    {
-        private readonly CancellationTokenSource _stopping = new();
-
-        public CancellationToken ApplicationStarted => CancellationToken.None;
-
-        public CancellationToken ApplicationStopping => _stopping.Token;
-
-        public CancellationToken ApplicationStopped => CancellationToken.None;
-
-        public void StopApplication() => _stopping.Cancel();
     }
 
     private async Task<Ready> InitAsync(string function, uint maxInFlight = 0, uint maxBatchBytes = 0, uint maxBatchItems = 0)
@@ -280,7 +268,7 @@ public sealed class SessionProcessorTests : IAsyncDisposable
     [Fact]
     public async Task NoInitInTime_EndsTheSessionWithDeadlineExceeded()
     {
-        using var processor = CreateProcessor(new UserCodeOptions { Token = "t", InitTimeoutSeconds = 1 }, new Lifetime());
+        using var processor = CreateProcessor(new UserCodeOptions { Token = "t", InitTimeoutSeconds = 1 }, new TestApplicationLifetime());
         var never = Channel.CreateUnbounded<MemberMessage>();
         var session = processor.RunAsync(never.Reader.ReadAllAsync().Select(MemberMessageBuffer.From), new Output(Channel.CreateUnbounded<RuntimeMessage>().Writer), CancellationToken.None);
 
@@ -292,7 +280,7 @@ public sealed class SessionProcessorTests : IAsyncDisposable
     [Fact]
     public async Task SessionsOverMaxSessions_AreRefusedWithResourceExhausted()
     {
-        using var processor = CreateProcessor(new UserCodeOptions { Token = "t", MaxSessions = 1 }, new Lifetime());
+        using var processor = CreateProcessor(new UserCodeOptions { Token = "t", MaxSessions = 1 }, new TestApplicationLifetime());
         var first = Channel.CreateUnbounded<MemberMessage>();
         var firstOut = Channel.CreateUnbounded<RuntimeMessage>();
         var open = processor.RunAsync(first.Reader.ReadAllAsync().Select(MemberMessageBuffer.From), new Output(firstOut.Writer), CancellationToken.None);
@@ -354,12 +342,7 @@ public sealed class SessionProcessorTests : IAsyncDisposable
 
         // The call is counted as abandoned by the batch that gave up on it, which may finish writing
         // its result first: wait for the count rather than assume it.
-        var counted = DateTime.UtcNow + Timeout;
-        while (_processor.AbandonedCalls < 1 && DateTime.UtcNow < counted)
-        {
-            await Task.Delay(5);
-        }
-
+        await Wait.UntilAsync(() => _processor.AbandonedCalls >= 1, Timeout, "the abandoned call being counted");
         Assert.Equal(1, _processor.AbandonedCalls);
 
         await _in.Writer.WriteAsync(new MemberMessage { Batch = Batch(2, "b", "c") });
@@ -368,13 +351,7 @@ public sealed class SessionProcessorTests : IAsyncDisposable
         Assert.Contains("UserCode:MaxAbandonedCallsPerSession=1", refused.Error.Message, StringComparison.Ordinal);
 
         Functions.Gate.SetResult();
-        var deadline = DateTime.UtcNow + Timeout;
-        while (_processor.AbandonedCalls > 0 && DateTime.UtcNow < deadline)
-        {
-            await Task.Yield();
-        }
-
-        Assert.Equal(0, _processor.AbandonedCalls);
+        await Wait.UntilAsync(() => _processor.AbandonedCalls == 0, Timeout, "the abandoned call ending");
         await _in.Writer.WriteAsync(new MemberMessage { Batch = Batch(3, "d") });
         Assert.Equal("d", (await ReadAsync()).Result.Results[0].Ok.Outputs_[0].Value.ToStringUtf8());
     }
@@ -387,13 +364,7 @@ public sealed class SessionProcessorTests : IAsyncDisposable
         await Functions.Entered.Task.WaitAsync(Timeout);
         var health = new RuntimeHealthCheck(_processor);
 
-        var deadline = DateTime.UtcNow + Timeout;
-        while (_processor.StuckCalls == 0 && DateTime.UtcNow < deadline)
-        {
-            _processor.CheckStuck();
-            await Task.Delay(50);
-        }
-
+        await Wait.UntilAsync(() => _processor.StuckCalls != 0, _processor.CheckStuck, Timeout, "the watchdog reporting the stuck call");
         Assert.Equal(1, _processor.StuckCalls);
         var report = await health.CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext());
         Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy, report.Status);
@@ -405,14 +376,7 @@ public sealed class SessionProcessorTests : IAsyncDisposable
         Assert.NotNull((await ReadAsync()).Result);
 
         // The batch finishes just after its result is sent, and the watchdog also checks on its own.
-        deadline = DateTime.UtcNow + Timeout;
-        while (_processor.StuckCalls != 0 && DateTime.UtcNow < deadline)
-        {
-            _processor.CheckStuck();
-            await Task.Delay(20);
-        }
-
-        Assert.Equal(0, _processor.StuckCalls);
+        await Wait.UntilAsync(() => _processor.StuckCalls == 0, _processor.CheckStuck, Timeout, "the stuck count going back to 0");
         report = await health.CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext());
         Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, report.Status);
     }
