@@ -179,8 +179,9 @@ internal sealed class SessionProcessor : IDisposable
             {
                 var (processor, entry, onEnded) = ((SessionProcessor, AbandonedCall, Action))state!;
                 processor._abandoned.TryRemove(entry, out _);
-                Interlocked.Decrement(ref processor._abandonedCalls);
+                // The session's count first: a runtime-wide count of 0 then means every session's is 0 too.
                 onEnded();
+                Interlocked.Decrement(ref processor._abandonedCalls);
             },
             (this, entry, onEnded),
             CancellationToken.None,

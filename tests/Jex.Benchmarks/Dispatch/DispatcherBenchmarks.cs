@@ -6,7 +6,7 @@ using Jex.Runtime.Configuration;
 using Jex.Runtime.Dispatch;
 using Jex.Runtime.Dispatch.Wire;
 using Jex.Runtime.UserCode;
-using Microsoft.Extensions.Hosting;
+using Jex.Testing.Shared;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -30,7 +30,7 @@ public class DispatcherBenchmarks
     private Channel<MemberMessageBuffer> _in = null!;
     private Channel<RuntimeMessageBuffer> _out = null!;
     private Task _session = null!;
-    private CancellationTokenSource _stop = null!;
+    private TestApplicationLifetime _lifetime = null!;
     private ulong _nextId;
 
     [Params(1, 256)]
@@ -40,10 +40,10 @@ public class DispatcherBenchmarks
     public void Setup()
     {
         var codecs = PayloadCodecs.CreateDefault();
-        var catalog = UserCodeLoader.Load(SamplesPath(), NullLoggerFactory.Instance, codecs);
-        _stop = new CancellationTokenSource();
+        var catalog = UserCodeLoader.Load(TestPaths.Samples, NullLoggerFactory.Instance, codecs);
+        _lifetime = new TestApplicationLifetime();
         _processor = new SessionProcessor(catalog, Options.Create(new UserCodeOptions()), new RuntimeCounters(),
-            NullLoggerFactory.Instance, new Lifetime(_stop.Token));
+            NullLoggerFactory.Instance, _lifetime);
         catalog.TryGet("identity", out var identity);
         _invoker = identity.Invoker;
 
@@ -80,7 +80,7 @@ public class DispatcherBenchmarks
     {
         _in.Writer.TryComplete();
         _session.Wait(TimeSpan.FromSeconds(10));
-        _stop.Dispose();
+        _lifetime.Dispose();
     }
 
     /// <summary>The invoker over every item of the batch and the result's encoding, as BatchRun does them.</summary>
@@ -118,21 +118,6 @@ public class DispatcherBenchmarks
         return length;
     }
 
-    private static string SamplesPath()
-    {
-        var fromEnv = Environment.GetEnvironmentVariable("JEX_OUT");
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); fromEnv is null && dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Jex.sln")))
-            {
-                fromEnv = Path.Combine(dir.FullName, "out");
-            }
-        }
-
-        var samples = Path.Combine(fromEnv ?? "out", "samples");
-        return Directory.Exists(samples) ? samples : throw new DirectoryNotFoundException($"'{samples}' is missing: run ./demo.sh build first (or set JEX_OUT)");
-    }
-
     /// <summary>Hands each frame on; the session releases it once the write completes, so it is copied.</summary>
     private sealed class ChannelOutput(ChannelWriter<RuntimeMessageBuffer> writer) : ISessionOutput
     {
@@ -141,19 +126,6 @@ public class DispatcherBenchmarks
             var copy = new byte[frame.Length];
             frame.Span.CopyTo(copy);
             return writer.WriteAsync(new RuntimeMessageBuffer(copy, 0, copy.Length), cancellationToken);
-        }
-    }
-
-    private sealed class Lifetime(CancellationToken stopping) : IHostApplicationLifetime
-    {
-        public CancellationToken ApplicationStarted => CancellationToken.None;
-
-        public CancellationToken ApplicationStopping => stopping;
-
-        public CancellationToken ApplicationStopped => CancellationToken.None;
-
-        public void StopApplication()
-        {
         }
     }
 }

@@ -1,4 +1,5 @@
 using Jex.Cli.Bench;
+using Jex.Testing.Shared;
 
 namespace Jex.Cli.Tests.Bench;
 

@@ -1,4 +1,5 @@
 using Jex.Cli.Soak;
+using Jex.Testing.Shared;
 
 namespace Jex.Cli.Tests.Soak;
 

@@ -3,6 +3,7 @@ using Jex.Cli.Bench;
 using Jex.Cli.Soak;
 using Jex.Member.Transports;
 using Jex.Protocol.V1;
+using Jex.Testing.Shared;
 
 namespace Jex.Cli.Tests.Soak;
 
@@ -41,7 +42,7 @@ public sealed class SoakWorkloadTests : IDisposable
         var run = workload.RunAsync(TimeSpan.Zero, cts.Token, minBatches: 20);
         if (fault == Fault.Drop)
         {
-            await WaitForAsync(() => workload.Ledger.BatchesSent == 20 && workload.Ledger.BatchesReceived == 19);
+            await Wait.UntilAsync(() => workload.Ledger.BatchesSent == 20 && workload.Ledger.BatchesReceived == 19, Timeout, "20 batches sent and 19 received");
             await cts.CancelAsync();
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run.WaitAsync(Timeout));
             return workload;
@@ -50,16 +51,6 @@ public sealed class SoakWorkloadTests : IDisposable
         await run.WaitAsync(Timeout);
         await workload.CloseAsync(cts.Token).WaitAsync(Timeout);
         return workload;
-    }
-
-    private static async Task WaitForAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Timeout;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the condition did not hold within " + Timeout);
-            await Task.Delay(10);
-        }
     }
 
     [Fact]

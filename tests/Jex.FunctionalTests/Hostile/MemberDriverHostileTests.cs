@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Jex.FunctionalTests.Member;
+using Jex.Testing.Shared;
 
 namespace Jex.FunctionalTests.Hostile;
 
@@ -25,7 +26,7 @@ public sealed partial class MemberDriverHostileTests
     public async Task Run_WhenTheForkedRuntimeGetsSigtermMidRun_RestartsReplaysAndEveryKeyArrivesExactlyOnce(string transport)
     {
         const int Count = 100_000;
-        using var dir = new TempDir();
+        using var dir = new TempDirectory("jex-member");
         var output = dir.File("out.jsonl");
         var job = transport == "grpc" ? "dotnet-process-grpc.yml" : "dotnet-process-shmem.yml";
         var firstPid = 0;
@@ -86,7 +87,7 @@ public sealed partial class MemberDriverHostileTests
     [MemberData(nameof(FinalStartErrors))]
     public async Task Run_WhenTheRuntimeRefusesToStart_FailsAtOnceWithItsOwnLineAndNoRestart(string kind, string runtimeArg, int code, string expected)
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory("jex-member");
         var userCode = kind switch
         {
             "broken-code" => dir.File("Broken.dll"),

@@ -125,22 +125,3 @@ internal sealed record CliResult(int ExitCode, string Stdout, string Stderr, Tim
 
     public override string ToString() => $"exit {ExitCode} after {Elapsed}\nstdout:\n{Stdout}\nstderr:\n{Stderr}";
 }
-
-/// <summary>A temporary directory, removed at the end of the test.</summary>
-internal sealed class TempDir : IDisposable
-{
-    public string Path { get; } = Directory.CreateDirectory(System.IO.Path.Combine(System.IO.Path.GetTempPath(), "jex-member-" + Guid.NewGuid().ToString("N")[..10])).FullName;
-
-    public string File(string name) => System.IO.Path.Combine(Path, name);
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-}

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Jex.Testing.Shared;
 
 namespace Jex.FunctionalTests.Member;
 
@@ -31,7 +32,7 @@ public sealed partial class RunJobTests
     [MemberData(nameof(SinkContentJobs))]
     public async Task Run_WhenTheSameInputGoesThroughEachJob_TheSinkContentIsIdentical(string variant)
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory("jex-member");
         var input = dir.File("in.jsonl");
         await File.WriteAllLinesAsync(input, Enumerable.Range(0, 2000).Select(i => $$$"""{"key":"k-{{{i}}}","value":{"value":{{{i}}}}}"""));
         var expected = Enumerable.Range(0, 2000).Select(i => $$$"""{"key":"k-{{{i}}}","value":{"value":"__{{{i}}}__"}}""").ToList();
@@ -116,7 +117,7 @@ public sealed partial class RunJobTests
     [MemberData(nameof(KillTransports))]
     public async Task Run_WhenTheForkedRuntimeIsKilledMidRun_RestartsReplaysAndEveryKeyArrivesOnce(string transport)
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory("jex-member");
         var output = dir.File("out.jsonl");
         var job = transport == "grpc" ? "dotnet-process-grpc.yml" : "dotnet-process-shmem.yml";
         var killed = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -189,7 +190,7 @@ public sealed partial class RunJobTests
     [Fact]
     public async Task Run_WhenOrderIsPreservedWithFourInFlight_ResultsKeepJournalOrderDespiteVaryingLatency()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory("jex-member");
         var input = dir.File("in.jsonl");
         // Batches of one item; early items sleep longest, so without ordering later ones would overtake.
         var sleeps = Enumerable.Range(0, 24).Select(i => (i % 4) switch { 0 => 300, 1 => 150, 2 => 60, _ => 0 }).ToList();
@@ -238,7 +239,7 @@ public sealed partial class RunJobTests
     [Fact]
     public async Task Run_WhenUserCodeLogs_TheLinesAppearInTheDriversLogTaggedWithJobStageAndBatch()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory("jex-member");
         var input = dir.File("in.jsonl");
         await File.WriteAllLinesAsync(input, ["{\"key\":\"a\",\"value\":\"hello-1\"}", "{\"key\":\"b\",\"value\":\"hello-2\"}"]);
         var job = dir.File("log.yml");
@@ -256,7 +257,7 @@ public sealed partial class RunJobTests
     [Fact]
     public async Task Run_WhenTheJobFileHasAnUnknownStage_ExitsTwoNamingFileLineAndKey()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory("jex-member");
         var job = dir.File("bad.yml");
         await File.WriteAllTextAsync(job, OrderJob(true).Replace("- transform: user-code", "- transform: cobol", StringComparison.Ordinal));
 
@@ -270,7 +271,7 @@ public sealed partial class RunJobTests
     [Fact]
     public async Task Run_WhenAnInputLineIsBad_FailsBeforeRunningWithFileAndLine()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory("jex-member");
         var input = dir.File("in.jsonl");
         var output = dir.File("out.jsonl");
         await File.WriteAllLinesAsync(input, ["{\"key\":\"a\",\"value\":{\"value\":1}}", "{\"key\":\"b\",\"value\":{\"value\":2}", "{\"key\":\"c\",\"value\":{\"value\":3}}"]);

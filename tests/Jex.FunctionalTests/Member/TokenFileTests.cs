@@ -2,6 +2,7 @@ using Grpc.Core;
 using Jex.FunctionalTests.Infrastructure;
 using Jex.Member.Transports;
 using Jex.Protocol.V1;
+using Jex.Testing.Shared;
 
 namespace Jex.FunctionalTests.Member;
 
@@ -12,7 +13,7 @@ namespace Jex.FunctionalTests.Member;
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class TokenFileTests : IDisposable
 {
-    private readonly TempDir _dir = new();
+    private readonly TempDirectory _dir = new("jex-member");
 
     public void Dispose() => _dir.Dispose();
 

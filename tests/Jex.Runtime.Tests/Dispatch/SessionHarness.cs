@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Jex.Protocol.Contract;
 using Jex.Protocol.V1;
@@ -6,7 +5,7 @@ using Jex.Runtime.Configuration;
 using Jex.Runtime.Dispatch;
 using Jex.Runtime.Dispatch.Wire;
 using Jex.Runtime.UserCode;
-using Microsoft.Extensions.Hosting;
+using Jex.Testing.Shared;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using LogLevel = Microsoft.Extensions.Logging.LogLevel;
@@ -41,7 +40,7 @@ internal sealed class SessionHarness : IAsyncDisposable
             Options.Create(new UserCodeOptions { Token = "t" }),
             new RuntimeCounters(),
             _loggerFactory,
-            new Lifetime());
+            new TestApplicationLifetime());
         Session = _processor.RunAsync(_in.Reader.ReadAllAsync().Select(MemberMessageBuffer.From), new Output(_out.Writer), CancellationToken.None);
     }
 
@@ -92,40 +91,5 @@ internal sealed class SessionHarness : IAsyncDisposable
     {
         public ValueTask WriteAsync(RuntimeMessageBuffer message, bool moreFollows, CancellationToken cancellationToken) =>
             writer.WriteAsync(message.ToMessage(), cancellationToken);
-    }
-
-    private sealed class Lifetime : IHostApplicationLifetime
-    {
-        public CancellationToken ApplicationStarted => CancellationToken.None;
-
-        public CancellationToken ApplicationStopping => CancellationToken.None;
-
-        public CancellationToken ApplicationStopped => CancellationToken.None;
-
-        public void StopApplication()
-        {
-        }
-    }
-}
-
-/// <summary>Keeps every record the runtime logs, with its event id.</summary>
-internal sealed class CapturingLoggerProvider : ILoggerProvider
-{
-    public ConcurrentQueue<(LogLevel Level, int EventId, string Message)> Entries { get; } = new();
-
-    public ILogger CreateLogger(string categoryName) => new Logger(this);
-
-    public void Dispose()
-    {
-    }
-
-    private sealed class Logger(CapturingLoggerProvider provider) : ILogger
-    {
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            provider.Entries.Enqueue((logLevel, eventId.Id, formatter(state, exception)));
     }
 }

@@ -6,8 +6,8 @@ using Jex.Runtime.Configuration;
 using Jex.Runtime.Dispatch;
 using Jex.Runtime.Dispatch.Wire;
 using Jex.Runtime.UserCode;
+using Jex.Testing.Shared;
 using Jex.UserCode;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using LogLevel = Microsoft.Extensions.Logging.LogLevel;
@@ -53,7 +53,7 @@ public sealed class SessionLogForwardingTests
             Options.Create(new UserCodeOptions { Token = "t" }),
             new RuntimeCounters(),
             loggerFactory,
-            new Lifetime());
+            new TestApplicationLifetime());
         var input = Channel.CreateUnbounded<MemberMessage>();
         var output = new GatedOutput();
         var session = processor.RunAsync(input.Reader.ReadAllAsync().Select(MemberMessageBuffer.From), output, CancellationToken.None);
@@ -85,7 +85,7 @@ public sealed class SessionLogForwardingTests
 
         input.Writer.TryComplete();
         await session.WaitAsync(Timeout);
-        var warning = Assert.Single(logs.Entries, e => e.EventId == 314);
+        var warning = Assert.Single(logs.Entries, e => e.EventId.Id == 314);
         Assert.Equal(LogLevel.Warning, warning.Level);
         Assert.Contains($"{dropped} log record(s) of Chatty were dropped", warning.Message, StringComparison.Ordinal);
     }
@@ -109,19 +109,6 @@ public sealed class SessionLogForwardingTests
             }
 
             _written.Writer.TryWrite(frame.ToMessage());
-        }
-    }
-
-    private sealed class Lifetime : IHostApplicationLifetime
-    {
-        public CancellationToken ApplicationStarted => CancellationToken.None;
-
-        public CancellationToken ApplicationStopping => CancellationToken.None;
-
-        public CancellationToken ApplicationStopped => CancellationToken.None;
-
-        public void StopApplication()
-        {
         }
     }
 }

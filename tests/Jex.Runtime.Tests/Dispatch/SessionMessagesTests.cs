@@ -45,7 +45,7 @@ public sealed class SessionMessagesTests
         await harness.EndAsync();
 
         Assert.Equal((input, output), (ready.Signature.Input, ready.Signature.Output));
-        Assert.Contains(harness.Logs.Entries, e => e.EventId == 300 && e.Message.Contains($"function=DoThing ({input} -> {output})", StringComparison.Ordinal));
+        Assert.Contains(harness.Logs.Entries, e => e.EventId.Id == 300 && e.Message.Contains($"function=DoThing ({input} -> {output})", StringComparison.Ordinal));
     }
 
     [Fact]

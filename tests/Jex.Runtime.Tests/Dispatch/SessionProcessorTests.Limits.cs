@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Jex.Protocol.V1;
 using Jex.Runtime.Dispatch;
+using Jex.Testing.Shared;
 
 namespace Jex.Runtime.Tests.Dispatch;
 
@@ -19,12 +20,7 @@ public sealed partial class SessionProcessorTests
 
         // The call is counted as abandoned by the batch that gave up on it, which may finish writing
         // its result first: wait for the count rather than assume it.
-        var counted = DateTime.UtcNow + Timeout;
-        while (_processor.AbandonedCalls < 1 && DateTime.UtcNow < counted)
-        {
-            await Task.Delay(5);
-        }
-
+        await Wait.UntilAsync(() => _processor.AbandonedCalls >= 1, Timeout, "the abandoned call being counted");
         Assert.Equal(1, _processor.AbandonedCalls);
 
         await _in.Writer.WriteAsync(new MemberMessage { Batch = Batch(2, "b", "c") });
@@ -33,13 +29,7 @@ public sealed partial class SessionProcessorTests
         Assert.Contains("UserCode:MaxAbandonedCallsPerSession=1", refused.Error.Message, StringComparison.Ordinal);
 
         Functions.Gate.SetResult();
-        var deadline = DateTime.UtcNow + Timeout;
-        while (_processor.AbandonedCalls > 0 && DateTime.UtcNow < deadline)
-        {
-            await Task.Yield();
-        }
-
-        Assert.Equal(0, _processor.AbandonedCalls);
+        await Wait.UntilAsync(() => _processor.AbandonedCalls == 0, Timeout, "the abandoned call ending");
         await _in.Writer.WriteAsync(new MemberMessage { Batch = Batch(3, "d") });
         Assert.Equal("d", (await ReadAsync()).Result.Results[0].Ok.Outputs_[0].Value.ToStringUtf8());
     }
@@ -52,13 +42,7 @@ public sealed partial class SessionProcessorTests
         await Functions.Entered.Task.WaitAsync(Timeout);
         var health = new RuntimeHealthCheck(_processor);
 
-        var deadline = DateTime.UtcNow + Timeout;
-        while (_processor.StuckCalls == 0 && DateTime.UtcNow < deadline)
-        {
-            _processor.CheckStuck();
-            await Task.Delay(50);
-        }
-
+        await Wait.UntilAsync(() => _processor.StuckCalls != 0, _processor.CheckStuck, Timeout, "the watchdog reporting the stuck call");
         Assert.Equal(1, _processor.StuckCalls);
         var report = await health.CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext());
         Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy, report.Status);
@@ -70,14 +54,7 @@ public sealed partial class SessionProcessorTests
         Assert.NotNull((await ReadAsync()).Result);
 
         // The batch finishes just after its result is sent, and the watchdog also checks on its own.
-        deadline = DateTime.UtcNow + Timeout;
-        while (_processor.StuckCalls != 0 && DateTime.UtcNow < deadline)
-        {
-            _processor.CheckStuck();
-            await Task.Delay(20);
-        }
-
-        Assert.Equal(0, _processor.StuckCalls);
+        await Wait.UntilAsync(() => _processor.StuckCalls == 0, _processor.CheckStuck, Timeout, "the stuck count going back to 0");
         report = await health.CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext());
         Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, report.Status);
     }

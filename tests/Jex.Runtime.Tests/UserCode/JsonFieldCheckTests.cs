@@ -43,7 +43,7 @@ public sealed class JsonFieldCheckTests
         }
 
         await harness.EndAsync();
-        return [.. harness.Logs.Entries.Where(e => e.EventId == 201).Select(e => e.Level == LogLevel.Warning ? e.Message : "not a warning: " + e.Message)];
+        return [.. harness.Logs.Entries.Where(e => e.EventId.Id == 201).Select(e => e.Level == LogLevel.Warning ? e.Message : "not a warning: " + e.Message)];
     }
 
     [Fact]

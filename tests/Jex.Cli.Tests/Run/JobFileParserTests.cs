@@ -1,7 +1,8 @@
 using Jex.Cli.Run;
 using Jex.Protocol.Contract;
+using Jex.Testing.Shared;
 
-namespace Jex.Member.Tests.Run;
+namespace Jex.Cli.Tests.Run;
 
 public sealed class JobFileParserTests
 {

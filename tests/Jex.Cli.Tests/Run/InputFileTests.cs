@@ -2,7 +2,7 @@ using Google.Protobuf;
 using Jex.Cli.Run;
 using Jex.Protocol.V1;
 
-namespace Jex.Member.Tests.Run;
+namespace Jex.Cli.Tests.Run;
 
 public sealed class InputFileTests : IDisposable
 {

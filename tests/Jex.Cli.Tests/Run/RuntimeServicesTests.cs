@@ -1,7 +1,7 @@
 using Jex.Cli.Run;
 using Jex.Protocol.Contract;
 
-namespace Jex.Member.Tests.Run;
+namespace Jex.Cli.Tests.Run;
 
 public sealed class RuntimeServicesTests
 {
