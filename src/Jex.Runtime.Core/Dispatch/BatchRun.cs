@@ -85,7 +85,6 @@ internal sealed class BatchRun
             _context.Writer, _context.ForwardLevel, batchId);
         var context = new InvocationContext(_context.Info, logger, (long)batchId, token);
         var invoker = _context.Function.Invoker;
-        var abandoned = false;
         long elapsedUs = long.MaxValue;
         try
         {
@@ -100,26 +99,9 @@ internal sealed class BatchRun
                 context.MoveTo(batch, batch.Items[i]);
                 try
                 {
-                    var pending = invoker.InvokeAsync(context);
-                    if (!pending.IsCompletedSuccessfully)
-                    {
-                        // A call that outlives the deadline is abandoned, not awaited: the batch
-                        // answers on time and the call's eventual failure is logged.
-                        var task = pending.AsTask();
-                        try
-                        {
-                            await task.WaitAsync(token).ConfigureAwait(false);
-                        }
-                        catch (OperationCanceledException) when (!task.IsCompleted)
-                        {
-                            abandoned = true;
-                            context.Abandon();
-                            ObserveAbandoned(task);
-                            _session.OnAbandoned(this, task, batch.Length);
-                            throw;
-                        }
-                    }
-
+                    // A call that outlives the deadline is abandoned, not awaited: the batch
+                    // answers on time and the call's eventual failure is logged.
+                    await ItemCall.InvokeAsync(invoker, context, token, OnAbandoned, this).ConfigureAwait(false);
                     result.AddOk(context.Outputs);
                 }
                 catch (OperationCanceledException) when (token.IsCancellationRequested)
@@ -179,7 +161,7 @@ internal sealed class BatchRun
             _cts.Dispose();
             _deadline?.Dispose();
             context.Dispose();
-            if (!abandoned)
+            if (!context.IsAbandoned)
             {
                 // An abandoned call may still read its item: that buffer is left to the GC.
                 batch.Release();
@@ -237,6 +219,13 @@ internal sealed class BatchRun
             Message = e.Message,
             Stack = e.StackTrace ?? string.Empty,
         },
+    };
+
+    private static readonly Action<Task, object?> OnAbandoned = static (task, state) =>
+    {
+        var run = (BatchRun)state!;
+        run.ObserveAbandoned(task);
+        run._session.OnAbandoned(run, task, run._batch.Length);
     };
 
     private void ObserveAbandoned(Task task)

@@ -192,6 +192,9 @@ internal sealed class InvocationContext : IJexContext, IDisposable
     /// <summary>A call still running on this context was abandoned: its buffers must never be reused.</summary>
     public void Abandon() => _abandoned = true;
 
+    /// <summary>Whether <see cref="Abandon"/> was called.</summary>
+    public bool IsAbandoned => _abandoned;
+
     public void Dispose()
     {
         if (_abandoned)

@@ -113,7 +113,6 @@ internal static class RuntimeAdapter
             var invoker = descriptor.Invoker;
             var results = new (List<JexOutput>? Outputs, JexItemError? Error)[inputs.Count];
             var context = new InvocationContext(info, logger, batchId, token);
-            var abandoned = false;
             try
             {
                 for (var i = 0; i < inputs.Count; i++)
@@ -127,23 +126,9 @@ internal static class RuntimeAdapter
                     context.MoveTo(ToItem(inputs[i], test, i));
                     try
                     {
-                        var pending = invoker.InvokeAsync(context);
-                        if (!pending.IsCompletedSuccessfully)
-                        {
-                            var task = pending.AsTask();
-                            try
-                            {
-                                await task.WaitAsync(token).ConfigureAwait(false);
-                            }
-                            catch (OperationCanceledException) when (!task.IsCompleted)
-                            {
-                                // The call may still write to the context: its buffers are never reused.
-                                abandoned = true;
-                                context.Abandon();
-                                throw;
-                            }
-                        }
-
+                        // A call still running at cancellation is abandoned, as the runtime does: the
+                        // context's buffers are then never reused.
+                        await ItemCall.InvokeAsync(invoker, context, token, onAbandoned: null, state: null).ConfigureAwait(false);
                         results[i] = (CopyOutputs(context), null);
                     }
                     catch (OperationCanceledException) when (token.IsCancellationRequested)
@@ -159,10 +144,7 @@ internal static class RuntimeAdapter
             }
             finally
             {
-                if (!abandoned)
-                {
-                    context.Dispose();
-                }
+                context.Dispose();
             }
 
             var schemas = TakeSchemas(info);
