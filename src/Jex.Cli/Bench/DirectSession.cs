@@ -88,8 +88,8 @@ internal sealed class DirectRuntime : IDisposable
 
         // Messages cross as the bytes a transport would carry (one copy each way, as a transport
         // makes): encoded by the member, read in place by the runtime, results read by the member.
-        ValueTask ISessionOutput.WriteAsync(RuntimeMessageBuffer frame, bool moreFollows, CancellationToken cancellationToken) =>
-            _out.Writer.WriteAsync(RuntimeBytes.Copy(frame.Span), cancellationToken);
+        ValueTask ISessionOutput.WriteAsync(RuntimeMessageBuffer message, bool moreFollows, CancellationToken cancellationToken) =>
+            _out.Writer.WriteAsync(RuntimeBytes.Copy(message.Span), cancellationToken);
 
         public ValueTask SendAsync(MemberMessage message, CancellationToken cancellationToken) =>
             _in.Writer.WriteAsync(MemberMessageBuffer.From(message), cancellationToken);

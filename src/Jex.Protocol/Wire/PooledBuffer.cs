@@ -5,7 +5,7 @@ namespace Jex.Protocol.Wire;
 
 /// <summary>
 /// Copies a message's bytes into a buffer rented from the shared pool: what both the runtime's
-/// incoming frames and the member's incoming runtime messages are made of. The caller returns the
+/// incoming messages and the member's incoming runtime messages are made of. The caller returns the
 /// buffer with <see cref="Return"/> once nothing refers to it.
 /// </summary>
 public static class PooledBuffer

@@ -162,10 +162,10 @@ internal sealed class UserCodeService : UserCodeServiceBinding
         private static readonly WriteOptions Buffered = new(WriteFlags.BufferHint);
         private static readonly WriteOptions Flushed = new();
 
-        public ValueTask WriteAsync(RuntimeMessageBuffer frame, bool moreFollows, CancellationToken cancellationToken)
+        public ValueTask WriteAsync(RuntimeMessageBuffer message, bool moreFollows, CancellationToken cancellationToken)
         {
             stream.WriteOptions = moreFollows ? Buffered : Flushed;
-            return new(stream.WriteAsync(frame, cancellationToken));
+            return new(stream.WriteAsync(message, cancellationToken));
         }
     }
 }
@@ -182,9 +182,9 @@ internal abstract class UserCodeServiceBinding
         static context => MemberMessageBuffer.Copy(context.PayloadAsReadOnlySequence()));
 
     private static readonly Marshaller<RuntimeMessageBuffer> Responses = new(
-        static (frame, context) =>
+        static (message, context) =>
         {
-            var bytes = frame.Span;
+            var bytes = message.Span;
             context.SetPayloadLength(bytes.Length);
             var writer = context.GetBufferWriter();
             bytes.CopyTo(writer.GetSpan(bytes.Length));
