@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Jex.Cli.Run;
 using Jex.Hazelcast;
 using Jex.Hazelcast.Compact;
 using Jex.Hazelcast.Json;
@@ -80,21 +81,9 @@ internal static class DataCommand
 
     private static string Encode(string jsonText, string kind, SchemaRegistry registry)
     {
-        JsonDocument doc;
-        try
-        {
-            doc = JsonDocument.Parse(jsonText);
-        }
-        catch (JsonException e)
-        {
-            throw new HazelcastCodecException($"the value is not valid JSON: {e.Message}");
-        }
-
-        using (doc)
-        {
-            var value = HazelcastJson.FromJson(doc.RootElement, kind, registry);
-            return Convert.ToHexStringLower(HazelcastSerializer.Serialize(value));
-        }
+        using var doc = JsonText.Parse(jsonText, e => new HazelcastCodecException($"the value is not valid JSON: {e.Message}"));
+        var value = HazelcastJson.FromJson(doc.RootElement, kind, registry);
+        return Convert.ToHexStringLower(HazelcastSerializer.Serialize(value));
     }
 
     private static void EncodeBatch(FileInfo file, SchemaRegistry registry, TextWriter output)
