@@ -81,7 +81,7 @@ internal static class DataCommand
 
     private static string Encode(string jsonText, string kind, SchemaRegistry registry)
     {
-        using var doc = JsonText.Parse(jsonText, e => new HazelcastCodecException($"the value is not valid JSON: {e.Message}"));
+        using var doc = UserInput.ParseJson(jsonText, e => new HazelcastCodecException($"the value is not valid JSON: {e.Message}"));
         var value = HazelcastJson.FromJson(doc.RootElement, kind, registry);
         return Convert.ToHexStringLower(HazelcastSerializer.Serialize(value));
     }
@@ -89,7 +89,8 @@ internal static class DataCommand
     private static void EncodeBatch(FileInfo file, SchemaRegistry registry, TextWriter output)
     {
         int line = 0;
-        foreach (string text in ReadLines(file))
+        var lines = UserInput.ReadFile(file.FullName, File.ReadAllLines, e => new HazelcastCodecException($"cannot read {file.FullName}: {e.Message}"));
+        foreach (string text in lines)
         {
             line++;
             if (string.IsNullOrWhiteSpace(text))
@@ -109,18 +110,6 @@ internal static class DataCommand
             {
                 output.WriteLine($"error: {file.Name}:{line}: {OneLine(e.Message)}");
             }
-        }
-    }
-
-    private static IEnumerable<string> ReadLines(FileInfo file)
-    {
-        try
-        {
-            return File.ReadAllLines(file.FullName);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new HazelcastCodecException($"cannot read {file.FullName}: {e.Message}");
         }
     }
 
@@ -148,15 +137,7 @@ internal static class DataCommand
             return registry;
         }
 
-        string text;
-        try
-        {
-            text = File.ReadAllText(file.FullName);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new HazelcastCodecException($"cannot read the schema file {file.FullName}: {e.Message}");
-        }
+        var text = UserInput.ReadFile(file.FullName, File.ReadAllText, e => new HazelcastCodecException($"cannot read the schema file {file.FullName}: {e.Message}"));
 
         foreach (var schema in SchemaJson.Parse(text, file.FullName))
         {

@@ -25,16 +25,7 @@ internal static class InputFile
     {
         var entries = new List<InputEntry>();
         var number = 0;
-        IEnumerable<string> lines;
-        try
-        {
-            lines = File.ReadLines(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new InputFileException($"{path}: cannot read: {ex.Message}");
-        }
-
+        var lines = UserInput.ReadFile(path, File.ReadLines, ex => new InputFileException($"{path}: cannot read: {ex.Message}"));
         foreach (var line in lines)
         {
             number++;
@@ -52,7 +43,7 @@ internal static class InputFile
 
     public static InputEntry ParseLine(string path, int number, string text)
     {
-        using var doc = JsonText.Parse(text, ex => new InputFileException($"{path}:{number}: not valid JSON ({ex.Message})"));
+        using var doc = UserInput.ParseJson(text, ex => new InputFileException($"{path}:{number}: not valid JSON ({ex.Message})"));
         var root = doc.RootElement;
         if (root.ValueKind != JsonValueKind.Object)
         {
