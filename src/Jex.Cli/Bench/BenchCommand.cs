@@ -34,9 +34,8 @@ internal static class BenchCommand
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            if (!OperatingSystem.IsLinux())
+            if (!ForkedRuntimeOptions.RunsHere("bench"))
             {
-                await Console.Error.WriteLineAsync("jex bench: Linux only (/proc, Unix sockets, /dev/shm)").ConfigureAwait(false);
                 return 2;
             }
 
@@ -66,15 +65,7 @@ internal static class BenchCommand
                     Starts = parse.GetValue(starts) ?? settings.Starts,
                     StartupOnly = parse.GetValue(startupOnly),
                 };
-                if (!File.Exists(settings.Runtime))
-                {
-                    throw new ArgumentException($"--runtime '{settings.Runtime}' does not exist (run ./demo.sh build)");
-                }
-
-                if (!Directory.Exists(settings.Samples) && !File.Exists(settings.Samples))
-                {
-                    throw new ArgumentException($"--samples '{settings.Samples}' does not exist (run ./demo.sh build)");
-                }
+                ForkedRuntimeOptions.CheckExist(settings.Runtime, settings.Samples);
             }
             catch (ArgumentException e)
             {

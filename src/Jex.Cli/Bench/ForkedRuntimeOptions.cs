@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.Versioning;
 
 namespace Jex.Cli.Bench;
 
@@ -23,4 +24,35 @@ internal static class ForkedRuntimeOptions
         Description = $"UserCode:Path with the {functions} (out/samples).",
         DefaultValueFactory = _ => Path.Combine(OutDir, "samples"),
     };
+
+    /// <summary>Refuses a --runtime or --samples path that is not there, naming the build that makes it.</summary>
+    /// <exception cref="ArgumentException">Either path does not exist.</exception>
+    public static void CheckExist(string runtime, string samples)
+    {
+        if (!File.Exists(runtime))
+        {
+            throw new ArgumentException($"--runtime '{runtime}' does not exist (run ./demo.sh build)");
+        }
+
+        if (!Directory.Exists(samples) && !File.Exists(samples))
+        {
+            throw new ArgumentException($"--samples '{samples}' does not exist (run ./demo.sh build)");
+        }
+    }
+
+    /// <summary>
+    /// Whether <c>jex <paramref name="command"/></c> can run on this machine; when not, says why on
+    /// stderr. It reads /proc and uses Unix sockets and /dev/shm, so Linux only.
+    /// </summary>
+    [SupportedOSPlatformGuard("linux")]
+    public static bool RunsHere(string command)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            return true;
+        }
+
+        Console.Error.WriteLine($"jex {command}: Linux only (/proc, Unix sockets, /dev/shm)");
+        return false;
+    }
 }

@@ -16,12 +16,7 @@ internal static class ProcStat
     /// <summary>CPU microseconds used so far, or null when the process is gone.</summary>
     public static double? CpuMicroseconds(int pid)
     {
-        string text;
-        try
-        {
-            text = File.ReadAllText($"/proc/{pid}/stat");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        if (ReadOrNull(pid, "stat") is not { } text)
         {
             return null;
         }
@@ -39,5 +34,21 @@ internal static class ProcStat
         var utime = long.Parse(rest[fields[11]], CultureInfo.InvariantCulture);
         var stime = long.Parse(rest[fields[12]], CultureInfo.InvariantCulture);
         return (utime + stime) * MicrosecondsPerTick;
+    }
+
+    /// <summary>
+    /// The text of <c>/proc/&lt;pid&gt;/<paramref name="file"/></c>, or null when it cannot be read:
+    /// the process has exited (or is not ours to read), which callers report as "gone".
+    /// </summary>
+    public static string? ReadOrNull(int pid, string file)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/{file}");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 }

@@ -55,13 +55,7 @@ internal static class Report
         using var stream = File.Create(file);
         using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
         json.WriteStartObject();
-        json.WriteStartObject("machine");
-        foreach (var (k, v) in report.Machine)
-        {
-            json.WriteString(k, v);
-        }
-
-        json.WriteEndObject();
+        WriteStrings(json, "machine", report.Machine);
         Number(json, "startup_ms_p50", StartupP50(report));
         json.WriteStartObject("startup");
         foreach (var s in report.Startup.Where(s => s.Milliseconds.Count > 0))
@@ -120,13 +114,7 @@ internal static class Report
         }
 
         json.WriteEndArray();
-        json.WriteStartObject("unavailable");
-        foreach (var (path, reason) in report.Unavailable)
-        {
-            json.WriteString(path, reason);
-        }
-
-        json.WriteEndObject();
+        WriteStrings(json, "unavailable", report.Unavailable);
         json.WriteStartArray("goals");
         foreach (var g in Goals(report))
         {
@@ -205,6 +193,18 @@ internal static class Report
     }
 
     private static string Size(int bytes) => bytes >= 1024 ? $"{bytes / 1024} KiB" : $"{bytes} B";
+
+    /// <summary>A JSON object of string properties, in the dictionary's order; also the soak report's machine.</summary>
+    internal static void WriteStrings(Utf8JsonWriter json, string name, IReadOnlyDictionary<string, string> values)
+    {
+        json.WriteStartObject(name);
+        foreach (var (key, value) in values)
+        {
+            json.WriteString(key, value);
+        }
+
+        json.WriteEndObject();
+    }
 
     private static void Number(Utf8JsonWriter json, string name, double? value)
     {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Jex.Cli.Run;
 using Jex.Hazelcast;
 using Jex.Hazelcast.Compact;
 using Jex.Hazelcast.Json;
@@ -80,27 +81,16 @@ internal static class DataCommand
 
     private static string Encode(string jsonText, string kind, SchemaRegistry registry)
     {
-        JsonDocument doc;
-        try
-        {
-            doc = JsonDocument.Parse(jsonText);
-        }
-        catch (JsonException e)
-        {
-            throw new HazelcastCodecException($"the value is not valid JSON: {e.Message}");
-        }
-
-        using (doc)
-        {
-            var value = HazelcastJson.FromJson(doc.RootElement, kind, registry);
-            return Convert.ToHexStringLower(HazelcastSerializer.Serialize(value));
-        }
+        using var doc = UserInput.ParseJson(jsonText, e => new HazelcastCodecException($"the value is not valid JSON: {e.Message}"));
+        var value = HazelcastJson.FromJson(doc.RootElement, kind, registry);
+        return Convert.ToHexStringLower(HazelcastSerializer.Serialize(value));
     }
 
     private static void EncodeBatch(FileInfo file, SchemaRegistry registry, TextWriter output)
     {
         int line = 0;
-        foreach (string text in ReadLines(file))
+        var lines = UserInput.ReadFile(file.FullName, File.ReadAllLines, e => new HazelcastCodecException($"cannot read {file.FullName}: {e.Message}"));
+        foreach (string text in lines)
         {
             line++;
             if (string.IsNullOrWhiteSpace(text))
@@ -120,18 +110,6 @@ internal static class DataCommand
             {
                 output.WriteLine($"error: {file.Name}:{line}: {OneLine(e.Message)}");
             }
-        }
-    }
-
-    private static IEnumerable<string> ReadLines(FileInfo file)
-    {
-        try
-        {
-            return File.ReadAllLines(file.FullName);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new HazelcastCodecException($"cannot read {file.FullName}: {e.Message}");
         }
     }
 
@@ -159,15 +137,7 @@ internal static class DataCommand
             return registry;
         }
 
-        string text;
-        try
-        {
-            text = File.ReadAllText(file.FullName);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new HazelcastCodecException($"cannot read the schema file {file.FullName}: {e.Message}");
-        }
+        var text = UserInput.ReadFile(file.FullName, File.ReadAllText, e => new HazelcastCodecException($"cannot read the schema file {file.FullName}: {e.Message}"));
 
         foreach (var schema in SchemaJson.Parse(text, file.FullName))
         {

@@ -4,6 +4,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Unicode;
 using Google.Protobuf;
+using Jex.Cli.Run;
 using Jex.Protocol.V1;
 
 namespace Jex.Cli.Record;
@@ -126,15 +127,8 @@ internal static class RecordFormat
     /// <exception cref="RecordFileException">The file is missing, or a line is not what the format says.</exception>
     public static (RecordHeader Header, List<RecordedBatch> Batches) ReadFile(string path)
     {
-        string[] lines;
-        try
-        {
-            lines = File.ReadAllLines(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new RecordFileException($"{path}: cannot read the recording: {ex.Message}; record one with jex run JOB.yml --record {Path.GetFileName(path)}");
-        }
+        var lines = UserInput.ReadFile(path, File.ReadAllLines, ex =>
+            new RecordFileException($"{path}: cannot read the recording: {ex.Message}; record one with jex run JOB.yml --record {Path.GetFileName(path)}"));
 
         RecordHeader? header = null;
         var batches = new List<RecordedBatch>();

@@ -1,4 +1,4 @@
-using System.Text.Json;
+using Jex.Cli.Run;
 using Jex.Member.Driver;
 using Jex.Protocol.V1;
 
@@ -11,39 +11,25 @@ namespace Jex.Cli.Record;
 /// </summary>
 internal sealed class RecordWriter : IResultSink, IAsyncDisposable
 {
-    private static readonly byte[] NewLine = "\n"u8.ToArray();
-    private readonly Stream _file;
-    private readonly Utf8JsonWriter _json;
+    private readonly JsonLinesFile _file;
     private readonly Format _keyFormat;
     private readonly Format _valueFormat;
 
     public RecordWriter(string path, RecordHeader header)
     {
-        _file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16);
-        _json = new Utf8JsonWriter(_file, RecordFormat.WriterOptions);
+        _file = new JsonLinesFile(path, 1 << 16, RecordFormat.WriterOptions);
         _keyFormat = header.KeyFormat;
         _valueFormat = header.ValueFormat;
-        RecordFormat.WriteHeader(_json, header);
-        EndLine();
+        RecordFormat.WriteHeader(_file.Writer, header);
+        _file.EndLine();
     }
 
     public ValueTask WriteAsync(PendingBatch batch, BatchResult result, CancellationToken cancellationToken)
     {
-        RecordFormat.WriteBatch(_json, new RecordedBatch(batch.Sequence, batch.Items, result.Results), _keyFormat, _valueFormat);
-        EndLine();
+        RecordFormat.WriteBatch(_file.Writer, new RecordedBatch(batch.Sequence, batch.Items, result.Results), _keyFormat, _valueFormat);
+        _file.EndLine();
         return ValueTask.CompletedTask;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _json.DisposeAsync().ConfigureAwait(false);
-        await _file.DisposeAsync().ConfigureAwait(false);
-    }
-
-    private void EndLine()
-    {
-        _json.Flush();
-        _json.Reset();
-        _file.Write(NewLine);
-    }
+    public ValueTask DisposeAsync() => _file.DisposeAsync();
 }

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Jex.Cli.Run;
-using Serilog;
 using Serilog.Events;
 using Serilog.Extensions.Logging;
 
@@ -80,13 +79,7 @@ internal static class ReplayCommand
             }
 
             var level = parse.GetValue(verbose) ? LogEventLevel.Debug : LogEventLevel.Warning;
-            await using var serilog = new LoggerConfiguration()
-                .MinimumLevel.Is(level)
-                .WriteTo.Console(
-                    outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}",
-                    standardErrorFromLevel: LogEventLevel.Verbose,
-                    formatProvider: System.Globalization.CultureInfo.InvariantCulture)
-                .CreateLogger();
+            await using var serilog = ConsoleLog.Create(level);
             using var loggers = new SerilogLoggerFactory(serilog);
             var runner = new ReplayRunner(path, header, batches, runtimePath, target, parse.GetValue(function) ?? header.Function,
                 Math.Max(0, parse.GetValue(show)), Console.Out, Console.Error, loggers.CreateLogger("Jex.Member"));

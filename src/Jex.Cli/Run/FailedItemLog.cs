@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using Jex.Cli.Record;
 using Jex.Member.Driver;
 using Jex.Protocol.V1;
@@ -13,11 +12,9 @@ namespace Jex.Cli.Run;
 /// </summary>
 internal sealed class FailedItemLog : IResultSink, IAsyncDisposable
 {
-    private static readonly byte[] NewLine = "\n"u8.ToArray();
     private readonly string _function;
     private readonly TextWriter? _stacks;
-    private readonly Stream? _file;
-    private readonly Utf8JsonWriter? _json;
+    private readonly JsonLinesFile? _file;
 
     /// <param name="function">The function, written on every line.</param>
     /// <param name="path">The --errors file; null for none.</param>
@@ -28,8 +25,7 @@ internal sealed class FailedItemLog : IResultSink, IAsyncDisposable
         _stacks = stacks;
         if (path is not null)
         {
-            _file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 14);
-            _json = new Utf8JsonWriter(_file, RecordFormat.WriterOptions);
+            _file = new JsonLinesFile(path, 1 << 14, RecordFormat.WriterOptions);
         }
     }
 
@@ -56,40 +52,28 @@ internal sealed class FailedItemLog : IResultSink, IAsyncDisposable
                 }
             }
 
-            if (_json is null)
+            if (_file is null)
             {
                 continue;
             }
 
-            _json.Reset();
-            _json.WriteStartObject();
-            _json.WriteString("key", key);
-            _json.WriteString("function", _function);
-            _json.WriteString("code", RecordFormat.CodeName(error.Code));
-            _json.WriteString("type", error.Type);
-            _json.WriteString("message", error.Message);
-            _json.WriteString("stack", error.Stack);
-            _json.WriteNumber("batch", batch.Sequence);
-            _json.WriteEndObject();
-            _json.Flush();
-            _file!.Write(NewLine);
+            var json = _file.Writer;
+            json.WriteStartObject();
+            json.WriteString("key", key);
+            json.WriteString("function", _function);
+            json.WriteString("code", RecordFormat.CodeName(error.Code));
+            json.WriteString("type", error.Type);
+            json.WriteString("message", error.Message);
+            json.WriteString("stack", error.Stack);
+            json.WriteNumber("batch", batch.Sequence);
+            json.WriteEndObject();
+            _file.EndLine();
         }
 
         return ValueTask.CompletedTask;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_json is not null)
-        {
-            await _json.DisposeAsync().ConfigureAwait(false);
-        }
-
-        if (_file is not null)
-        {
-            await _file.DisposeAsync().ConfigureAwait(false);
-        }
-    }
+    public ValueTask DisposeAsync() => _file?.DisposeAsync() ?? ValueTask.CompletedTask;
 }
 
 /// <summary>Hands each result to several sinks in turn: the map, the failed-item log, the recording.</summary>

@@ -25,16 +25,7 @@ internal static class InputFile
     {
         var entries = new List<InputEntry>();
         var number = 0;
-        IEnumerable<string> lines;
-        try
-        {
-            lines = File.ReadLines(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new InputFileException($"{path}: cannot read: {ex.Message}");
-        }
-
+        var lines = UserInput.ReadFile(path, File.ReadLines, ex => new InputFileException($"{path}: cannot read: {ex.Message}"));
         foreach (var line in lines)
         {
             number++;
@@ -52,45 +43,33 @@ internal static class InputFile
 
     public static InputEntry ParseLine(string path, int number, string text)
     {
-        JsonDocument doc;
-        try
+        using var doc = UserInput.ParseJson(text, ex => new InputFileException($"{path}:{number}: not valid JSON ({ex.Message})"));
+        var root = doc.RootElement;
+        if (root.ValueKind != JsonValueKind.Object)
         {
-            doc = JsonDocument.Parse(text);
-        }
-        catch (JsonException ex)
-        {
-            throw new InputFileException($"{path}:{number}: not valid JSON ({ex.Message})");
+            throw new InputFileException($"{path}:{number}: expected an object {{\"key\": ..., \"value\": ...}}");
         }
 
-        using (doc)
+        if (!root.TryGetProperty("key", out var key) || key.ValueKind is not (JsonValueKind.String or JsonValueKind.Number))
         {
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                throw new InputFileException($"{path}:{number}: expected an object {{\"key\": ..., \"value\": ...}}");
-            }
-
-            if (!root.TryGetProperty("key", out var key) || key.ValueKind is not (JsonValueKind.String or JsonValueKind.Number))
-            {
-                throw new InputFileException($"{path}:{number}: missing \"key\" (a string or a number)");
-            }
-
-            if (!root.TryGetProperty("value", out var value))
-            {
-                throw new InputFileException($"{path}:{number}: missing \"value\"");
-            }
-
-            foreach (var property in root.EnumerateObject())
-            {
-                if (property.Name is not ("key" or "value" or "type"))
-                {
-                    throw new InputFileException($"{path}:{number}: unknown field \"{property.Name}\" (expected key, value, type)");
-                }
-            }
-
-            var type = root.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
-            return new InputEntry(key.ValueKind == JsonValueKind.String ? key.GetString()! : key.GetRawText(), value.Clone(), type, number);
+            throw new InputFileException($"{path}:{number}: missing \"key\" (a string or a number)");
         }
+
+        if (!root.TryGetProperty("value", out var value))
+        {
+            throw new InputFileException($"{path}:{number}: missing \"value\"");
+        }
+
+        foreach (var property in root.EnumerateObject())
+        {
+            if (property.Name is not ("key" or "value" or "type"))
+            {
+                throw new InputFileException($"{path}:{number}: unknown field \"{property.Name}\" (expected key, value, type)");
+            }
+        }
+
+        var type = root.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+        return new InputEntry(key.ValueKind == JsonValueKind.String ? key.GetString()! : key.GetRawText(), value.Clone(), type, number);
     }
 }
 

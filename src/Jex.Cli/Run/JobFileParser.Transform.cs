@@ -9,14 +9,7 @@ internal sealed partial class JobFileParser
 {
     private TransformStage ParseTransform(YamlMappingNode stage, string path)
     {
-        var kindNode = Require(stage, "transform", path);
-        var kind = Scalar(kindNode, path + ".transform");
-        if (kind != "user-code")
-        {
-            throw Error(kindNode, path + ".transform", $"unsupported transform '{kind}' (supported: user-code)");
-        }
-
-        CheckKeys(stage, path, TransformKeys);
+        CheckStage(stage, path, "transform", "user-code", TransformKeys);
         var function = Scalar(Require(stage, "function", path), path + ".function");
         if (function.Length == 0)
         {
@@ -48,16 +41,7 @@ internal sealed partial class JobFileParser
                 "process mode needs 'user-code: PATH' (a .csproj to build, or the .dll or folder of the built functions)");
         }
 
-        var format = "json";
-        if (Get(stage, "format") is { } formatNode)
-        {
-            format = Scalar(formatNode, path + ".format");
-            if (!Formats.Contains(format))
-            {
-                throw Error(formatNode, path + ".format", $"unsupported format '{format}' (supported: {string.Join(", ", Formats)})");
-            }
-        }
-
+        var format = Choice(stage, "format", path, Formats, "format");
         var settings = new Dictionary<string, string>(StringComparer.Ordinal);
         if (Get(stage, "settings") is { } settingsNode)
         {

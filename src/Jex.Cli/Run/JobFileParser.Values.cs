@@ -27,6 +27,39 @@ internal sealed partial class JobFileParser
         return value;
     }
 
+    /// <summary>
+    /// An optional key that takes one of a few words; absent, the first word. <paramref name="noun"/>
+    /// names what was wrong in the error ("unsupported format 'avro'").
+    /// </summary>
+    private string Choice(YamlMappingNode map, string key, string path, string[] choices, string noun)
+    {
+        if (Get(map, key) is not { } node)
+        {
+            return choices[0];
+        }
+
+        var value = Scalar(node, $"{path}.{key}");
+        return choices.Contains(value, StringComparer.Ordinal)
+            ? value
+            : throw Error(node, $"{path}.{key}", $"unsupported {noun} '{value}' (supported: {string.Join(", ", choices)})");
+    }
+
+    /// <summary>
+    /// A pipeline stage's kind key (source, transform or sink) with the one kind jex runs for it,
+    /// then the stage's other keys against <paramref name="allowed"/>.
+    /// </summary>
+    private void CheckStage(YamlMappingNode stage, string path, string kindKey, string supported, string[] allowed)
+    {
+        var node = Require(stage, kindKey, path);
+        var kind = Scalar(node, $"{path}.{kindKey}");
+        if (kind != supported)
+        {
+            throw Error(node, $"{path}.{kindKey}", $"unsupported {kindKey} '{kind}' (supported: {supported})");
+        }
+
+        CheckKeys(stage, path, allowed);
+    }
+
     private bool Bool(YamlMappingNode map, string key, string path, bool fallback)
     {
         if (Get(map, key) is not { } node)

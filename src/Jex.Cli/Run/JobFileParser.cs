@@ -29,6 +29,7 @@ internal sealed partial class JobFileParser
     ];
     private static readonly string[] RuntimeKeys = ["service", "transport", "user-code", "ready-timeout-seconds"];
     private static readonly string[] Formats = ["json", "text"];
+    private static readonly string[] JournalPositions = ["START_FROM_OLDEST", "START_FROM_CURRENT"];
 
     private readonly string _file;
     private readonly string _baseDirectory;
@@ -218,24 +219,9 @@ internal sealed partial class JobFileParser
 
     private SourceStage ParseSource(YamlMappingNode stage, string path)
     {
-        var kindNode = Require(stage, "source", path);
-        var kind = Scalar(kindNode, path + ".source");
-        if (kind != "map-journal")
-        {
-            throw Error(kindNode, path + ".source", $"unsupported source '{kind}' (supported: map-journal)");
-        }
-
-        CheckKeys(stage, path, SourceKeys);
+        CheckStage(stage, path, "source", "map-journal", SourceKeys);
         var mapName = Scalar(Require(stage, "map-name", path), path + ".map-name");
-        var position = "START_FROM_OLDEST";
-        if (Get(stage, "journal-initial-position") is { } positionNode)
-        {
-            position = Scalar(positionNode, path + ".journal-initial-position");
-            if (position is not ("START_FROM_OLDEST" or "START_FROM_CURRENT"))
-            {
-                throw Error(positionNode, path + ".journal-initial-position", $"unsupported value '{position}' (supported: START_FROM_OLDEST, START_FROM_CURRENT)");
-            }
-        }
+        var position = Choice(stage, "journal-initial-position", path, JournalPositions, "value");
 
         if (Get(stage, "timestamp") is { } timestampNode && Scalar(timestampNode, path + ".timestamp") != "INGESTION")
         {
@@ -247,14 +233,7 @@ internal sealed partial class JobFileParser
 
     private SinkStage ParseSink(YamlMappingNode stage, string path)
     {
-        var kindNode = Require(stage, "sink", path);
-        var kind = Scalar(kindNode, path + ".sink");
-        if (kind != "map")
-        {
-            throw Error(kindNode, path + ".sink", $"unsupported sink '{kind}' (supported: map)");
-        }
-
-        CheckKeys(stage, path, SinkKeys);
+        CheckStage(stage, path, "sink", "map", SinkKeys);
         return new SinkStage(Scalar(Require(stage, "map-name", path), path + ".map-name"), Line(stage));
     }
 

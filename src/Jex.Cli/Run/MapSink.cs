@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using Google.Protobuf;
 using Jex.Member.Driver;
 using Jex.Protocol.V1;
@@ -14,14 +13,12 @@ namespace Jex.Cli.Run;
 /// </summary>
 internal sealed class MapSink : IResultSink, IAsyncDisposable
 {
-    private static readonly byte[] NewLine = "\n"u8.ToArray();
     private readonly IValueFormat _format;
     private readonly TextWriter _console;
     private readonly int _show;
     private readonly Func<string?> _typeName;
     private readonly Dictionary<string, ByteString> _map = new(StringComparer.Ordinal);
-    private readonly Stream? _file;
-    private readonly Utf8JsonWriter? _json;
+    private readonly JsonLinesFile? _file;
     private long _shown;
 
     public MapSink(string name, IValueFormat format, TextWriter console, int show, string? outputPath, Func<string?> typeName)
@@ -33,8 +30,7 @@ internal sealed class MapSink : IResultSink, IAsyncDisposable
         _typeName = typeName;
         if (outputPath is not null)
         {
-            _file = new FileStream(outputPath, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16);
-            _json = new Utf8JsonWriter(_file);
+            _file = new JsonLinesFile(outputPath, 1 << 16);
         }
     }
 
@@ -71,25 +67,24 @@ internal sealed class MapSink : IResultSink, IAsyncDisposable
                     _console.WriteLine($"Found: {key} = {_format.Display(output.Value, valueFormat, _typeName())}");
                 }
 
-                if (_json is not null)
+                if (_file is not null)
                 {
-                    _json.Reset();
-                    _json.WriteStartObject();
-                    _json.WritePropertyName("key");
+                    var json = _file.Writer;
+                    json.WriteStartObject();
+                    json.WritePropertyName("key");
                     if (keyFormat == Format.Json)
                     {
-                        _json.WriteRawValue(keyBytes.Span);
+                        json.WriteRawValue(keyBytes.Span);
                     }
                     else
                     {
-                        _json.WriteStringValue(key);
+                        json.WriteStringValue(key);
                     }
 
-                    _json.WritePropertyName("value");
-                    _format.WriteValue(_json, output.Value, valueFormat);
-                    _json.WriteEndObject();
-                    _json.Flush();
-                    _file!.Write(NewLine);
+                    json.WritePropertyName("value");
+                    _format.WriteValue(json, output.Value, valueFormat);
+                    json.WriteEndObject();
+                    _file.EndLine();
                 }
             }
         }
@@ -97,16 +92,5 @@ internal sealed class MapSink : IResultSink, IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_json is not null)
-        {
-            await _json.DisposeAsync().ConfigureAwait(false);
-        }
-
-        if (_file is not null)
-        {
-            await _file.DisposeAsync().ConfigureAwait(false);
-        }
-    }
+    public ValueTask DisposeAsync() => _file?.DisposeAsync() ?? ValueTask.CompletedTask;
 }

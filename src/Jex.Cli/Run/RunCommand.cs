@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
-using Serilog;
 using Serilog.Events;
 using Serilog.Extensions.Logging;
 
@@ -114,13 +113,7 @@ internal static class RunCommand
             }
 
             var level = parse.GetValue(verbose) ? LogEventLevel.Debug : parse.GetValue(quiet) ? LogEventLevel.Warning : LogEventLevel.Information;
-            await using var serilog = new LoggerConfiguration()
-                .MinimumLevel.Is(level)
-                .WriteTo.Console(
-                    outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}",
-                    standardErrorFromLevel: LogEventLevel.Verbose,
-                    formatProvider: System.Globalization.CultureInfo.InvariantCulture)
-                .CreateLogger();
+            await using var serilog = ConsoleLog.Create(level);
             using var loggers = new SerilogLoggerFactory(serilog);
 
             // Ctrl+C or SIGTERM: cancel the job so the runtime gets SIGTERM and the exit code says

@@ -40,6 +40,26 @@ internal static class ValueFormats
         _ => throw new ArgumentException($"unsupported format '{name}'", nameof(name)),
     };
 
+    /// <summary>
+    /// A value as JSON by the format its bytes are in: JSON as itself (checked), text as a string,
+    /// anything else (binary) as base64. What the json and text formats both write to --output.
+    /// </summary>
+    public static void WriteAsJson(Utf8JsonWriter writer, ByteString value, Format format)
+    {
+        switch (format)
+        {
+            case Format.Json:
+                writer.WriteRawValue(value.Span, skipInputValidation: false);
+                break;
+            case Format.Text:
+                writer.WriteStringValue(Encoding.UTF8.GetString(value.Span));
+                break;
+            default:
+                writer.WriteBase64StringValue(value.Span);
+                break;
+        }
+    }
+
     /// <summary>"json:Jex.Samples.SomeThing" or "compact:some-thing" -> "SomeThing"; null when the kind names no type.</summary>
     public static string? TypeNameOf(string? kind)
     {
@@ -79,21 +99,7 @@ internal sealed class JsonValueFormat : IValueFormat
 
     public ByteString EncodeValue(JsonElement value) => ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(value));
 
-    public void WriteValue(Utf8JsonWriter writer, ByteString value, Format format)
-    {
-        switch (format)
-        {
-            case Format.Json:
-                writer.WriteRawValue(value.Span, skipInputValidation: false);
-                break;
-            case Format.Text:
-                writer.WriteStringValue(Encoding.UTF8.GetString(value.Span));
-                break;
-            default:
-                writer.WriteBase64StringValue(value.Span);
-                break;
-        }
-    }
+    public void WriteValue(Utf8JsonWriter writer, ByteString value, Format format) => ValueFormats.WriteAsJson(writer, value, format);
 
     public string Display(ByteString value, Format format, string? typeName)
     {
@@ -144,21 +150,7 @@ internal sealed class TextValueFormat : IValueFormat
     public ByteString EncodeValue(JsonElement value) =>
         ByteString.CopyFromUtf8(value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText());
 
-    public void WriteValue(Utf8JsonWriter writer, ByteString value, Format format)
-    {
-        if (format == Format.Json)
-        {
-            writer.WriteRawValue(value.Span, skipInputValidation: false);
-        }
-        else if (format == Format.Text)
-        {
-            writer.WriteStringValue(Encoding.UTF8.GetString(value.Span));
-        }
-        else
-        {
-            writer.WriteBase64StringValue(value.Span);
-        }
-    }
+    public void WriteValue(Utf8JsonWriter writer, ByteString value, Format format) => ValueFormats.WriteAsJson(writer, value, format);
 
     public string Display(ByteString value, Format format, string? typeName) =>
         format is Format.Text or Format.Json ? Encoding.UTF8.GetString(value.Span) : Convert.ToBase64String(value.Span);

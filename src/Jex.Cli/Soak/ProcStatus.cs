@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.Versioning;
+using Jex.Cli.Bench;
 
 namespace Jex.Cli.Soak;
 
@@ -8,20 +9,7 @@ namespace Jex.Cli.Soak;
 internal static class ProcStatus
 {
     /// <summary>VmRSS in bytes, or null when the process is gone.</summary>
-    public static long? RssBytes(int pid)
-    {
-        string text;
-        try
-        {
-            text = File.ReadAllText($"/proc/{pid}/status");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-
-        return ParseRss(text);
-    }
+    public static long? RssBytes(int pid) => ProcStat.ReadOrNull(pid, "status") is { } text ? ParseRss(text) : null;
 
     /// <summary>The VmRSS line of a status file ("VmRSS:     12345 kB"), in bytes; null when absent (a zombie has none).</summary>
     public static long? ParseRss(string status)

@@ -33,9 +33,8 @@ internal static class SoakCommand
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            if (!OperatingSystem.IsLinux())
+            if (!ForkedRuntimeOptions.RunsHere("soak"))
             {
-                await Console.Error.WriteLineAsync("jex soak: Linux only (/proc, Unix sockets, /dev/shm)").ConfigureAwait(false);
                 return 2;
             }
 
@@ -102,15 +101,7 @@ internal static class SoakCommand
             throw new ArgumentException("--seconds: at least 3, so there is an RSS sample after the reference one");
         }
 
-        if (!File.Exists(settings.Runtime))
-        {
-            throw new ArgumentException($"--runtime '{settings.Runtime}' does not exist (run ./demo.sh build)");
-        }
-
-        if (!Directory.Exists(settings.Samples) && !File.Exists(settings.Samples))
-        {
-            throw new ArgumentException($"--samples '{settings.Samples}' does not exist (run ./demo.sh build)");
-        }
+        ForkedRuntimeOptions.CheckExist(settings.Runtime, settings.Samples);
 
         return settings;
     }

@@ -1,5 +1,6 @@
 using System.Runtime.Versioning;
 using System.Text.Json;
+using Jex.Cli.Bench;
 
 namespace Jex.Cli.Soak;
 
@@ -13,13 +14,7 @@ internal static class SoakReport
         using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
         json.WriteStartObject();
         json.WriteString("verdict", results.All(r => r.Verdict.Passed) ? "pass" : "fail");
-        json.WriteStartObject("machine");
-        foreach (var (k, v) in machine)
-        {
-            json.WriteString(k, v);
-        }
-
-        json.WriteEndObject();
+        Report.WriteStrings(json, "machine", machine);
         json.WriteStartObject("settings");
         json.WriteNumber("seconds", settings.Duration.TotalSeconds);
         json.WriteNumber("warmup_min_s", settings.Warmup.TotalSeconds);

@@ -43,10 +43,7 @@ internal sealed class UserCodeOptionsValidator : IValidateOptions<UserCodeOption
             errors.Add($"UserCode:Path '{o.Path}' does not exist");
         }
 
-        if (o.Grpc.Port is < 0 or > 65535)
-        {
-            errors.Add($"UserCode:Grpc:Port {o.Grpc.Port} is out of range 0..65535");
-        }
+        InRange(errors, "Grpc:Port", o.Grpc.Port, 0, 65535);
 
         if (o.Grpc.Socket is null && !IPAddress.TryParse(o.Grpc.Address, out _) && o.Grpc.Address != "localhost")
         {
@@ -63,70 +60,24 @@ internal sealed class UserCodeOptionsValidator : IValidateOptions<UserCodeOption
             errors.Add("UserCode:Uid is required with UserCode:Transport=shared-memory");
         }
 
-        if (o.SharedMemory.Sessions is < 1 or > 64)
-        {
-            errors.Add($"UserCode:SharedMemory:Sessions {o.SharedMemory.Sessions} is out of range 1..64");
-        }
+        InRange(errors, "SharedMemory:Sessions", o.SharedMemory.Sessions, 1, 64);
 
         if (o.SharedMemory.RingBytes is < 4096 or > (1 << 30) || (o.SharedMemory.RingBytes & (o.SharedMemory.RingBytes - 1)) != 0)
         {
             errors.Add($"UserCode:SharedMemory:RingBytes {o.SharedMemory.RingBytes} must be a power of two from 4096 to 1073741824");
         }
 
-        if (o.MaxInFlight is < 1 or > 1024)
-        {
-            errors.Add($"UserCode:MaxInFlight {o.MaxInFlight} is out of range 1..1024");
-        }
-
-        if (o.MaxBatchBytes < 1024 || o.MaxBatchBytes > o.MaxMessageBytes)
-        {
-            errors.Add($"UserCode:MaxBatchBytes {o.MaxBatchBytes} must be between 1024 and UserCode:MaxMessageBytes ({o.MaxMessageBytes})");
-        }
-
-        if (o.MaxBatchItems is < 1)
-        {
-            errors.Add($"UserCode:MaxBatchItems {o.MaxBatchItems} must be at least 1");
-        }
-
-        if (o.InitTimeoutSeconds is < 1 or > 3600)
-        {
-            errors.Add($"UserCode:InitTimeoutSeconds {o.InitTimeoutSeconds} is out of range 1..3600");
-        }
-
-        if (o.MaxInitBytes < 1024 || o.MaxInitBytes > o.MaxMessageBytes)
-        {
-            errors.Add($"UserCode:MaxInitBytes {o.MaxInitBytes} must be between 1024 and UserCode:MaxMessageBytes ({o.MaxMessageBytes})");
-        }
-
-        if (o.MaxSessions is < 1 or > 65536)
-        {
-            errors.Add($"UserCode:MaxSessions {o.MaxSessions} is out of range 1..65536");
-        }
-
-        if (o.MaxConnections is < 1 or > 65536)
-        {
-            errors.Add($"UserCode:MaxConnections {o.MaxConnections} is out of range 1..65536");
-        }
-
-        if (o.StuckCallSeconds is < 1 or > 86400)
-        {
-            errors.Add($"UserCode:StuckCallSeconds {o.StuckCallSeconds} is out of range 1..86400");
-        }
-
-        if (o.MaxAbandonedCalls is < 0 or > 65536)
-        {
-            errors.Add($"UserCode:MaxAbandonedCalls {o.MaxAbandonedCalls} is out of range 0..65536");
-        }
-
-        if (o.MaxAbandonedCallsPerSession < 0 || o.MaxAbandonedCallsPerSession > o.MaxAbandonedCalls)
-        {
-            errors.Add($"UserCode:MaxAbandonedCallsPerSession {o.MaxAbandonedCallsPerSession} must be between 0 and UserCode:MaxAbandonedCalls ({o.MaxAbandonedCalls})");
-        }
-
-        if (o.MaxMessageBytes is < 4096)
-        {
-            errors.Add($"UserCode:MaxMessageBytes {o.MaxMessageBytes} must be at least 4096");
-        }
+        InRange(errors, "MaxInFlight", o.MaxInFlight, 1, 1024);
+        Between(errors, "MaxBatchBytes", o.MaxBatchBytes, 1024, "MaxMessageBytes", o.MaxMessageBytes);
+        AtLeast(errors, "MaxBatchItems", o.MaxBatchItems, 1);
+        InRange(errors, "InitTimeoutSeconds", o.InitTimeoutSeconds, 1, 3600);
+        Between(errors, "MaxInitBytes", o.MaxInitBytes, 1024, "MaxMessageBytes", o.MaxMessageBytes);
+        InRange(errors, "MaxSessions", o.MaxSessions, 1, 65536);
+        InRange(errors, "MaxConnections", o.MaxConnections, 1, 65536);
+        InRange(errors, "StuckCallSeconds", o.StuckCallSeconds, 1, 86400);
+        InRange(errors, "MaxAbandonedCalls", o.MaxAbandonedCalls, 0, 65536);
+        Between(errors, "MaxAbandonedCallsPerSession", o.MaxAbandonedCallsPerSession, 0, "MaxAbandonedCalls", o.MaxAbandonedCalls);
+        AtLeast(errors, "MaxMessageBytes", o.MaxMessageBytes, 4096);
 
         if (o.ParentPid is <= 0)
         {
@@ -156,5 +107,31 @@ internal sealed class UserCodeOptionsValidator : IValidateOptions<UserCodeOption
 
         errors.AddRange(ChannelSecurityRules.Validate(o));
         return errors;
+    }
+
+    // One rule per kind of bound, so every message names the key, the value and what is allowed the same way.
+    private static void InRange(List<string> errors, string key, int value, int min, int max)
+    {
+        if (value < min || value > max)
+        {
+            errors.Add($"UserCode:{key} {value} is out of range {min}..{max}");
+        }
+    }
+
+    private static void AtLeast(List<string> errors, string key, int value, int min)
+    {
+        if (value < min)
+        {
+            errors.Add($"UserCode:{key} {value} must be at least {min}");
+        }
+    }
+
+    /// <summary>A value bounded above by another setting, <paramref name="maxKey"/>.</summary>
+    private static void Between(List<string> errors, string key, int value, int min, string maxKey, int max)
+    {
+        if (value < min || value > max)
+        {
+            errors.Add($"UserCode:{key} {value} must be between {min} and UserCode:{maxKey} ({max})");
+        }
     }
 }

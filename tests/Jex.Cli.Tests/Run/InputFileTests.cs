@@ -23,6 +23,14 @@ public sealed class InputFileTests : IDisposable
         Assert.Equal(("7", 4, "T"), (entries[1].Key, entries[1].Line, entries[1].Type));
     }
 
+    [Fact]
+    public void Load_WhenTheFileIsMissing_FailsNamingTheFile()
+    {
+        var ex = Assert.Throws<InputFileException>(() => InputFile.Load(_path));
+
+        Assert.StartsWith($"{_path}: cannot read: ", ex.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("{\"key\":\"a\",\"value\":1", "not valid JSON")]
     [InlineData("{\"value\":1}", "missing \"key\"")]

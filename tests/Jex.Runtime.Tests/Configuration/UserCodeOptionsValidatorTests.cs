@@ -91,4 +91,77 @@ public sealed class UserCodeOptionsValidatorTests
         Assert.Equal(["UserCode:MaxInFlight 0 is out of range 1..1024", "UserCode:LogLevel 'loud' is not one of Verbose, Debug, Information, Warning, Error, Fatal"], result.Failures);
         Assert.True(new UserCodeOptionsValidator().Validate(Options.DefaultName, Valid()).Succeeded);
     }
+
+    [Theory]
+    [InlineData("Grpc:Port", -1, "UserCode:Grpc:Port -1 is out of range 0..65535")]
+    [InlineData("Grpc:Port", 65536, "UserCode:Grpc:Port 65536 is out of range 0..65535")]
+    [InlineData("SharedMemory:Sessions", 65, "UserCode:SharedMemory:Sessions 65 is out of range 1..64")]
+    [InlineData("MaxInFlight", 1025, "UserCode:MaxInFlight 1025 is out of range 1..1024")]
+    [InlineData("InitTimeoutSeconds", 0, "UserCode:InitTimeoutSeconds 0 is out of range 1..3600")]
+    [InlineData("MaxSessions", 65537, "UserCode:MaxSessions 65537 is out of range 1..65536")]
+    [InlineData("MaxConnections", 0, "UserCode:MaxConnections 0 is out of range 1..65536")]
+    [InlineData("StuckCallSeconds", 86401, "UserCode:StuckCallSeconds 86401 is out of range 1..86400")]
+    [InlineData("MaxAbandonedCalls", 65537, "UserCode:MaxAbandonedCalls 65537 is out of range 0..65536")]
+    [InlineData("MaxBatchItems", 0, "UserCode:MaxBatchItems 0 must be at least 1")]
+    [InlineData("MaxBatchBytes", 1023, "UserCode:MaxBatchBytes 1023 must be between 1024 and UserCode:MaxMessageBytes (67108864)")]
+    [InlineData("MaxBatchBytes", 67108865, "UserCode:MaxBatchBytes 67108865 must be between 1024 and UserCode:MaxMessageBytes (67108864)")]
+    [InlineData("MaxInitBytes", 67108865, "UserCode:MaxInitBytes 67108865 must be between 1024 and UserCode:MaxMessageBytes (67108864)")]
+    [InlineData("MaxAbandonedCallsPerSession", 33, "UserCode:MaxAbandonedCallsPerSession 33 must be between 0 and UserCode:MaxAbandonedCalls (32)")]
+    [InlineData("MaxAbandonedCallsPerSession", -1, "UserCode:MaxAbandonedCallsPerSession -1 must be between 0 and UserCode:MaxAbandonedCalls (32)")]
+    public void BoundedSetting_OutOfBounds_NamesTheKeyTheValueAndWhatIsAllowed(string key, int value, string expected)
+    {
+        var o = Valid();
+        Set(o, key, value);
+        Assert.Equal([expected], UserCodeOptionsValidator.Validate(o));
+    }
+
+    [Theory]
+    [InlineData("Grpc:Port", 0)]
+    [InlineData("Grpc:Port", 65535)]
+    [InlineData("SharedMemory:Sessions", 64)]
+    [InlineData("MaxInFlight", 1)]
+    [InlineData("MaxInFlight", 1024)]
+    [InlineData("StuckCallSeconds", 86400)]
+    [InlineData("MaxAbandonedCalls", 0)]
+    [InlineData("MaxBatchItems", 1)]
+    [InlineData("MaxBatchBytes", 1024)]
+    [InlineData("MaxBatchBytes", 67108864)]
+    [InlineData("MaxAbandonedCallsPerSession", 32)]
+    public void BoundedSetting_AtItsBound_IsValid(string key, int value)
+    {
+        var o = Valid();
+        Set(o, key, value);
+        Assert.Empty(UserCodeOptionsValidator.Validate(o));
+    }
+
+    [Fact]
+    public void MaxMessageBytes_BelowItsFloor_IsReportedWithTheLimitsThatDependOnIt()
+    {
+        var o = Valid();
+        o.MaxMessageBytes = 4095;
+        o.MaxBatchBytes = 2048;
+        o.MaxInitBytes = 2048;
+        Assert.Equal(["UserCode:MaxMessageBytes 4095 must be at least 4096"], UserCodeOptionsValidator.Validate(o));
+    }
+
+    private static void Set(UserCodeOptions o, string key, int value)
+    {
+        switch (key)
+        {
+            case "Grpc:Port": o.Grpc.Port = value; break;
+            case "SharedMemory:Sessions": o.SharedMemory.Sessions = value; break;
+            case "MaxInFlight": o.MaxInFlight = value; break;
+            case "InitTimeoutSeconds": o.InitTimeoutSeconds = value; break;
+            case "MaxSessions": o.MaxSessions = value; break;
+            case "MaxConnections": o.MaxConnections = value; break;
+            case "StuckCallSeconds": o.StuckCallSeconds = value; break;
+            // The per-session limit may not exceed this one; 0 keeps it valid whatever this is set to.
+            case "MaxAbandonedCalls": o.MaxAbandonedCalls = value; o.MaxAbandonedCallsPerSession = 0; break;
+            case "MaxBatchItems": o.MaxBatchItems = value; break;
+            case "MaxBatchBytes": o.MaxBatchBytes = value; break;
+            case "MaxInitBytes": o.MaxInitBytes = value; break;
+            case "MaxAbandonedCallsPerSession": o.MaxAbandonedCallsPerSession = value; break;
+            default: throw new ArgumentException($"no setter for {key}", nameof(key));
+        }
+    }
 }
