@@ -151,8 +151,9 @@ public enum JexErrorCode
 /// <param name="Type">The exception's full type name (for a binding error, the underlying exception's).</param>
 /// <param name="Message">The message: the exception's, or for a binding error the runtime's, naming the type it bound to.</param>
 /// <param name="Stack">
-/// The exception's stack trace. The user's and the framework's frames are those the runtime reports;
-/// below them the runtime's stack ends in its batch loop and the kit's in its own adapter.
+/// The exception's stack trace. The user's own frames are those the runtime reports; framework frames
+/// can differ where the two processes inlined differently, and below them the runtime's stack ends in
+/// its batch loop and the kit's in its own adapter.
 /// </param>
 public sealed record JexItemError(JexErrorCode Code, string Type, string Message, string Stack)
 {

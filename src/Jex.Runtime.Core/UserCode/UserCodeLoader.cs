@@ -26,12 +26,14 @@ internal static class UserCodeLoader
 
         var shared = UserCodeLoadContext.SharedAssemblyNames();
         var functions = new Dictionary<string, FunctionDescriptor>(StringComparer.Ordinal);
+        var contexts = new List<UserCodeLoadContext>(roots.Count);
         foreach (var file in roots)
         {
             Assembly assembly;
             try
             {
                 var context = new UserCodeLoadContext(file, shared);
+                contexts.Add(context);
                 assembly = context.LoadFromAssemblyPath(file);
             }
             catch (Exception e) when (e is BadImageFormatException or FileLoadException or FileNotFoundException)
@@ -53,7 +55,7 @@ internal static class UserCodeLoader
             }
         }
 
-        return new FunctionCatalog(functions, codecs);
+        return new FunctionCatalog(functions, codecs, contexts);
     }
 
     /// <summary>
@@ -231,11 +233,20 @@ internal sealed class FunctionCatalog
 {
     private readonly Dictionary<string, FunctionDescriptor> _functions;
 
-    public FunctionCatalog(Dictionary<string, FunctionDescriptor> functions, PayloadCodecs codecs)
+    // A collectible context whose object nobody references is unloaded by its finalizer, even while
+    // its assemblies run; a dependency a function loads at its first call would then fail to load.
+    // The catalog holds its contexts for as long as its functions can be called.
+    private readonly IReadOnlyList<UserCodeLoadContext> _contexts;
+
+    public FunctionCatalog(Dictionary<string, FunctionDescriptor> functions, PayloadCodecs codecs, IReadOnlyList<UserCodeLoadContext>? contexts = null)
     {
         _functions = functions;
         Codecs = codecs;
+        _contexts = contexts ?? [];
     }
+
+    /// <summary>The load contexts of the user libraries (none when the assembly was already loaded).</summary>
+    public IReadOnlyList<UserCodeLoadContext> Contexts => _contexts;
 
     public PayloadCodecs Codecs { get; }
 
