@@ -44,7 +44,8 @@ internal sealed class JobRunner
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
         var transform = _job.Transform;
-        var format = ValueFormats.Create(transform.Format);
+        var compact = transform.Compact is { } compactSpec ? new CompactValueFormat(compactSpec) : null;
+        var format = compact ?? ValueFormats.Create(transform.Format);
         List<InputEntry>? entries = null;
         if (_options.Generate is null)
         {
@@ -56,6 +57,11 @@ internal sealed class JobRunner
             catch (InputFileException ex)
             {
                 return Fail(ExitBadInput, ex.Message);
+            }
+
+            if (compact?.CheckInput(entries, path) is { } misfit)
+            {
+                return Fail(ExitBadInput, misfit);
             }
         }
 
@@ -93,6 +99,8 @@ internal sealed class JobRunner
             PreserveOrder = transform.PreserveOrder,
             BatchDeadlineMs = transform.DeadlineMs,
             ReadyTimeout = transform.ReadyTimeout,
+            InputSchemas = compact?.InputSchemas,
+            OnSchemas = compact is null ? null : compact.Learn,
         }, logger);
 
         var source = new EmbeddedJournalMap(_job.Source.MapName, format);
@@ -100,7 +108,7 @@ internal sealed class JobRunner
         await using var sink = new MapSink(_job.Sink.MapName, format, _out, _options.Show, _options.OutputPath,
             () => ValueFormats.TypeNameOf(driver.LastReady?.Signature?.Output));
         await using var failed = new FailedItemLog(transform.Function, _options.ErrorsPath, _options.Verbose ? _err : null);
-        await using var recording = _options.RecordPath is { } recordPath ? new RecordWriter(recordPath, RecordHeaderOf(format)) : null;
+        await using var recording = _options.RecordPath is { } recordPath ? new RecordWriter(recordPath, RecordHeaderOf(format), compact is null ? null : compact.AllSchemas) : null;
         IResultSink sinks = recording is null ? new SinkChain(sink, failed) : new SinkChain(sink, failed, recording);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var run = driver.RunAsync(source.Journal, sinks, cts.Token);
