@@ -64,6 +64,11 @@ internal sealed class JobRunner
                 return Fail(ExitBadInput, misfit);
             }
         }
+        else if (compact?.CheckInput([new InputEntry("key-0", JsonValues.Parse("""{"value":0}"""), null, 0)], "--generate") is { } misfit)
+        {
+            // --generate's values are {"value": i}: the input type needs that one number field.
+            return Fail(ExitBadInput, misfit);
+        }
 
         var logger = _loggers.CreateLogger("Jex.Member");
         Member.Launch.IRuntimeLauncher launcher;
@@ -123,7 +128,7 @@ internal sealed class JobRunner
                 var inputType = ValueFormats.TypeNameOf(driver.FirstReady.Result.Signature?.Input);
                 feeder = entries is not null
                     ? FeedAsync(source, entries, format, inputType, cts.Token)
-                    : GenerateAsync(source, _options.Generate!.Value, _options.Rate, cts.Token);
+                    : GenerateAsync(source, _options.Generate!.Value, _options.Rate, compact, cts.Token);
                 await Task.WhenAll(run, feeder).WaitAsync(cancellationToken).ConfigureAwait(false);
             }
 
@@ -212,7 +217,8 @@ internal sealed class JobRunner
         }
     }
 
-    private static async Task GenerateAsync(EmbeddedJournalMap map, long count, double? rate, CancellationToken cancellationToken)
+    // With format: compact, each generated {"value": i} is encoded with the job's schemas.
+    private static async Task GenerateAsync(EmbeddedJournalMap map, long count, double? rate, CompactValueFormat? compact, CancellationToken cancellationToken)
     {
         try
         {
@@ -232,7 +238,8 @@ internal sealed class JobRunner
                 }
 
                 var length = Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{{\"value\":{i}}}"), buffer);
-                await map.PutAsync(string.Create(CultureInfo.InvariantCulture, $"key-{i}"), ByteString.CopyFrom(buffer, 0, length), cancellationToken).ConfigureAwait(false);
+                var value = compact is null ? ByteString.CopyFrom(buffer, 0, length) : compact.EncodeValue(JsonValues.Parse(Encoding.UTF8.GetString(buffer, 0, length)));
+                await map.PutAsync(string.Create(CultureInfo.InvariantCulture, $"key-{i}"), value, cancellationToken).ConfigureAwait(false);
             }
         }
         finally
