@@ -69,7 +69,7 @@ internal sealed class CompactValueFormat : IValueFormat
         }
         else
         {
-            _json.WriteValue(writer, value, format);
+            ValueFormats.WriteAsJson(writer, value, format);
         }
     }
 
