@@ -14,22 +14,53 @@ internal sealed class RecordWriter : IResultSink, IAsyncDisposable
     private readonly JsonLinesFile _file;
     private readonly Format _keyFormat;
     private readonly Format _valueFormat;
+    private readonly RecordHeader _header;
+    private readonly Func<IReadOnlyList<CompactSchema>>? _schemas;
+    private bool _headerWritten;
 
-    public RecordWriter(string path, RecordHeader header)
+    /// <param name="path">The recording to create.</param>
+    /// <param name="header">Its header.</param>
+    /// <param name="schemas">
+    /// The header's Compact schemas, asked for when the first batch reaches the sink (or at the end
+    /// if none does): by then the runtime has announced the schemas of its outputs. Null to keep
+    /// <paramref name="header"/>'s.
+    /// </param>
+    public RecordWriter(string path, RecordHeader header, Func<IReadOnlyList<CompactSchema>>? schemas = null)
     {
         _file = new JsonLinesFile(path, 1 << 16, RecordFormat.WriterOptions);
         _keyFormat = header.KeyFormat;
         _valueFormat = header.ValueFormat;
-        RecordFormat.WriteHeader(_file.Writer, header);
-        _file.EndLine();
+        _header = header;
+        _schemas = schemas;
+        if (schemas is null)
+        {
+            WriteHeader();
+        }
     }
 
     public ValueTask WriteAsync(PendingBatch batch, BatchResult result, CancellationToken cancellationToken)
     {
+        WriteHeader();
         RecordFormat.WriteBatch(_file.Writer, new RecordedBatch(batch.Sequence, batch.Items, result.Results), _keyFormat, _valueFormat);
         _file.EndLine();
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask DisposeAsync() => _file.DisposeAsync();
+    public ValueTask DisposeAsync()
+    {
+        WriteHeader();
+        return _file.DisposeAsync();
+    }
+
+    private void WriteHeader()
+    {
+        if (_headerWritten)
+        {
+            return;
+        }
+
+        _headerWritten = true;
+        RecordFormat.WriteHeader(_file.Writer, _schemas is null ? _header : _header with { Schemas = _schemas() });
+        _file.EndLine();
+    }
 }

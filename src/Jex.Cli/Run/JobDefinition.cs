@@ -82,8 +82,11 @@ internal sealed record TransformStage
 
     public bool PreserveOrder { get; init; } = true;
 
-    /// <summary>Value format: "json" (default); the Hazelcast codec adds "compact".</summary>
+    /// <summary>Value format: "json" (default), "text" or "compact".</summary>
     public string Format { get; init; } = "json";
+
+    /// <summary>format: compact's schema file and input type; null for the other formats.</summary>
+    public CompactSpec? Compact { get; init; }
 
     public int BatchMaxItems { get; init; } = 512;
 

@@ -63,6 +63,7 @@ internal sealed partial class JobFileParser
             ParallelOperations = Int(stage, "parallel-operations", path, 1, 1, 1024),
             PreserveOrder = Bool(stage, "preserve-order", path, true),
             Format = format,
+            Compact = ParseCompact(stage, path, format),
             BatchMaxItems = Int(stage, "batch-max-items", path, 512, 1, 1_000_000),
             BatchMaxBytes = Int(stage, "batch-max-bytes", path, 1024 * 1024, 1024, 256 * 1024 * 1024),
             DeadlineMs = (uint)Int(stage, "deadline-ms", path, 0, 0, int.MaxValue),

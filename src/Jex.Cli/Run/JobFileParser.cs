@@ -25,10 +25,10 @@ internal sealed partial class JobFileParser
     private static readonly string[] TransformKeys =
     [
         "transform", "name", "runtime", "function", "parallel-processors", "parallel-operations", "preserve-order",
-        "format", "batch-max-items", "batch-max-bytes", "deadline-ms", "settings",
+        "format", "batch-max-items", "batch-max-bytes", "deadline-ms", "settings", "schemas", "type-name",
     ];
     private static readonly string[] RuntimeKeys = ["service", "transport", "user-code", "ready-timeout-seconds"];
-    private static readonly string[] Formats = ["json", "text"];
+    private static readonly string[] Formats = ["json", "text", "compact"];
     private static readonly string[] JournalPositions = ["START_FROM_OLDEST", "START_FROM_CURRENT"];
 
     private readonly string _file;

@@ -44,7 +44,8 @@ internal sealed class JobRunner
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
         var transform = _job.Transform;
-        var format = ValueFormats.Create(transform.Format);
+        var compact = transform.Compact is { } compactSpec ? new CompactValueFormat(compactSpec) : null;
+        var format = compact ?? ValueFormats.Create(transform.Format);
         List<InputEntry>? entries = null;
         if (_options.Generate is null)
         {
@@ -57,6 +58,16 @@ internal sealed class JobRunner
             {
                 return Fail(ExitBadInput, ex.Message);
             }
+
+            if (compact?.CheckInput(entries, path) is { } misfit)
+            {
+                return Fail(ExitBadInput, misfit);
+            }
+        }
+        else if (compact?.CheckInput([new InputEntry("key-0", JsonValues.Parse("""{"value":0}"""), null, 0)], "--generate") is { } misfit)
+        {
+            // --generate's values are {"value": i}: the input type needs that one number field.
+            return Fail(ExitBadInput, misfit);
         }
 
         var logger = _loggers.CreateLogger("Jex.Member");
@@ -93,6 +104,8 @@ internal sealed class JobRunner
             PreserveOrder = transform.PreserveOrder,
             BatchDeadlineMs = transform.DeadlineMs,
             ReadyTimeout = transform.ReadyTimeout,
+            InputSchemas = compact?.InputSchemas,
+            OnSchemas = compact is null ? null : compact.Learn,
         }, logger);
 
         var source = new EmbeddedJournalMap(_job.Source.MapName, format);
@@ -100,7 +113,7 @@ internal sealed class JobRunner
         await using var sink = new MapSink(_job.Sink.MapName, format, _out, _options.Show, _options.OutputPath,
             () => ValueFormats.TypeNameOf(driver.LastReady?.Signature?.Output));
         await using var failed = new FailedItemLog(transform.Function, _options.ErrorsPath, _options.Verbose ? _err : null);
-        await using var recording = _options.RecordPath is { } recordPath ? new RecordWriter(recordPath, RecordHeaderOf(format)) : null;
+        await using var recording = _options.RecordPath is { } recordPath ? new RecordWriter(recordPath, RecordHeaderOf(format), compact is null ? null : compact.AllSchemas) : null;
         IResultSink sinks = recording is null ? new SinkChain(sink, failed) : new SinkChain(sink, failed, recording);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var run = driver.RunAsync(source.Journal, sinks, cts.Token);
@@ -115,7 +128,7 @@ internal sealed class JobRunner
                 var inputType = ValueFormats.TypeNameOf(driver.FirstReady.Result.Signature?.Input);
                 feeder = entries is not null
                     ? FeedAsync(source, entries, format, inputType, cts.Token)
-                    : GenerateAsync(source, _options.Generate!.Value, _options.Rate, cts.Token);
+                    : GenerateAsync(source, _options.Generate!.Value, _options.Rate, compact, cts.Token);
                 await Task.WhenAll(run, feeder).WaitAsync(cancellationToken).ConfigureAwait(false);
             }
 
@@ -204,7 +217,8 @@ internal sealed class JobRunner
         }
     }
 
-    private static async Task GenerateAsync(EmbeddedJournalMap map, long count, double? rate, CancellationToken cancellationToken)
+    // With format: compact, each generated {"value": i} is encoded with the job's schemas.
+    private static async Task GenerateAsync(EmbeddedJournalMap map, long count, double? rate, CompactValueFormat? compact, CancellationToken cancellationToken)
     {
         try
         {
@@ -224,7 +238,8 @@ internal sealed class JobRunner
                 }
 
                 var length = Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{{\"value\":{i}}}"), buffer);
-                await map.PutAsync(string.Create(CultureInfo.InvariantCulture, $"key-{i}"), ByteString.CopyFrom(buffer, 0, length), cancellationToken).ConfigureAwait(false);
+                var value = compact is null ? ByteString.CopyFrom(buffer, 0, length) : compact.EncodeValue(JsonValues.Parse(Encoding.UTF8.GetString(buffer, 0, length)));
+                await map.PutAsync(string.Create(CultureInfo.InvariantCulture, $"key-{i}"), value, cancellationToken).ConfigureAwait(false);
             }
         }
         finally

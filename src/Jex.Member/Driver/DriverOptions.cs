@@ -31,6 +31,13 @@ internal sealed record DriverOptions
     /// <summary>SIGTERM grace before SIGKILL when the job ends.</summary>
     public TimeSpan StopGrace { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Compact schemas the input items need; null or empty for none. Sent in one Schemas message
+    /// after Init on every session, restarts included, before the first batch (a new runtime knows
+    /// nothing the old one was told).
+    /// </summary>
+    public Schemas? InputSchemas { get; init; }
+
     /// <summary>Compact schemas the runtime announced (for the sink's decoder).</summary>
     public Action<Schemas>? OnSchemas { get; init; }
 

@@ -9,7 +9,7 @@ using Log = Jex.Member.Diagnostics.Log;
 namespace Jex.Member.Driver;
 
 /// <summary>
-/// Runs the batches of one session generation: a sender (replays first, then new batches, then
+/// Runs the batches of one session generation: a sender (the input's Compact schemas, replays, then new batches, then
 /// Drain once everything is resolved) and a reader (results to the ledger, logs, schemas, the
 /// runtime's end). Returns when the job's work is done on this session; throws when the session
 /// or the runtime is lost, or when the job failed elsewhere.
@@ -95,6 +95,11 @@ internal sealed class SessionPump
 
     private async Task SendLoopAsync(ISessionChannel channel, int generation, IReadOnlyList<PendingBatch> replay, DrainState drain, CancellationToken cancellationToken)
     {
+        if (_options.InputSchemas is { Schemas_.Count: > 0 } schemas)
+        {
+            await channel.SendAsync(new MemberMessage { Schemas = schemas }, cancellationToken).ConfigureAwait(false);
+        }
+
         if (replay.Count > 0)
         {
             Log.Replaying(_logger, Job, Stage, replay.Count);

@@ -181,7 +181,7 @@ public sealed class JobFileParserTests
     [InlineData("journal-initial-position: START_FROM_CURRENT", "journal-initial-position: START_FROM_TOMORROW", "unsupported value 'START_FROM_TOMORROW'")]
     [InlineData("- sink: map", "- sink: list", "unsupported sink 'list' (supported: map)")]
     [InlineData("- source: map-journal", "- source: kafka", "unsupported source 'kafka' (supported: map-journal)")]
-    [InlineData("name: dotnet-transform", "format: avro", "unsupported format 'avro' (supported: json, text)")]
+    [InlineData("name: dotnet-transform", "format: avro", "unsupported format 'avro' (supported: json, text, compact)")]
     public void Parse_WhenAValueIsUnsupported_SaysWhatIsSupported(string from, string to, string expected)
     {
         var ex = ParseFails(ValidJob.Replace(from, to, StringComparison.Ordinal));

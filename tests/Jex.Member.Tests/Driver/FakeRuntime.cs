@@ -55,6 +55,9 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
 
     public string Transport => "fake";
 
+    /// <summary>The kinds of the member's messages, one list per session (connection), in the order they were sent.</summary>
+    public List<System.Collections.Concurrent.ConcurrentQueue<MemberMessage.KindOneofCase>> Sessions { get; } = [];
+
     public Task<IRuntimeInstance> StartAsync(RuntimeLaunchOptions options, CancellationToken cancellationToken)
     {
         Starts++;
@@ -67,8 +70,16 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
         return Task.FromResult<IRuntimeInstance>(_current);
     }
 
-    public ValueTask<ISessionChannel> ConnectAsync(RuntimeReadyInfo ready, CancellationToken cancellationToken) =>
-        ValueTask.FromResult<ISessionChannel>(new FakeChannel(_current!, _maxDelayMs, InitFailure));
+    public ValueTask<ISessionChannel> ConnectAsync(RuntimeReadyInfo ready, CancellationToken cancellationToken)
+    {
+        var received = new System.Collections.Concurrent.ConcurrentQueue<MemberMessage.KindOneofCase>();
+        lock (Sessions)
+        {
+            Sessions.Add(received);
+        }
+
+        return ValueTask.FromResult<ISessionChannel>(new FakeChannel(_current!, _maxDelayMs, InitFailure, received));
+    }
 
     internal sealed class FakeInstance(int n, int? dieAfter) : IRuntimeInstance
     {
@@ -125,7 +136,7 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
         }
     }
 
-    private sealed class FakeChannel(FakeInstance instance, int maxDelayMs, Func<Init, Exception?> initFailure) : ISessionChannel
+    private sealed class FakeChannel(FakeInstance instance, int maxDelayMs, Func<Init, Exception?> initFailure, System.Collections.Concurrent.ConcurrentQueue<MemberMessage.KindOneofCase> received) : ISessionChannel
     {
         private readonly Channel<RuntimeMessage> _out = Channel.CreateUnbounded<RuntimeMessage>();
         private int _received;
@@ -147,6 +158,8 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
             {
                 throw new SessionEndedException(StatusCode.Unavailable, "Unavailable: fake runtime is dead");
             }
+
+            received.Enqueue(message.KindCase);
 
             switch (message.KindCase)
             {
