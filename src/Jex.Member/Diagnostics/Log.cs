@@ -44,4 +44,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 302, Level = LogLevel.Information, Message = "[{Job}/{Stage}] drained: {Batches} batch(es), {Items} item(s)")]
     public static partial void Drained(ILogger logger, string job, string stage, ulong batches, ulong items);
+
+    [LoggerMessage(EventId = 303, Level = LogLevel.Information, Message = "[{Job}/{Stage}] the runtime is draining and did not take batch {Batch}; it goes to the next runtime")]
+    public static partial void RefusedWhileDraining(ILogger logger, string job, string stage, ulong batch);
 }

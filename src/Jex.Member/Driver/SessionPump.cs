@@ -183,6 +183,12 @@ internal sealed class SessionPump
                     // the rest must go to a new runtime, so this is a loss like a crash, not an end.
                     throw new RuntimeStoppedException(
                         "the runtime drained and is stopping on its own (SIGTERM or shutdown), although the job has more to do");
+                case RuntimeMessage.KindOneofCase.Error when message.Error.Code == ProtocolError.Types.Code.BatchAfterDrain:
+                    // The runtime is stopping on its own (SIGTERM) and took nothing after it began: the
+                    // batch stays unresolved, and its Drained (or the stream's end) ends this session,
+                    // so the batch is replayed on the next runtime like any other unanswered one.
+                    Log.RefusedWhileDraining(_logger, Job, Stage, message.Error.BatchId);
+                    break;
                 case RuntimeMessage.KindOneofCase.Error:
                     throw new ProtocolViolationException(
                         $"the runtime refused a message: {message.Error.Code}: {message.Error.Message}" +

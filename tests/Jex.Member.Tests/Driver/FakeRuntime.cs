@@ -53,6 +53,9 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
     /// <summary>When stopping on its own, end the stream without sending Drained (a runtime whose stream just ends).</summary>
     public bool StopWithoutDrained { get; init; }
 
+    /// <summary>A stopping runtime answers each later batch with BATCH_AFTER_DRAIN (else it ignores it).</summary>
+    public bool RefuseWhileStopping { get; init; }
+
     public string Transport => "fake";
 
     /// <summary>The kinds of the member's messages, one list per session (connection), in the order they were sent.</summary>
@@ -66,7 +69,7 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
             throw failure;
         }
 
-        _current = new FakeInstance(Starts, _dieAfterBatches(Starts)) { StopAfter = StopOnItsOwnAfter(Starts), StopWithoutDrained = StopWithoutDrained, BlockAfter = DieWithBlockingSendsAfter(Starts) };
+        _current = new FakeInstance(Starts, _dieAfterBatches(Starts)) { StopAfter = StopOnItsOwnAfter(Starts), StopWithoutDrained = StopWithoutDrained, RefuseWhileStopping = RefuseWhileStopping, BlockAfter = DieWithBlockingSendsAfter(Starts) };
         return Task.FromResult<IRuntimeInstance>(_current);
     }
 
@@ -94,6 +97,9 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
         public int? BlockAfter { get; init; }
 
         public bool StopWithoutDrained { get; init; }
+
+        /// <summary>Answers a batch sent while stopping with BATCH_AFTER_DRAIN, as jex-runtime does.</summary>
+        public bool RefuseWhileStopping { get; init; }
 
         /// <summary>Batches that got a result from this instance.</summary>
         public int Answered;
@@ -176,6 +182,14 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
                     if (Volatile.Read(ref _stopping))
                     {
                         // A stopping runtime accepts nothing more; the member must replay it elsewhere.
+                        if (instance.RefuseWhileStopping)
+                        {
+                            _out.Writer.TryWrite(new RuntimeMessage
+                            {
+                                Error = new ProtocolError { Code = ProtocolError.Types.Code.BatchAfterDrain, BatchId = message.Batch.Id, Message = "arrived after Drain" },
+                            });
+                        }
+
                         break;
                     }
 

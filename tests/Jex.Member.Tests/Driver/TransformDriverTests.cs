@@ -156,6 +156,26 @@ public sealed class TransformDriverTests
     }
 
     [Fact]
+    public async Task RunAsync_WhenAStoppingRuntimeRefusesBatchesAfterDrain_ReplaysThemOnTheNextRuntime()
+    {
+        // jex-runtime answers a batch that arrives once its own drain began with BATCH_AFTER_DRAIN:
+        // the runtime is going away, so the batch goes to the next one, and the job still completes.
+        var runtime = new FakeRuntime(_ => null)
+        {
+            StopOnItsOwnAfter = n => n == 1 ? 20 : null,
+            RefuseWhileStopping = true,
+        };
+        var sink = new CollectingSink();
+        var driver = new TransformDriver(runtime, runtime, Options(batchItems: 10), NullLogger.Instance);
+
+        await driver.RunAsync(Source(1_000), sink, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal((2, 1L), (runtime.Starts, driver.Stats.Restarts));
+        Assert.Equal((1_000L, 1_000L, 0L), (driver.Stats.In, driver.Stats.Out, driver.Stats.Errors));
+        Assert.Equal(Enumerable.Range(0, 1_000).Select(i => ($"key-{i}", $"key-{i}!")), sink.Puts);
+    }
+
+    [Fact]
     public async Task RunAsync_WhenTheRuntimeStopsOnItsOwnAfterTheLastResult_StillEndsNormally()
     {
         // 10 items, 1 batch: the runtime answers it, then drains unasked while the source is done.
