@@ -18,8 +18,7 @@
 # line is "quickstart: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$PWD
-PACKAGES=$ROOT/out/packages
+. tests/packages.sh
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 PASSED=0 FAILED=0
@@ -27,20 +26,7 @@ pass() { PASSED=$((PASSED + 1)); echo "quickstart: PASS $1"; }
 fail() { FAILED=$((FAILED + 1)); echo "quickstart: FAIL $1"; [ -n "${2:-}" ] && [ -f "$2" ] && tail -25 "$2" | sed 's/^/    /'; }
 finish() { echo "quickstart: $PASSED passed, $FAILED failed"; exit $([ "$FAILED" -eq 0 ] && echo 0 || echo 1); }
 
-have_packages() { ls "$PACKAGES"/Jex.Templates.*.nupkg "$PACKAGES"/Jex.Cli.*.nupkg >/dev/null 2>&1; }
-# A source file newer than the packages (build output aside) means they are stale.
-stale_source() {
-  local newest; newest=$(ls -t "$PACKAGES"/*.nupkg | tail -1)
-  find src templates Directory.Build.props Directory.Build.targets Directory.Packages.props \
-    \( -name bin -o -name obj \) -prune -o -type f -newer "$newest" -print 2>/dev/null | head -1
-}
-if ! have_packages; then
-  echo "quickstart: no packages in $PACKAGES: running ./demo.sh pack"
-  timeout 1800 ./demo.sh pack || true
-elif [ -n "$(stale_source)" ]; then
-  echo "quickstart: $(stale_source) is newer than the packages in $PACKAGES: running ./demo.sh pack"
-  timeout 1800 ./demo.sh pack || true
-fi
+ensure_packages quickstart Jex.UserCode Jex.Testing Jex.Templates Jex.Cli || true
 missing=()
 for id in Jex.UserCode Jex.Testing Jex.Templates Jex.Cli; do
   ls "$PACKAGES/$id".[0-9]*.nupkg >/dev/null 2>&1 || missing+=("$id")
@@ -50,7 +36,7 @@ if [ ${#missing[@]} -eq 0 ]; then
 else
   fail "out/packages lacks ${missing[*]}: run ./demo.sh pack (Jex.Testing needs src/Jex.Testing)"
 fi
-have_packages || finish
+ls "$PACKAGES"/Jex.Templates.[0-9]*.nupkg "$PACKAGES"/Jex.Cli.[0-9]*.nupkg >/dev/null 2>&1 || finish
 
 TMP=$(mktemp -d /tmp/jex-quickstart.XXXXXX)
 LOGS=$TMP/logs
@@ -61,14 +47,7 @@ cleanup() {
   rm -rf "$TMP"
 }
 trap cleanup EXIT
-cat >"$TMP/nuget.config" <<EOF
-<?xml version="1.0" encoding="utf-8"?>
-<configuration>
-  <packageSources>
-    <add key="jex-local" value="$PACKAGES" />
-  </packageSources>
-</configuration>
-EOF
+write_nuget_config "$TMP"
 cd "$TMP"
 START=$SECONDS
 elapsed() { echo $((SECONDS - START)); }

@@ -16,36 +16,16 @@
 # on any failure. The folder is removed at the end.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$PWD
-PACKAGES=$ROOT/out/packages
+. tests/packages.sh
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-have_packages() { ls "$PACKAGES"/Jex.Testing.[0-9]*.nupkg "$PACKAGES"/Jex.UserCode.[0-9]*.nupkg >/dev/null 2>&1; }
-stale_source() {
-  local newest; newest=$(ls -t "$PACKAGES"/Jex.Testing.[0-9]*.nupkg | head -1)
-  find src Directory.Build.props Directory.Build.targets Directory.Packages.props \
-    \( -name bin -o -name obj \) -prune -o -type f -newer "$newest" -print 2>/dev/null | head -1
-}
-if ! have_packages; then
-  echo "testing-package: out/packages lacks Jex.Testing or Jex.UserCode: running ./demo.sh pack"
-  timeout 1800 ./demo.sh pack || { echo "testing-package: ./demo.sh pack failed"; echo "testing-package: 0 passed, 1 failed"; exit 1; }
-elif [ -n "$(stale_source)" ]; then
-  echo "testing-package: $(stale_source) is newer than the packages: running ./demo.sh pack"
-  timeout 1800 ./demo.sh pack || { echo "testing-package: ./demo.sh pack failed"; echo "testing-package: 0 passed, 1 failed"; exit 1; }
-fi
+ensure_packages testing-package Jex.UserCode Jex.Testing || { echo "testing-package: 0 passed, 1 failed"; exit 1; }
 VERSION=$(ls "$PACKAGES"/Jex.Testing.[0-9]*.nupkg | head -1 | sed -E 's/.*Jex\.Testing\.([0-9][^/]*)\.nupkg$/\1/')
 
 TMP=$(mktemp -d /tmp/jex-testing-package.XXXXXX)
 export DOTNET_CLI_HOME=$TMP/home NUGET_PACKAGES=$TMP/nuget-packages
 trap 'rm -rf "$TMP"' EXIT
-cat >"$TMP/nuget.config" <<EOF
-<?xml version="1.0" encoding="utf-8"?>
-<configuration>
-  <packageSources>
-    <add key="jex-local" value="$PACKAGES" />
-  </packageSources>
-</configuration>
-EOF
+write_nuget_config "$TMP"
 
 # write_library DIR REFERENCE: a function library whose Jex.UserCode reference is REFERENCE.
 write_library() {

@@ -29,6 +29,19 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
         _maxDelayMs = maxDelayMs;
     }
 
+    /// <summary>A finished journal of <paramref name="count"/> items, keys key-0, key-1, ... in sequence order.</summary>
+    public static ChannelReader<Item> Source(int count)
+    {
+        var channel = Channel.CreateUnbounded<Item>();
+        for (var i = 0; i < count; i++)
+        {
+            channel.Writer.TryWrite(new Item { Key = ByteString.CopyFromUtf8($"key-{i}"), Sequence = i });
+        }
+
+        channel.Writer.Complete();
+        return channel.Reader;
+    }
+
     public int Starts { get; private set; }
 
     /// <summary>The instance of the latest start.</summary>

@@ -1,5 +1,3 @@
-using System.Threading.Channels;
-using Google.Protobuf;
 using Jex.Member.Driver;
 using Jex.Member.Launch;
 using Jex.Member.Sessions;
@@ -29,18 +27,6 @@ public sealed class InputSchemasTests
         Restart = new RestartPolicy { InitialBackoff = TimeSpan.FromMilliseconds(10), MaxBackoff = TimeSpan.FromMilliseconds(50) },
     };
 
-    private static ChannelReader<Item> Source(int count)
-    {
-        var channel = Channel.CreateUnbounded<Item>();
-        for (var i = 0; i < count; i++)
-        {
-            channel.Writer.TryWrite(new Item { Key = ByteString.CopyFromUtf8($"key-{i}"), Sequence = i });
-        }
-
-        channel.Writer.Complete();
-        return channel.Reader;
-    }
-
     [Fact]
     public async Task RunAsync_WithInputSchemas_AnnouncesThemAfterInitOnEverySessionBeforeAnyBatch_EvenAfterARestart()
     {
@@ -48,7 +34,7 @@ public sealed class InputSchemasTests
         var sink = new CollectingSink();
         var driver = new TransformDriver(runtime, runtime, Options(SomeThing()), NullLogger.Instance);
 
-        await driver.RunAsync(Source(100), sink, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+        await driver.RunAsync(FakeRuntime.Source(100), sink, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(2, runtime.Starts);
         Assert.True(driver.Stats.Replayed > 0);
@@ -68,7 +54,7 @@ public sealed class InputSchemasTests
         var runtime = new FakeRuntime(_ => null);
         var driver = new TransformDriver(runtime, runtime, Options(new Schemas()), NullLogger.Instance);
 
-        await driver.RunAsync(Source(20), new CollectingSink(), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+        await driver.RunAsync(FakeRuntime.Source(20), new CollectingSink(), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
 
         var kinds = Assert.Single(runtime.Sessions).ToArray();
         Assert.Equal([Kind.Init, Kind.Batch], kinds.Take(2));

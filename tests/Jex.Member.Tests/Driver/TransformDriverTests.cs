@@ -1,13 +1,10 @@
 using System.Diagnostics;
-using System.Threading.Channels;
-using Google.Protobuf;
 using Grpc.Core;
 using Jex.Member.Driver;
 using Jex.Member.Launch;
 using Jex.Member.Sessions;
 using Jex.Member.Transports;
 using Jex.Protocol.Contract;
-using Jex.Protocol.V1;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Jex.Member.Tests.Driver;
@@ -24,18 +21,6 @@ public sealed class TransformDriverTests
         Restart = new RestartPolicy { InitialBackoff = TimeSpan.FromMilliseconds(10), MaxBackoff = TimeSpan.FromMilliseconds(50) },
     };
 
-    private static ChannelReader<Item> Source(int count)
-    {
-        var channel = Channel.CreateUnbounded<Item>();
-        for (var i = 0; i < count; i++)
-        {
-            channel.Writer.TryWrite(new Item { Key = ByteString.CopyFromUtf8($"key-{i}"), Sequence = i });
-        }
-
-        channel.Writer.Complete();
-        return channel.Reader;
-    }
-
     [Fact]
     public async Task RunAsync_WhenTheRuntimeDiesTwice_ReplaysAndTheSinkGetsEveryResultOnceInOrder()
     {
@@ -43,7 +28,7 @@ public sealed class TransformDriverTests
         var sink = new CollectingSink();
         var driver = new TransformDriver(runtime, runtime, Options(), NullLogger.Instance);
 
-        await driver.RunAsync(Source(10_000), sink, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+        await driver.RunAsync(FakeRuntime.Source(10_000), sink, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(3, runtime.Starts);
         Assert.Equal(2, driver.Stats.Restarts);
@@ -60,7 +45,7 @@ public sealed class TransformDriverTests
         var sink = new CollectingSink();
         var driver = new TransformDriver(runtime, runtime, Options(preserveOrder: false, inFlight: 8), NullLogger.Instance);
 
-        await driver.RunAsync(Source(5_000), sink, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+        await driver.RunAsync(FakeRuntime.Source(5_000), sink, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(Enumerable.Range(0, 5_000).Select(i => $"key-{i}").Order(), sink.Puts.Select(p => p.Key).Order());
         Assert.Equal(1, driver.Stats.Restarts);
@@ -76,7 +61,7 @@ public sealed class TransformDriverTests
         var driver = new TransformDriver(runtime, runtime, Options(), NullLogger.Instance);
         var clock = Stopwatch.StartNew();
 
-        var ex = await Assert.ThrowsAsync<JobFailedException>(() => driver.RunAsync(Source(10), new CollectingSink(), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
+        var ex = await Assert.ThrowsAsync<JobFailedException>(() => driver.RunAsync(FakeRuntime.Source(10), new CollectingSink(), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
 
         Assert.Equal(5, runtime.Starts);
         Assert.Contains("failed 5 times in a row without progress", ex.Message, StringComparison.Ordinal);
@@ -93,7 +78,7 @@ public sealed class TransformDriverTests
         };
         var driver = new TransformDriver(runtime, runtime, Options(), NullLogger.Instance);
 
-        var ex = await Assert.ThrowsAsync<JobFailedException>(() => driver.RunAsync(Source(10), new CollectingSink(), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
+        var ex = await Assert.ThrowsAsync<JobFailedException>(() => driver.RunAsync(FakeRuntime.Source(10), new CollectingSink(), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
 
         Assert.Equal(1, runtime.Starts);
         Assert.Equal(StatusCode.PermissionDenied, Assert.IsType<SessionEndedException>(ex.InnerException).StatusCode);
@@ -111,7 +96,7 @@ public sealed class TransformDriverTests
         var sink = new CollectingSink();
         var driver = new TransformDriver(runtime, runtime, Options(), NullLogger.Instance);
 
-        await driver.RunAsync(Source(100), sink, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+        await driver.RunAsync(FakeRuntime.Source(100), sink, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal((1, 0L, 2), (runtime.Starts, driver.Stats.Restarts, inits));
         Assert.Equal(100, sink.Puts.Count);
@@ -126,7 +111,7 @@ public sealed class TransformDriverTests
         var options = Options(inFlight: 1, batchItems: 10);
         var driver = new TransformDriver(runtime, runtime, options, NullLogger.Instance);
 
-        await driver.RunAsync(Source(100), sink, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+        await driver.RunAsync(FakeRuntime.Source(100), sink, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(100, sink.Puts.Count);
         Assert.True(driver.Stats.Restarts >= 4, driver.Stats.Restarts.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -147,7 +132,7 @@ public sealed class TransformDriverTests
         var sink = new CollectingSink();
         var driver = new TransformDriver(runtime, runtime, Options(batchItems: 10), NullLogger.Instance);
 
-        await driver.RunAsync(Source(1_000), sink, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+        await driver.RunAsync(FakeRuntime.Source(1_000), sink, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal((3, 2L), (runtime.Starts, driver.Stats.Restarts));
         Assert.True(driver.Stats.Replayed > 0, "batches sent to the stopping runtime were not replayed");
@@ -168,7 +153,7 @@ public sealed class TransformDriverTests
         var sink = new CollectingSink();
         var driver = new TransformDriver(runtime, runtime, Options(batchItems: 10), NullLogger.Instance);
 
-        await driver.RunAsync(Source(1_000), sink, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+        await driver.RunAsync(FakeRuntime.Source(1_000), sink, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal((2, 1L), (runtime.Starts, driver.Stats.Restarts));
         Assert.Equal((1_000L, 1_000L, 0L), (driver.Stats.In, driver.Stats.Out, driver.Stats.Errors));
@@ -183,7 +168,7 @@ public sealed class TransformDriverTests
         var sink = new CollectingSink();
         var driver = new TransformDriver(runtime, runtime, Options(batchItems: 100), NullLogger.Instance);
 
-        await driver.RunAsync(Source(10), sink, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+        await driver.RunAsync(FakeRuntime.Source(10), sink, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(10, sink.Puts.Count);
         Assert.Equal(10L, driver.Stats.Out);
@@ -205,7 +190,7 @@ public sealed class TransformDriverTests
         var driver = new TransformDriver(runtime, runtime, Options(), NullLogger.Instance);
         var clock = Stopwatch.StartNew();
 
-        var ex = await Assert.ThrowsAsync<JobFailedException>(() => driver.RunAsync(Source(10), new CollectingSink(), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
+        var ex = await Assert.ThrowsAsync<JobFailedException>(() => driver.RunAsync(FakeRuntime.Source(10), new CollectingSink(), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
 
         Assert.Equal((1, 0L, code), (runtime.Starts, driver.Stats.Restarts, ex.ExitCode));
         Assert.Contains("UserCode:Path '/nope' does not exist", ex.Message, StringComparison.Ordinal);
@@ -219,7 +204,7 @@ public sealed class TransformDriverTests
         var sink = new CollectingSink();
         var driver = new TransformDriver(runtime, runtime, Options(batchItems: 10), NullLogger.Instance);
 
-        await driver.RunAsync(Source(500), sink, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+        await driver.RunAsync(FakeRuntime.Source(500), sink, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal((2, 1L), (runtime.Starts, driver.Stats.Restarts));
         Assert.Equal(Enumerable.Range(0, 500).Select(i => ($"key-{i}", $"key-{i}!")), sink.Puts);
