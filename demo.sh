@@ -119,6 +119,12 @@ tier() {
     log "tier $name exited $rc with no failed test: counted as 1 failure"
     FAILED=$((FAILED + 1))
   fi
+  if [ "$rc" -ne 0 ] || [ "$f" -gt 0 ]; then
+    # Kept for the end of the run, so the last lines of a long log say what failed.
+    { echo "tier $name: $f failed, exit $rc (log: $logf)"
+      grep -E '^\s*(FAIL\b|Failed [A-Za-z])|: FAILED |produced no TRX|printed no count' "$logf" | head -20 | sed 's/^\s*/  /'
+    } >>"$OUT/failures.txt"
+  fi
 }
 
 # dotnet test over every test project; counts come from each run's TRX file (console summaries
@@ -151,6 +157,7 @@ xunit_tier() {
 
 test_all() {
   mkdir -p "$OUT"
+  rm -f "$OUT/failures.txt"
   deps
   build
   [ -x tests/interop/hazelcast-node/run.sh ] && tier vectors tests/interop/hazelcast-node/run.sh
@@ -169,6 +176,7 @@ test_all() {
   fi
   [ -x tests/testing-package.sh ] && tier testing-package tests/testing-package.sh
   [ -x tests/quickstart.sh ] && tier quickstart tests/quickstart.sh
+  if [ -s "$OUT/failures.txt" ]; then log "what failed:"; cat "$OUT/failures.txt"; fi
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]
 }
