@@ -68,6 +68,7 @@ internal sealed class UserCodeOptionsValidator : IValidateOptions<UserCodeOption
         }
 
         InRange(errors, "MaxInFlight", o.MaxInFlight, 1, 1024);
+        InRange(errors, "MaxConcurrency", o.MaxConcurrency, 1, UserCodeOptions.MaxConcurrencyLimit);
         Between(errors, "MaxBatchBytes", o.MaxBatchBytes, 1024, "MaxMessageBytes", o.MaxMessageBytes);
         AtLeast(errors, "MaxBatchItems", o.MaxBatchItems, 1);
         InRange(errors, "InitTimeoutSeconds", o.InitTimeoutSeconds, 1, 3600);
