@@ -83,8 +83,9 @@ internal sealed partial class BatchRun : IKeyedBatch
         lock (results)
         {
             // _stopped first: a batch answered already has stopped items only, and its state
-            // array may be back in the pool.
-            run = !_stopped && _itemStates![index] == ItemPending;
+            // array may be back in the pool. A cancelled token whose StopKeyed has not run yet
+            // (cancellation callbacks run one after another) leaves the item to StopKeyed.
+            run = !_stopped && !_cts.IsCancellationRequested && _itemStates![index] == ItemPending;
             if (run)
             {
                 _itemStates![index] = ItemRunning;
