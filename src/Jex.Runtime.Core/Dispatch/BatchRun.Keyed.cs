@@ -76,7 +76,7 @@ internal sealed partial class BatchRun : IKeyedBatch
         return FinishKeyedAsync();
     }
 
-    void IKeyedBatch.RunItem(int index, KeyChain chain, KeyOrderedScheduler scheduler)
+    bool IKeyedBatch.RunItem(int index, KeyChain chain, KeyOrderedScheduler scheduler, ref InvocationContext? context)
     {
         var results = _results!;
         bool run;
@@ -94,12 +94,19 @@ internal sealed partial class BatchRun : IKeyedBatch
 
         if (!run)
         {
-            scheduler.Complete(chain);
-            return;
+            return true;
         }
 
         var token = _cts.Token;
-        var context = scheduler.RentContext(_keyedLogger!, (long)Id, token);
+        if (context is null)
+        {
+            context = scheduler.RentContext(_keyedLogger!, (long)Id, token);
+        }
+        else
+        {
+            context.Retarget(_keyedLogger!, (long)Id, token);
+        }
+
         context.MoveTo(_batch, _batch.Items[index]);
         ValueTask call;
         try
@@ -109,20 +116,18 @@ internal sealed partial class BatchRun : IKeyedBatch
         catch (Exception e) when (ExceptionFilter.IsRecoverable(e))
         {
             ResolveFailed(index, e, token);
-            scheduler.ReturnContext(context);
-            scheduler.Complete(chain);
-            return;
+            return true;
         }
 
         if (call.IsCompletedSuccessfully)
         {
             ResolveOk(index, context);
-            scheduler.ReturnContext(context);
-            scheduler.Complete(chain);
-            return;
+            return true;
         }
 
         _ = AwaitItemAsync(call.AsTask(), index, chain, context, scheduler, token);
+        context = null;
+        return false;
     }
 
     /// <summary>Waits for an item that awaits; catches everything, so nobody needs to observe it.</summary>

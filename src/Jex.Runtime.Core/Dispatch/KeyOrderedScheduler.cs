@@ -91,24 +91,44 @@ internal sealed class KeyOrderedScheduler : IThreadPoolWorkItem
         }
     }
 
-    /// <summary>Runs ready items while a permit is free; returns when there is none or nothing is ready.</summary>
+    /// <summary>
+    /// Runs ready items while a permit is free; returns when there is none or nothing is ready.
+    /// An item that ends synchronously is completed under the same lock that takes the next one,
+    /// and the pumper keeps one context for such items: a synchronous function costs one
+    /// scheduler lock per item.
+    /// </summary>
     public void Pump()
     {
+        InvocationContext? context = null;
+        KeyChain? ended = null;
         while (true)
         {
             ScheduledItem item;
             lock (_gate)
             {
+                if (ended is not null)
+                {
+                    CompleteLocked(ended);
+                    ended = null;
+                }
+
                 if (_running >= MaxConcurrency || !_ready.TryDequeue(out item))
                 {
-                    return;
+                    break;
                 }
 
                 _running++;
             }
 
-            // Ends with Complete(item), now or when the call's task ends.
-            item.Batch.RunItem(item.Index, item.Chain, this);
+            if (item.Batch.RunItem(item.Index, item.Chain, this, ref context))
+            {
+                ended = item.Chain;
+            }
+        }
+
+        if (context is not null)
+        {
+            ReturnContext(context);
         }
     }
 
@@ -118,27 +138,31 @@ internal sealed class KeyOrderedScheduler : IThreadPoolWorkItem
     void IThreadPoolWorkItem.Execute() => Pump();
 
     /// <summary>
-    /// An item ended (ran, failed, was skipped because its batch stopped, or was abandoned): its
-    /// permit is free and its key's next item becomes ready. The caller pumps afterwards if it is
-    /// not a pumper already.
+    /// An item that went async ended (ran, failed, or was abandoned): its permit is free and its
+    /// key's next item becomes ready. The caller pumps afterwards.
     /// </summary>
     public void Complete(KeyChain chain)
     {
         lock (_gate)
         {
-            _running--;
-            if (chain.Waiting.TryDequeue(out var next))
-            {
-                _ready.Enqueue(next);
-                return;
-            }
+            CompleteLocked(chain);
+        }
+    }
 
-            _chains.Remove(chain.Key);
-            chain.Clear();
-            if (_freeChains.Count < MaxPooled)
-            {
-                _freeChains.Push(chain);
-            }
+    private void CompleteLocked(KeyChain chain)
+    {
+        _running--;
+        if (chain.Waiting.TryDequeue(out var next))
+        {
+            _ready.Enqueue(next);
+            return;
+        }
+
+        _chains.Remove(chain.Key);
+        chain.Clear();
+        if (_freeChains.Count < MaxPooled)
+        {
+            _freeChains.Push(chain);
         }
     }
 
@@ -190,11 +214,13 @@ internal interface IKeyedBatch
     ReadOnlyMemory<byte> KeyOf(int index);
 
     /// <summary>
-    /// Runs item <paramref name="index"/> (or skips it when its batch has stopped) and, once it
-    /// ended, calls <see cref="KeyOrderedScheduler.Complete"/> with <paramref name="chain"/> and,
-    /// if it ended after this method returned, <see cref="KeyOrderedScheduler.Pump"/>.
+    /// Runs item <paramref name="index"/> (or skips it when its batch has stopped). True when the
+    /// item ended before this returned (the pumper completes it); false when its call went async,
+    /// and then whoever ends it calls <see cref="KeyOrderedScheduler.Complete"/> and
+    /// <see cref="KeyOrderedScheduler.Pump"/>. <paramref name="context"/> is the pumper's context
+    /// (rented when null); an item that goes async takes it along and leaves null.
     /// </summary>
-    void RunItem(int index, KeyChain chain, KeyOrderedScheduler scheduler);
+    bool RunItem(int index, KeyChain chain, KeyOrderedScheduler scheduler, ref InvocationContext? context);
 }
 
 /// <summary>An item waiting its turn: its batch, its position there, and its key's chain.</summary>
