@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using Google.Protobuf;
 using Jex.Protocol.V1;
+using Jex.Protocol.Wire;
 using Jex.Runtime.Dispatch.Wire;
 using Jex.Runtime.UserCode;
 using Log = Jex.Runtime.Diagnostics.Log;
@@ -360,12 +361,12 @@ internal sealed class KeyedResults
 {
     private const int Stopped = -1;
     private const int TooLarge = -2;
-    private static readonly byte OkTag = Jex.Protocol.Wire.ProtoWire.Tag(1, Jex.Protocol.Wire.ProtoWire.LengthDelimited);
+    private static readonly byte OkTag = ProtoWire.Tag(1, ProtoWire.LengthDelimited);
     private static readonly byte OutputTag = OkTag;
     private static readonly byte KeyTag = OkTag;
-    private static readonly byte ValueTag = Jex.Protocol.Wire.ProtoWire.Tag(2, Jex.Protocol.Wire.ProtoWire.LengthDelimited);
-    private static readonly byte KeyFormatTag = Jex.Protocol.Wire.ProtoWire.Tag(3, Jex.Protocol.Wire.ProtoWire.Varint);
-    private static readonly byte ValueFormatTag = Jex.Protocol.Wire.ProtoWire.Tag(4, Jex.Protocol.Wire.ProtoWire.Varint);
+    private static readonly byte ValueTag = ProtoWire.Tag(2, ProtoWire.LengthDelimited);
+    private static readonly byte KeyFormatTag = ProtoWire.Tag(3, ProtoWire.Varint);
+    private static readonly byte ValueFormatTag = ProtoWire.Tag(4, ProtoWire.Varint);
 
     private readonly int _count;
     private readonly long _maxItemBytes;
@@ -392,7 +393,7 @@ internal sealed class KeyedResults
         long total = 0;
         foreach (ref readonly var output in outputs)
         {
-            total += Jex.Protocol.Wire.ProtoWire.DelimitedSize(output.Size);
+            total += ProtoWire.DelimitedSize(output.Size);
         }
 
         if (total + 6 > _maxItemBytes)
@@ -403,27 +404,27 @@ internal sealed class KeyedResults
         }
 
         var outputsSize = (int)total;
-        var itemSize = Jex.Protocol.Wire.ProtoWire.DelimitedSize(outputsSize);
+        var itemSize = ProtoWire.DelimitedSize(outputsSize);
         var buffer = Reserve(itemSize).Span;
         var pos = 0;
         buffer[pos++] = OkTag;
-        pos = Jex.Protocol.Wire.ProtoWire.WriteVarint(buffer, pos, (uint)outputsSize);
+        pos = ProtoWire.WriteVarint(buffer, pos, (uint)outputsSize);
         foreach (ref readonly var output in outputs)
         {
             buffer[pos++] = OutputTag;
-            pos = Jex.Protocol.Wire.ProtoWire.WriteVarint(buffer, pos, (uint)output.Size);
+            pos = ProtoWire.WriteVarint(buffer, pos, (uint)output.Size);
             if (output.Key.Length > 0)
             {
-                pos = Jex.Protocol.Wire.ProtoWire.WriteDelimited(buffer, pos, KeyTag, output.Key.Span);
+                pos = ProtoWire.WriteDelimited(buffer, pos, KeyTag, output.Key.Span);
             }
 
             if (output.Value.Length > 0)
             {
-                pos = Jex.Protocol.Wire.ProtoWire.WriteDelimited(buffer, pos, ValueTag, output.Value.Span);
+                pos = ProtoWire.WriteDelimited(buffer, pos, ValueTag, output.Value.Span);
             }
 
-            pos = Jex.Protocol.Wire.ProtoWire.WriteEnum(buffer, pos, KeyFormatTag, (int)output.KeyFormat);
-            pos = Jex.Protocol.Wire.ProtoWire.WriteEnum(buffer, pos, ValueFormatTag, (int)output.ValueFormat);
+            pos = ProtoWire.WriteEnum(buffer, pos, KeyFormatTag, (int)output.KeyFormat);
+            pos = ProtoWire.WriteEnum(buffer, pos, ValueFormatTag, (int)output.ValueFormat);
         }
 
         Commit(index, itemSize);
