@@ -91,6 +91,17 @@ public static class TestFunctions
         return value;
     }
 
+    /// <summary>
+    /// Waits 5 ms, then returns the bytes: an I/O-bound benchmark load (a web call per item), where
+    /// key ordering runs a batch's items at once and batch ordering one after another.
+    /// </summary>
+    [JexFunction("async5ms")]
+    public static async Task<ReadOnlyMemory<byte>> Async5Ms(ReadOnlyMemory<byte> value)
+    {
+        await Task.Delay(5).ConfigureAwait(false);
+        return value;
+    }
+
     /// <summary>Upper-cases the value of a map entry and keys the output "upper:" + key.</summary>
     [JexFunction("upperEntry")]
     public static MapEntry<string, string> UpperEntry(MapEntry<string, string> entry) =>

@@ -27,10 +27,11 @@ internal static class BenchCommand
         var repeats = new Option<int?>("--repeats") { HelpName = "N", Description = "Measured repeats per cell (default 5, quick 3)." };
         var starts = new Option<int?>("--starts") { HelpName = "N", Description = "Runtime starts per path for fork-to-ready (default 10, quick 3)." };
         var startupOnly = new Option<bool>("--startup-only") { Description = "Measure fork-to-ready only, no load." };
+        var noOrdering = new Option<bool>("--no-ordering-cells") { Description = "Leave out the key-ordering cells (identity at ordering key; async5ms at ordering batch and key)." };
 
         var command = new Command("bench", "Benchmark the paths from member to user function: direct, shm, grpc-tcp, grpc-uds.")
         {
-            runtime, samples, json, quick, paths, payloads, batches, inFlight, functions, formats, measureMs, repeats, starts, startupOnly,
+            runtime, samples, json, quick, paths, payloads, batches, inFlight, functions, formats, measureMs, repeats, starts, startupOnly, noOrdering,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -64,6 +65,7 @@ internal static class BenchCommand
                     Repeats = parse.GetValue(repeats) ?? settings.Repeats,
                     Starts = parse.GetValue(starts) ?? settings.Starts,
                     StartupOnly = parse.GetValue(startupOnly),
+                    OrderingCells = !parse.GetValue(noOrdering),
                 };
                 ForkedRuntimeOptions.CheckExist(settings.Runtime, settings.Samples);
             }

@@ -91,7 +91,7 @@ internal sealed class BenchRunner(BenchSettings settings, TextWriter progress)
                 }
 
                 await path.StartAsync(cancellationToken).ConfigureAwait(false);
-                foreach (var cell in settings.Cells(name))
+                foreach (var cell in settings.Cells(name).Concat(settings.OrderingCellsFor(name)))
                 {
                     var result = await RunCellAsync(path, cell, cancellationToken).ConfigureAwait(false);
                     results.Add(result);

@@ -41,6 +41,36 @@ internal sealed record BenchSettings
     /// <summary>Only fork-to-ready, no load.</summary>
     public bool StartupOnly { get; init; }
 
+    /// <summary>
+    /// The key-ordering cells on every path (64 B, batch 256): identity at ORDERING_KEY with 4 in
+    /// flight, and async5ms (5 ms per item) at ORDERING_BATCH and at ORDERING_KEY with one batch in
+    /// flight, 64 keys and concurrency 64. At batch order async5ms does 200 items/s, so a repeat
+    /// lasts one batch, about 1.3 s, whatever <see cref="Measure"/> says; quick mode runs the
+    /// async5ms pair on the last path only.
+    /// </summary>
+    public bool OrderingCells { get; init; } = true;
+
+    public const string Async5Ms = "async5ms";
+
+    /// <summary>The key-ordering cells of a path (<see cref="OrderingCells"/>).</summary>
+    public IEnumerable<Cell> OrderingCellsFor(string path)
+    {
+        if (!OrderingCells)
+        {
+            yield break;
+        }
+
+        yield return new Cell(path, 64, 256, 4, "identity", "raw", Cell.KeyOrder);
+        if (Quick && path != Paths[^1])
+        {
+            // Quick mode keeps the slow batch-order cell (about 7 s) to one path, the last.
+            yield break;
+        }
+
+        yield return new Cell(path, 64, 256, 1, Async5Ms, "raw", Cell.BatchOrder);
+        yield return new Cell(path, 64, 256, 1, Async5Ms, "raw", Cell.KeyOrder);
+    }
+
     /// <summary>The cells to run, in path-major order so each runtime serves one block.</summary>
     public IEnumerable<Cell> Cells(string path)
     {

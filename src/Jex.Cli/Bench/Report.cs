@@ -16,7 +16,7 @@ internal static class Report
     {
         CellResult? Find(string path, int batch, int inFlight) => report.Results.FirstOrDefault(r =>
             r.Error is null && r.Cell.Path == path && r.Cell.Payload == 64 && r.Cell.Batch == batch
-            && r.Cell.InFlight == inFlight && r.Cell.Function == "identity" && r.Cell.Format == "raw");
+            && r.Cell.InFlight == inFlight && r.Cell.Function == "identity" && r.Cell.Format == "raw" && !r.Cell.KeyOrdered);
         CellResult? BestGrpc(int batch, int inFlight) =>
             new[] { Find("grpc-tcp", batch, inFlight), Find("grpc-uds", batch, inFlight) }.Where(r => r is not null).MaxBy(r => r!.EventsPerSecond);
 
@@ -40,8 +40,33 @@ internal static class Report
         yield return Goal.AtMost("gRPC round trip p50, closed loop (us)", grpcClosed?.ClosedLatency.P50, 100, grpcClosed?.Cell.Path);
         yield return Goal.AtMost("runtime allocation, gRPC 256x64 B (B/event)", grpc256?.AllocatedBytesPerEvent, 16, grpc256?.Cell.Path);
         yield return Goal.AtMost("runtime allocation, shm 256x64 B (B/event)", shm256?.AllocatedBytesPerEvent, 16, "shm");
+        foreach (var goal in KeyOrderingGoals(report))
+        {
+            yield return goal;
+        }
+
         var startup = report.Startup.Where(s => s.Milliseconds.Count > 0).Select(s => s.Median).DefaultIfEmpty(double.NaN).Min();
         yield return Goal.AtMost("startup, fork-to-ready p50 (ms)", double.IsNaN(startup) ? null : startup, 150, "best path");
+    }
+
+    /// <summary>
+    /// Key ordering: async5ms at ORDERING_KEY over ORDERING_BATCH on the path where the gain is
+    /// smallest, and the allocation of identity at ORDERING_KEY on the path where it is largest.
+    /// </summary>
+    private static IEnumerable<Goal> KeyOrderingGoals(BenchReport report)
+    {
+        CellResult? Find(string path, string function, string ordering) => report.Results.FirstOrDefault(r =>
+            r.Error is null && r.Cell.Path == path && r.Cell.Function == function && r.Cell.Ordering == ordering && r.Cell.Batch == 256);
+        var ratios = report.Results.Select(r => r.Cell.Path).Distinct()
+            .Select(path => (Path: path, Key: Find(path, BenchSettings.Async5Ms, Cell.KeyOrder), Batch: Find(path, BenchSettings.Async5Ms, Cell.BatchOrder)))
+            .Where(p => p.Key is not null && p.Batch is { EventsPerSecond: > 0 })
+            .Select(p => (p.Path, Ratio: p.Key!.EventsPerSecond / p.Batch!.EventsPerSecond))
+            .ToList();
+        var worst = ratios.Count == 0 ? default : ratios.MinBy(r => r.Ratio);
+        yield return Goal.AtLeast("async5ms x256, ORDERING_KEY / ORDERING_BATCH (ratio)", ratios.Count == 0 ? null : worst.Ratio, 40, worst.Path);
+        var keyed = report.Results.Where(r => r.Error is null && r.Cell.KeyOrdered && r.Cell.Function == "identity" && r.Cell.Batch == 256)
+            .MaxBy(r => r.AllocatedBytesPerEvent);
+        yield return Goal.AtMost("runtime allocation, ORDERING_KEY 256x64 B (B/event)", keyed?.AllocatedBytesPerEvent, 16, keyed?.Cell.Path);
     }
 
     public static double? StartupP50(BenchReport report)
@@ -87,6 +112,7 @@ internal static class Report
             json.WriteString("function", r.Cell.Function);
             json.WriteString("format", r.Cell.Format);
             json.WriteString("user_function", r.Cell.UserFunction);
+            json.WriteString("ordering", r.Cell.Ordering);
             if (r.Error is not null)
             {
                 json.WriteString("error", r.Error);
@@ -155,12 +181,12 @@ internal static class Report
         {
             if (r.Error is not null)
             {
-                sb.AppendLine(Inv, $"| {r.Cell.Path} | {Size(r.Cell.Payload)} | {r.Cell.Batch} | {r.Cell.InFlight} | {r.Cell.Function} | {r.Cell.Format} | error: {r.Error.ReplaceLineEndings(" ")} |||||||||");
+                sb.AppendLine(Inv, $"| {r.Cell.Path} | {Size(r.Cell.Payload)} | {r.Cell.Batch} | {r.Cell.InFlight} | {r.Cell.FunctionLabel} | {r.Cell.Format} | error: {r.Error.ReplaceLineEndings(" ")} |||||||||");
                 continue;
             }
 
             sb.AppendLine(Inv,
-                $"| {r.Cell.Path} | {Size(r.Cell.Payload)} | {r.Cell.Batch} | {r.Cell.InFlight} | {r.Cell.Function} | {r.Cell.Format} | {r.EventsPerSecond:N0} | ±{r.SpreadPercent:F0}% | {r.MegabytesPerSecond:N1} | {r.Latency.P50:N0} | {r.Latency.P99:N0} | {r.Latency.Max:N0} | {r.ClosedLatency.P50:N0} | {r.AllocatedBytesPerEvent:N0} | {r.RuntimeCpuUsPerEvent:F2}+{r.MemberCpuUsPerEvent:F2} |");
+                $"| {r.Cell.Path} | {Size(r.Cell.Payload)} | {r.Cell.Batch} | {r.Cell.InFlight} | {r.Cell.FunctionLabel} | {r.Cell.Format} | {r.EventsPerSecond:N0} | ±{r.SpreadPercent:F0}% | {r.MegabytesPerSecond:N1} | {r.Latency.P50:N0} | {r.Latency.P99:N0} | {r.Latency.Max:N0} | {r.ClosedLatency.P50:N0} | {r.AllocatedBytesPerEvent:N0} | {r.RuntimeCpuUsPerEvent:F2}+{r.MemberCpuUsPerEvent:F2} |");
         }
 
         foreach (var (path, reason) in report.Unavailable)

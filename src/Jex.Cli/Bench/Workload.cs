@@ -8,12 +8,27 @@ using Jex.Protocol.V1;
 namespace Jex.Cli.Bench;
 
 /// <summary>One cell of the matrix: what is sent and how.</summary>
-internal sealed record Cell(string Path, int Payload, int Batch, int InFlight, string Function, string Format)
+internal sealed record Cell(string Path, int Payload, int Batch, int InFlight, string Function, string Format, string Ordering = Cell.BatchOrder)
 {
+    public const string BatchOrder = "batch";
+
+    /// <summary>ORDERING_KEY, with <see cref="Keys"/> distinct keys and at most <see cref="Concurrency"/> items at once.</summary>
+    public const string KeyOrder = "key";
+
+    public const int Keys = 64;
+
+    public const int Concurrency = 64;
+
     /// <summary>The sample function the runtime runs: <see cref="Function"/>, or its Compact counterpart.</summary>
     public string UserFunction => Format == CompactWorkload.FormatName ? CompactWorkload.UserFunction(Function) : Function;
 
-    public override string ToString() => $"{Path} {Payload}B x{Batch} if{InFlight} {Function} {Format}";
+    public bool KeyOrdered => Ordering == KeyOrder;
+
+    /// <summary>The function as the report's table names it: key-ordered cells say so.</summary>
+    public string FunctionLabel => KeyOrdered ? $"{Function} (key order, {Keys} keys, concurrency {Concurrency})" : Function;
+
+    public override string ToString() =>
+        $"{Path} {Payload}B x{Batch} if{InFlight} {Function} {Format}" + (KeyOrdered ? $" key{Keys}/c{Concurrency}" : "");
 }
 
 /// <summary>The outcome of one timed run.</summary>
@@ -52,7 +67,10 @@ internal sealed class Workload
         _compact = cell.Format == CompactWorkload.FormatName ? CompactWorkload.For(cell.Payload) : null;
         var value = _compact?.Value ?? UnsafeByteOperations.UnsafeWrap(Enumerable.Range(0, cell.Payload).Select(i => (byte)i).ToArray());
         var rawKey = UnsafeByteOperations.UnsafeWrap(new byte[8]);
-        var keys = Enumerable.Range(0, cell.Batch).Select(i => _compact is null ? rawKey : CompactWorkload.KeyFor(i)).ToArray();
+        // Key order: Cell.Keys distinct keys, round robin over the batch, so equal keys wait for each other.
+        var distinct = Enumerable.Range(0, Cell.Keys).Select(k => UnsafeByteOperations.UnsafeWrap(BitConverter.GetBytes((long)k))).ToArray();
+        var keys = Enumerable.Range(0, cell.Batch)
+            .Select(i => _compact is not null ? CompactWorkload.KeyFor(i) : cell.KeyOrdered ? distinct[i % Cell.Keys] : rawKey).ToArray();
 
         // The direct path hands the Batch object itself to the runtime, so a pooled message is
         // reused only long after its result came back.
@@ -81,6 +99,8 @@ internal sealed class Workload
         ValueFormat = cell.Format == CompactWorkload.FormatName ? Format.Hazelcast : Format.Bytes,
         MaxInFlight = (uint)cell.InFlight,
         LogLevel = Protocol.V1.LogLevel.Warning,
+        Ordering = cell.KeyOrdered ? Ordering.Key : Ordering.Batch,
+        MaxConcurrency = cell.KeyOrdered ? (uint)Cell.Concurrency : 0u,
     };
 
     public async Task OpenAsync(string token, CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using Jex.Protocol.Contract;
+using Jex.Protocol.V1;
 namespace Jex.Cli.Run;
 
 /// <summary>A parsed, substituted, validated job file.</summary>
@@ -97,6 +98,12 @@ internal sealed record TransformStage
     public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>ordering: batch (a batch's items one after another, the default) or key (concurrent, in order per key).</summary>
+    public Ordering Ordering { get; init; } = Ordering.Batch;
+
+    /// <summary>max-concurrency with ordering: key; 0 when absent (the runtime's UserCode:MaxConcurrency).</summary>
+    public int MaxConcurrency { get; init; }
 
     public int Line { get; init; }
 }

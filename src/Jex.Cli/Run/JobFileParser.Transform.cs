@@ -69,6 +69,8 @@ internal sealed partial class JobFileParser
             DeadlineMs = (uint)Int(stage, "deadline-ms", path, 0, 0, int.MaxValue),
             ReadyTimeout = TimeSpan.FromSeconds(Int(runtime, "ready-timeout-seconds", runtimePath, 30, 1, 3600)),
             Settings = settings,
+            Ordering = ParseOrdering(stage, path, out var maxConcurrency),
+            MaxConcurrency = maxConcurrency,
             Line = Line(stage),
         };
     }

@@ -26,6 +26,7 @@ internal sealed partial class JobFileParser
     [
         "transform", "name", "runtime", "function", "parallel-processors", "parallel-operations", "preserve-order",
         "format", "batch-max-items", "batch-max-bytes", "deadline-ms", "settings", "schemas", "type-name",
+        "ordering", "max-concurrency",
     ];
     private static readonly string[] RuntimeKeys = ["service", "transport", "user-code", "ready-timeout-seconds"];
     private static readonly string[] Formats = ["json", "text", "compact"];

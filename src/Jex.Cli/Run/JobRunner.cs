@@ -97,6 +97,8 @@ internal sealed class JobRunner
                 MaxBatchBytes = (uint)transform.BatchMaxBytes,
                 MaxInFlight = (uint)inFlight,
                 Settings = transform.Settings,
+                Ordering = transform.Ordering,
+                MaxConcurrency = (uint)transform.MaxConcurrency,
             },
             LaunchOptions = RuntimeServices.LaunchOptionsFactory(_job, _options.Token ?? Environment.GetEnvironmentVariable("UserCode__Token")),
             MaxBatchItems = transform.BatchMaxItems,

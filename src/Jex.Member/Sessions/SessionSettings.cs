@@ -25,6 +25,15 @@ internal sealed record SessionSettings
 
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 
+    /// <summary>
+    /// ORDERING_BATCH (a batch's items one after another, the default) or ORDERING_KEY (items run
+    /// concurrently except those with equal keys, which keep their order).
+    /// </summary>
+    public Ordering Ordering { get; init; } = Ordering.Batch;
+
+    /// <summary>With ORDERING_KEY: items running at once in the session; 0 leaves it to the runtime (UserCode:MaxConcurrency).</summary>
+    public uint MaxConcurrency { get; init; }
+
     public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
 
     public Init ToInit(string token)
@@ -42,6 +51,8 @@ internal sealed record SessionSettings
             MaxBatchBytes = MaxBatchBytes,
             LogLevel = LogLevel,
             MaxInFlight = MaxInFlight,
+            Ordering = Ordering,
+            MaxConcurrency = Ordering == Ordering.Key ? MaxConcurrency : 0,
         };
         foreach (var (key, value) in Settings)
         {

@@ -40,6 +40,18 @@ internal sealed class UserCodeOptions
     /// <summary>Batches processed concurrently per session, unless Init asks for fewer.</summary>
     public int MaxInFlight { get; set; } = 16;
 
+    // Key-ordered concurrency (Init.ordering = ORDERING_KEY).
+
+    /// <summary>
+    /// With ORDERING_KEY, the most items of one session running at once over all its batches in
+    /// flight: the default when Init asks for 0, and the ceiling when it asks for more. 1..4096,
+    /// default 64.
+    /// </summary>
+    public int MaxConcurrency { get; set; } = 64;
+
+    /// <summary>The largest <see cref="MaxConcurrency"/> a runtime accepts.</summary>
+    public const int MaxConcurrencyLimit = 4096;
+
     /// <summary>Largest accepted batch, in encoded bytes.</summary>
     public int MaxBatchBytes { get; set; } = 16 * 1024 * 1024;
 

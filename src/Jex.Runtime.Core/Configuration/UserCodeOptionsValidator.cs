@@ -68,6 +68,10 @@ internal sealed class UserCodeOptionsValidator : IValidateOptions<UserCodeOption
         }
 
         InRange(errors, "MaxInFlight", o.MaxInFlight, 1, 1024);
+        if (o.MaxConcurrency is < 1 or > UserCodeOptions.MaxConcurrencyLimit)
+        {
+            errors.Add($"UserCode:MaxConcurrency {o.MaxConcurrency} is out of range 1..{UserCodeOptions.MaxConcurrencyLimit}: the most items of a key-ordered session running at once (default 64)");
+        }
         Between(errors, "MaxBatchBytes", o.MaxBatchBytes, 1024, "MaxMessageBytes", o.MaxMessageBytes);
         AtLeast(errors, "MaxBatchItems", o.MaxBatchItems, 1);
         InRange(errors, "InitTimeoutSeconds", o.InitTimeoutSeconds, 1, 3600);

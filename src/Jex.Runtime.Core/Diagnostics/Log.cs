@@ -60,4 +60,7 @@ internal static partial class Log
 
     [LoggerMessage(314, LogLevel.Warning, "Session {SessionId}: {Dropped} log record(s) of {Function} were dropped because the member did not read them fast enough (output queue of {Capacity} full); raise the session's log level or log less")]
     public static partial void LogsDropped(ILogger logger, long sessionId, string function, long dropped, int capacity);
+
+    [LoggerMessage(330, LogLevel.Information, "Session {SessionId}: key-ordered, at most {MaxConcurrency} item(s) at once")]
+    public static partial void KeyOrdering(ILogger logger, long sessionId, int maxConcurrency);
 }

@@ -8,11 +8,12 @@ using Log = Jex.Runtime.Diagnostics.Log;
 namespace Jex.Runtime.Dispatch;
 
 /// <summary>
-/// One batch in flight: its items run in order; the batch has its own cancellation, linked to the
-/// session and to its deadline. Whatever happens, the member gets one BatchResult with one result
+/// One batch in flight: its items run in order (or, in an ORDERING_KEY session, through the
+/// session's <see cref="KeyOrderedScheduler"/>: BatchRun.Keyed.cs); the batch has its own
+/// cancellation, linked to the session and to its deadline. Whatever happens, the member gets one BatchResult with one result
 /// per item.
 /// </summary>
-internal sealed class BatchRun
+internal sealed partial class BatchRun
 {
     private readonly SessionContext _context;
     private readonly Session _session;
@@ -55,7 +56,9 @@ internal sealed class BatchRun
     public Task Completion { get; private set; } = Task.CompletedTask;
 
     /// <summary>Starts the batch on the thread pool, or on this thread up to its first real await.</summary>
-    public void Start(bool inline) => Completion = inline ? RunAsync() : Task.Run(RunAsync);
+    public void Start(bool inline) => Completion = _context.Scheduler is { } scheduler
+        ? StartKeyed(scheduler, inline)
+        : inline ? RunAsync() : Task.Run(RunAsync);
 
     public void CancelByMember()
     {
@@ -191,15 +194,21 @@ internal sealed class BatchRun
 
     private int FillStopped(BatchResultWriter result, int remaining)
     {
+        var error = StoppedItem();
+        result.AddEncoded(error.ToByteArray(), remaining);
+        Log.BatchStopped(_context.Logger, _context.Id, Id, error.Error.Code.ToString(), remaining);
+        return remaining;
+    }
+
+    /// <summary>What an item the batch's stop kept from running gets: deadline, member's cancel, or the session's end.</summary>
+    private ItemResult StoppedItem()
+    {
         var (code, message) = _deadline is { IsCancellationRequested: true } && !_cancelledByMember
             ? (ItemError.Types.Code.DeadlineExceeded, $"batch {Id} ran past its deadline of {_batch.DeadlineMs} ms")
             : _cancelledByMember
                 ? (ItemError.Types.Code.Cancelled, $"batch {Id} was cancelled by the member")
                 : (ItemError.Types.Code.Cancelled, $"batch {Id} was cancelled: the session ended");
-        var error = new ItemResult { Error = new ItemError { Code = code, Type = "Jex." + code, Message = message } };
-        result.AddEncoded(error.ToByteArray(), remaining);
-        Log.BatchStopped(_context.Logger, _context.Id, Id, code.ToString(), remaining);
-        return remaining;
+        return new ItemResult { Error = new ItemError { Code = code, Type = "Jex." + code, Message = message } };
     }
 
     /// <summary>The item error the member gets for an exception from binding or from user code; the test kit uses it too.</summary>

@@ -44,6 +44,12 @@ internal sealed class SessionContext
 
     /// <summary>Cancelled when the session ends.</summary>
     public required CancellationToken Token { get; init; }
+
+    /// <summary>
+    /// Set when the session asked for ORDERING_KEY: its batches' items run through it. Null for
+    /// ORDERING_BATCH (each batch's items one after another).
+    /// </summary>
+    public KeyOrderedScheduler? Scheduler { get; init; }
 }
 
 /// <summary>The limits a session agreed to in Init and Ready: the lower of the member's and the runtime's.</summary>

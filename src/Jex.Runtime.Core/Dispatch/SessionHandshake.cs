@@ -101,6 +101,7 @@ internal sealed class SessionHandshake(SessionProcessor processor, long id, Canc
             Id = id,
             Logger = processor.Logger,
         };
+        var scheduler = KeyOrdering(init, info);
         var userCategory = $"UserCode.{function.Name}";
         var inFlight = new SemaphoreSlim(limits.MaxInFlight, limits.MaxInFlight);
         var context = new SessionContext
@@ -118,9 +119,31 @@ internal sealed class SessionHandshake(SessionProcessor processor, long id, Canc
             Writer = new SessionWriter(output, session, inFlight, processor.Counters),
             Token = session.Token,
             Signature = function.Invoker.SignatureFor(info.KeyFormat, info.ValueFormat),
+            Scheduler = scheduler,
         };
         Log.SessionStarted(processor.Logger, id, init.JobName, init.StageName, init.Function, context.Signature.Input, context.Signature.Output, limits.MaxInFlight);
         return context;
+    }
+
+    /// <summary>
+    /// The session's scheduler when Init asks for ORDERING_KEY: at most max_concurrency items at
+    /// once (0: UserCode:MaxConcurrency; more is lowered to it). Null for ORDERING_BATCH.
+    /// </summary>
+    private KeyOrderedScheduler? KeyOrdering(Init init, SessionInfo info)
+    {
+        switch (init.Ordering)
+        {
+            case Ordering.Unspecified or Ordering.Batch:
+                return null;
+            case Ordering.Key:
+                var max = processor.Options.MaxConcurrency;
+                var concurrency = init.MaxConcurrency == 0 ? max : (int)Math.Min(init.MaxConcurrency, (uint)max);
+                Log.KeyOrdering(processor.Logger, id, concurrency);
+                return new KeyOrderedScheduler(info, concurrency);
+            default:
+                throw Refuse(StatusCode.InvalidArgument,
+                    $"Init.ordering {(int)init.Ordering} is not a known ordering; send ORDERING_BATCH (1) or ORDERING_KEY (2)");
+        }
     }
 
     public Ready BuildReady(SessionContext context)
@@ -137,8 +160,14 @@ internal sealed class SessionHandshake(SessionProcessor processor, long id, Canc
                 MaxBatchItems = (uint)context.Limits.MaxBatchItems,
                 MaxInFlight = (uint)context.Limits.MaxInFlight,
                 MaxMessageBytes = (uint)context.MaxMessageBytes,
+                MaxConcurrency = (uint)(context.Scheduler?.MaxConcurrency ?? 0),
             },
         };
+        if (context.Scheduler is not null)
+        {
+            ready.Capabilities.Add("ordering-key");
+        }
+
         if (processor.Catalog.Codecs.SessionFormat is { } format)
         {
             ready.Capabilities.Add(format.Capability);

@@ -39,7 +39,7 @@ internal sealed class InvocationContext : IJexContext, IDisposable
         CancellationToken = cancellationToken;
     }
 
-    public ILogger Logger { get; }
+    public ILogger Logger { get; private set; }
 
     public string JobId => _session.JobId;
 
@@ -49,7 +49,7 @@ internal sealed class InvocationContext : IJexContext, IDisposable
 
     public string FunctionName => _session.FunctionName;
 
-    public long BatchId { get; }
+    public long BatchId { get; private set; }
 
     public ReadOnlyMemory<byte> RawKey => Key;
 
@@ -61,7 +61,7 @@ internal sealed class InvocationContext : IJexContext, IDisposable
 
     public IReadOnlyDictionary<string, string> Settings => _session.Settings;
 
-    public CancellationToken CancellationToken { get; }
+    public CancellationToken CancellationToken { get; private set; }
 
     /// <summary>What the session's Init established, with its format state (<see cref="SessionInfo.Format"/>).</summary>
     public SessionInfo Session => _session;
@@ -80,6 +80,17 @@ internal sealed class InvocationContext : IJexContext, IDisposable
 
     /// <summary>The current item's outputs, filled by the function's result sink.</summary>
     public ReadOnlySpan<PendingOutput> Outputs => _outputs.AsSpan(0, _outputCount);
+
+    /// <summary>
+    /// Points a pooled context at another batch (key-ordered sessions keep one context per running
+    /// item, not per batch). Never for an abandoned context.
+    /// </summary>
+    public void Retarget(ILogger logger, long batchId, CancellationToken cancellationToken)
+    {
+        Logger = logger;
+        BatchId = batchId;
+        CancellationToken = cancellationToken;
+    }
 
     /// <summary>Moves to an item of a batch's message buffer.</summary>
     public void MoveTo(MemberMessageBuffer batch, in ItemView item)

@@ -72,6 +72,7 @@ internal static class Usage
             ("AllowAnonymous", Text(d.AllowAnonymous), "serve without a token on a non-loopback address"),
             ("ParentPid", Text(d.ParentPid), "exit within 1 s when this process is gone"),
             ("MaxInFlight", Text(d.MaxInFlight), "batches processed at once per session"),
+            ("MaxConcurrency", Text(d.MaxConcurrency), $"items running at once per session with ordering: key, 1..{UserCodeOptions.MaxConcurrencyLimit}"),
             ("MaxBatchBytes", Text(d.MaxBatchBytes), "largest batch, in bytes"),
             ("MaxBatchItems", Text(d.MaxBatchItems), "largest batch, in items"),
             ("MaxMessageBytes", Text(d.MaxMessageBytes), "largest message either way"),

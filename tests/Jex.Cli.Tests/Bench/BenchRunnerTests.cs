@@ -25,6 +25,7 @@ public sealed class BenchRunnerTests
         Repeats = 1,
         FixedRate = TimeSpan.FromMilliseconds(100),
         Starts = 0,
+        OrderingCells = false,
     };
 
     private static Task<BenchReport> RunAsync(BenchSettings settings) =>
@@ -46,6 +47,26 @@ public sealed class BenchRunnerTests
         });
         Assert.Equal(["compactEcho", "compactEcho"], report.Results.Where(r => r.Cell.Format == "compact").Select(r => r.Cell.UserFunction));
         Assert.Empty(report.Unavailable);
+    }
+
+    [Fact]
+    public async Task RunAsync_OrderingCellsOnTheDirectPath_RunAsync5msManyTimesFasterByKey()
+    {
+        var settings = Settings(["raw"], [64]) with { Functions = [], OrderingCells = true };
+
+        var report = await RunAsync(settings);
+
+        Assert.Equal(
+            [("identity", Cell.KeyOrder, 4), (BenchSettings.Async5Ms, Cell.BatchOrder, 1), (BenchSettings.Async5Ms, Cell.KeyOrder, 1)],
+            report.Results.Select(r => (r.Cell.Function, r.Cell.Ordering, r.Cell.InFlight)));
+        Assert.All(report.Results, r => Assert.Null(r.Error));
+        var byBatch = report.Results.Single(r => r.Cell.Function == BenchSettings.Async5Ms && !r.Cell.KeyOrdered).EventsPerSecond;
+        var byKey = report.Results.Single(r => r.Cell.Function == BenchSettings.Async5Ms && r.Cell.KeyOrdered).EventsPerSecond;
+        // 5 ms per item: about 200 items/s one after another; 64 at once is up to 64 times that.
+        Assert.InRange(byBatch, 50, 250);
+        Assert.True(byKey > 10 * byBatch, $"key order {byKey:F0} events/s, batch order {byBatch:F0}");
+        var goal = Report.Goals(report).Single(g => g.Name.StartsWith("async5ms", StringComparison.Ordinal));
+        Assert.Equal(byKey / byBatch, goal.Measured!.Value, 6);
     }
 
     [Fact]

@@ -164,4 +164,26 @@ public sealed class UserCodeOptionsValidatorTests
             default: throw new ArgumentException($"no setter for {key}", nameof(key));
         }
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(4097)]
+    public void MaxConcurrency_OutOfRange_NamesTheKeyTheValueTheRangeAndItsMeaning(int value)
+    {
+        var o = Valid();
+        o.MaxConcurrency = value;
+        Assert.Equal(
+            [$"UserCode:MaxConcurrency {value} is out of range 1..4096: the most items of a key-ordered session running at once (default 64)"],
+            UserCodeOptionsValidator.Validate(o));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4096)]
+    public void MaxConcurrency_AtTheEndsOfItsRange_IsValid(int value)
+    {
+        var o = Valid();
+        o.MaxConcurrency = value;
+        Assert.Empty(UserCodeOptionsValidator.Validate(o));
+    }
 }

@@ -95,7 +95,8 @@ internal sealed class BatchResultWriter
         return _pos + more + (after * TooLargeSize) + TrailerRoom <= _limit;
     }
 
-    private void AddTooLarge(int times)
+    /// <summary>Adds CODE_RESULT_TOO_LARGE for <paramref name="times"/> items (also for a keyed batch's item found too large earlier).</summary>
+    public void AddTooLarge(int times)
     {
         Ensure(checked(TooLargeSize * times));
         for (var i = 0; i < times; i++)

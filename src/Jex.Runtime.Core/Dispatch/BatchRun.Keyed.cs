@@ -1,0 +1,505 @@
+using System.Buffers;
+using System.Diagnostics;
+using Google.Protobuf;
+using Jex.Protocol.V1;
+using Jex.Protocol.Wire;
+using Jex.Runtime.Dispatch.Wire;
+using Jex.Runtime.UserCode;
+using Log = Jex.Runtime.Diagnostics.Log;
+
+namespace Jex.Runtime.Dispatch;
+
+/// <summary>
+/// A batch of an ORDERING_KEY session: its items go to the session's <see cref="KeyOrderedScheduler"/>
+/// and may finish in any order; each one's result is kept at its index, and the batch answers
+/// once every item is resolved (ran, failed, or was stopped by cancel, deadline or the session's
+/// end), with the results in input order, as a batch-ordered run does.
+/// </summary>
+internal sealed partial class BatchRun : IKeyedBatch
+{
+    private const byte ItemPending = 0;
+    private const byte ItemRunning = 1;
+    private const byte ItemResolved = 2;
+
+    // Set by StartKeyed; the results object is also the lock for the keyed state below.
+    private KeyedResults? _results;
+    private byte[]? _itemStates;
+    private ForwardingLogger? _keyedLogger;
+    private TaskCompletionSource? _allResolved;
+    private CancellationTokenRegistration _stopRegistration;
+    private int _unresolved;
+    private bool _stopped;
+    private bool _anyAbandoned;
+    private int _keyedErrors;
+
+    public int ItemCount => _batch.ItemCount;
+
+    public ReadOnlyMemory<byte> KeyOf(int index)
+    {
+        ref readonly var item = ref _batch.Items[index];
+        return _batch.Slice(item.KeyStart, item.KeyLength);
+    }
+
+    /// <summary>
+    /// Queues the items (now, on the calling thread: that is what keeps arrival order across
+    /// batches) and pumps, on this thread when <paramref name="inline"/>, else on the pool.
+    /// </summary>
+    private Task StartKeyed(KeyOrderedScheduler scheduler, bool inline)
+    {
+        var count = _batch.ItemCount;
+        _results = new KeyedResults(count, _batch.BatchBytes, _context.MaxMessageBytes);
+        _itemStates = ArrayPool<byte>.Shared.Rent(Math.Max(count, 1));
+        _itemStates.AsSpan(0, count).Clear();
+        _unresolved = count;
+        _keyedLogger = new ForwardingLogger(_context.UserLogger, _context.UserCategory, _context.Writer, _context.ForwardLevel, Id);
+
+        // Continuations on the pool: the last item may end inside a cancellation callback or on a
+        // thread that holds the scheduler's pump; the answer is sent from elsewhere.
+        _allResolved = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (count == 0)
+        {
+            _allResolved.TrySetResult();
+        }
+        else
+        {
+            scheduler.Enqueue(this);
+            _stopRegistration = _cts.Token.UnsafeRegister(static s => ((BatchRun)s!).StopKeyed(), this);
+            if (inline)
+            {
+                scheduler.Pump();
+            }
+            else
+            {
+                scheduler.PumpOnPool();
+            }
+        }
+
+        return FinishKeyedAsync();
+    }
+
+    bool IKeyedBatch.RunItem(int index, KeyChain chain, KeyOrderedScheduler scheduler, ref InvocationContext? context)
+    {
+        var results = _results!;
+        bool run;
+        lock (results)
+        {
+            // _stopped first: a batch answered already has stopped items only, and its state
+            // array may be back in the pool. A cancelled token whose StopKeyed has not run yet
+            // (cancellation callbacks run one after another) leaves the item to StopKeyed.
+            run = !_stopped && !_cts.IsCancellationRequested && _itemStates![index] == ItemPending;
+            if (run)
+            {
+                _itemStates![index] = ItemRunning;
+            }
+        }
+
+        if (!run)
+        {
+            return true;
+        }
+
+        var token = _cts.Token;
+        if (context is null)
+        {
+            context = scheduler.RentContext(_keyedLogger!, (long)Id, token);
+        }
+        else
+        {
+            context.Retarget(_keyedLogger!, (long)Id, token);
+        }
+
+        context.MoveTo(_batch, _batch.Items[index]);
+        ValueTask call;
+        try
+        {
+            call = _context.Function.Invoker.InvokeAsync(context);
+        }
+        catch (Exception e) when (ExceptionFilter.IsRecoverable(e))
+        {
+            ResolveFailed(index, e, token);
+            return true;
+        }
+
+        if (call.IsCompletedSuccessfully)
+        {
+            ResolveOk(index, context);
+            return true;
+        }
+
+        _ = AwaitItemAsync(call.AsTask(), index, chain, context, scheduler, token);
+        context = null;
+        return false;
+    }
+
+    /// <summary>Waits for an item that awaits; catches everything, so nobody needs to observe it.</summary>
+    private async Task AwaitItemAsync(Task call, int index, KeyChain chain, InvocationContext context, KeyOrderedScheduler scheduler, CancellationToken token)
+    {
+        try
+        {
+            // A call that outlives the deadline is abandoned, not awaited, as in a batch-ordered run.
+            await call.WaitAsync(token).ConfigureAwait(false);
+            ResolveOk(index, context);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested && !call.IsCompleted)
+        {
+            context.Abandon();
+            lock (_results!)
+            {
+                _anyAbandoned = true;
+            }
+
+            ObserveAbandoned(call);
+            _session.OnAbandoned(this, call, _batch.Length);
+            ResolveStopped(index);
+        }
+        catch (Exception e) when (ExceptionFilter.IsRecoverable(e))
+        {
+            ResolveFailed(index, e, token);
+        }
+        finally
+        {
+            scheduler.ReturnContext(context);
+            scheduler.Complete(chain);
+            scheduler.Pump();
+        }
+    }
+
+    private void ResolveOk(int index, InvocationContext context)
+    {
+        bool last;
+        lock (_results!)
+        {
+            _results.AddOk(index, context.Outputs);
+            last = MarkResolved(index);
+        }
+
+        if (last)
+        {
+            _allResolved!.TrySetResult();
+        }
+    }
+
+    private void ResolveFailed(int index, Exception e, CancellationToken token)
+    {
+        if (e is OperationCanceledException && token.IsCancellationRequested)
+        {
+            ResolveStopped(index);
+            return;
+        }
+
+        Log.ItemFailed(_context.Logger, e, _context.Id, index, Id);
+        var encoded = new ItemResult { Error = ToItemError(e) }.ToByteArray();
+        bool last;
+        lock (_results!)
+        {
+            _results.AddEncoded(index, encoded);
+            _keyedErrors++;
+            last = MarkResolved(index);
+        }
+
+        if (last)
+        {
+            _allResolved!.TrySetResult();
+        }
+    }
+
+    private void ResolveStopped(int index)
+    {
+        bool last;
+        lock (_results!)
+        {
+            _results.MarkStopped(index);
+            last = MarkResolved(index);
+        }
+
+        if (last)
+        {
+            _allResolved!.TrySetResult();
+        }
+    }
+
+    /// <summary>Under the lock. True when this was the batch's last unresolved item.</summary>
+    private bool MarkResolved(int index)
+    {
+        _itemStates![index] = ItemResolved;
+        return --_unresolved == 0;
+    }
+
+    /// <summary>Cancel, deadline or the session's end: items not started yet will not run.</summary>
+    private void StopKeyed()
+    {
+        bool last;
+        lock (_results!)
+        {
+            if (_stopped || _unresolved == 0)
+            {
+                return;
+            }
+
+            _stopped = true;
+            for (var i = 0; i < _batch.ItemCount; i++)
+            {
+                if (_itemStates![i] == ItemPending)
+                {
+                    _results.MarkStopped(i);
+                    _itemStates[i] = ItemResolved;
+                    _unresolved--;
+                }
+            }
+
+            last = _unresolved == 0;
+        }
+
+        if (last)
+        {
+            _allResolved!.TrySetResult();
+        }
+    }
+
+    private async Task FinishKeyedAsync()
+    {
+        var count = _batch.ItemCount;
+        var batchId = Id;
+        var maxMessageBytes = _context.MaxMessageBytes;
+        var inFlightHandedOver = false;
+        var errors = 0;
+        long elapsedUs = long.MaxValue;
+        BatchResultWriter? result = null;
+        try
+        {
+            await _allResolved!.Task.ConfigureAwait(false);
+            elapsedUs = (long)Stopwatch.GetElapsedTime(Started).Ticks / 10;
+            result = new BatchResultWriter(batchId, _results!.Size, maxMessageBytes, count);
+            int stopped;
+            lock (_results)
+            {
+                stopped = _results.WriteTo(result, _results.StoppedCount > 0 ? StoppedItem().ToByteArray() : []);
+                errors = _keyedErrors + stopped;
+            }
+
+            if (stopped > 0)
+            {
+                Log.BatchStopped(_context.Logger, _context.Id, Id, StoppedItem().Error.Code.ToString(), stopped);
+            }
+
+            if (result.TooLargeCount > 0)
+            {
+                errors += result.TooLargeCount;
+                Log.ResultTooLarge(_context.Logger, _context.Id, _context.Function.Name, batchId, result.TooLargeCount, maxMessageBytes);
+            }
+
+            var encoded = result.Finish((ulong)elapsedUs);
+            result = null;
+            if (encoded.Length > maxMessageBytes)
+            {
+                Log.ResultTooLarge(_context.Logger, _context.Id, _context.Function.Name, batchId, count, maxMessageBytes);
+                encoded.Release();
+                errors = count;
+                encoded = RuntimeMessageBuffer.From(new RuntimeMessage
+                {
+                    Result = new BatchResult
+                    {
+                        BatchId = batchId,
+                        ElapsedUs = (ulong)elapsedUs,
+                        Error = new ItemError
+                        {
+                            Code = ItemError.Types.Code.ResultTooLarge,
+                            Type = "Jex.ResultTooLarge",
+                            Message = $"the result of batch {batchId} exceeds UserCode:MaxMessageBytes ({maxMessageBytes})",
+                        },
+                    },
+                });
+            }
+
+            encoded.HoldsInFlight = true;
+            inFlightHandedOver = true;
+            await SendAsync(encoded).ConfigureAwait(false);
+        }
+        catch
+        {
+            result?.Discard();
+            throw;
+        }
+        finally
+        {
+            await _stopRegistration.DisposeAsync().ConfigureAwait(false);
+            bool anyAbandoned;
+            lock (_results!)
+            {
+                // Queued items of this batch still to come see _stopped, or none is left.
+                _stopped = true;
+                anyAbandoned = _anyAbandoned;
+                ArrayPool<byte>.Shared.Return(_itemStates!);
+                _itemStates = null;
+                _results.Release();
+            }
+
+            _cts.Dispose();
+            _deadline?.Dispose();
+            if (!anyAbandoned)
+            {
+                // An abandoned call may still read its item: that buffer is left to the GC.
+                _batch.Release();
+            }
+
+            if (!inFlightHandedOver)
+            {
+                _context.InFlight.Release();
+            }
+
+            _session.OnBatchDone(this, count, errors, elapsedUs);
+        }
+    }
+}
+
+/// <summary>
+/// One keyed batch's item results, kept by index as they finish in any order: each encoded as
+/// the ItemResult bytes <see cref="BatchResultWriter"/> would write, in one pooled buffer, then
+/// copied into the result in input order. Not thread-safe: the batch locks it.
+/// </summary>
+internal sealed class KeyedResults
+{
+    private const int Stopped = -1;
+    private const int TooLarge = -2;
+    private static readonly byte OkTag = ProtoWire.Tag(1, ProtoWire.LengthDelimited);
+    private static readonly byte OutputTag = OkTag;
+    private static readonly byte KeyTag = OkTag;
+    private static readonly byte ValueTag = ProtoWire.Tag(2, ProtoWire.LengthDelimited);
+    private static readonly byte KeyFormatTag = ProtoWire.Tag(3, ProtoWire.Varint);
+    private static readonly byte ValueFormatTag = ProtoWire.Tag(4, ProtoWire.Varint);
+
+    private readonly int _count;
+    private readonly long _maxItemBytes;
+    private byte[] _buffer;
+    private int[] _starts;
+    private int[] _lengths;
+    private int _pos;
+
+    public KeyedResults(int count, int sizeHint, int maxMessageBytes)
+    {
+        _count = count;
+        _maxItemBytes = maxMessageBytes;
+        _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(256, sizeHint + 64));
+        _starts = ArrayPool<int>.Shared.Rent(Math.Max(count, 1));
+        _lengths = ArrayPool<int>.Shared.Rent(Math.Max(count, 1));
+    }
+
+    /// <summary>Bytes of item results kept so far: a size hint for the batch's result.</summary>
+    public int Size => _pos + (_count * 2);
+
+    /// <summary>Keeps <c>ItemResult { ok: Outputs { outputs } }</c> for item <paramref name="index"/>.</summary>
+    public void AddOk(int index, ReadOnlySpan<PendingOutput> outputs)
+    {
+        long total = 0;
+        foreach (ref readonly var output in outputs)
+        {
+            total += ProtoWire.DelimitedSize(output.Size);
+        }
+
+        if (total + 6 > _maxItemBytes)
+        {
+            // The batch's writer would refuse it anyway: it gets CODE_RESULT_TOO_LARGE there.
+            _lengths[index] = TooLarge;
+            return;
+        }
+
+        var outputsSize = (int)total;
+        var itemSize = ProtoWire.DelimitedSize(outputsSize);
+        var buffer = Reserve(itemSize).Span;
+        var pos = 0;
+        buffer[pos++] = OkTag;
+        pos = ProtoWire.WriteVarint(buffer, pos, (uint)outputsSize);
+        foreach (ref readonly var output in outputs)
+        {
+            buffer[pos++] = OutputTag;
+            pos = ProtoWire.WriteVarint(buffer, pos, (uint)output.Size);
+            if (output.Key.Length > 0)
+            {
+                pos = ProtoWire.WriteDelimited(buffer, pos, KeyTag, output.Key.Span);
+            }
+
+            if (output.Value.Length > 0)
+            {
+                pos = ProtoWire.WriteDelimited(buffer, pos, ValueTag, output.Value.Span);
+            }
+
+            pos = ProtoWire.WriteEnum(buffer, pos, KeyFormatTag, (int)output.KeyFormat);
+            pos = ProtoWire.WriteEnum(buffer, pos, ValueFormatTag, (int)output.ValueFormat);
+        }
+
+        Commit(index, itemSize);
+    }
+
+    /// <summary>Keeps an encoded ItemResult (an error) for item <paramref name="index"/>.</summary>
+    public void AddEncoded(int index, ReadOnlySpan<byte> itemResult)
+    {
+        itemResult.CopyTo(Reserve(itemResult.Length).Span);
+        Commit(index, itemResult.Length);
+    }
+
+    /// <summary>Items that will not run (or were abandoned): each gets the batch's stop error.</summary>
+    public int StoppedCount { get; private set; }
+
+    public void MarkStopped(int index)
+    {
+        _lengths[index] = Stopped;
+        StoppedCount++;
+    }
+
+    /// <summary>Writes every item's result in input order; returns how many were stopped.</summary>
+    public int WriteTo(BatchResultWriter result, ReadOnlySpan<byte> stoppedItem)
+    {
+        var stopped = 0;
+        for (var i = 0; i < _count; i++)
+        {
+            switch (_lengths[i])
+            {
+                case Stopped:
+                    result.AddEncoded(stoppedItem);
+                    stopped++;
+                    break;
+                case TooLarge:
+                    result.AddTooLarge(1);
+                    break;
+                case var length:
+                    result.AddEncoded(_buffer.AsSpan(_starts[i], length));
+                    break;
+            }
+        }
+
+        return stopped;
+    }
+
+    public void Release()
+    {
+        if (_buffer.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            ArrayPool<int>.Shared.Return(_starts);
+            ArrayPool<int>.Shared.Return(_lengths);
+            _buffer = [];
+            _starts = [];
+            _lengths = [];
+        }
+    }
+
+    private Memory<byte> Reserve(int length)
+    {
+        if (_buffer.Length - _pos < length)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent(checked(Math.Max(_buffer.Length * 2, _pos + length)));
+            _buffer.AsSpan(0, _pos).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = larger;
+        }
+
+        return _buffer.AsMemory(_pos, length);
+    }
+
+    private void Commit(int index, int length)
+    {
+        _starts[index] = _pos;
+        _lengths[index] = length;
+        _pos += length;
+    }
+}
