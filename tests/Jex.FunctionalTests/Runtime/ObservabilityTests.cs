@@ -151,7 +151,7 @@ public sealed partial class ObservabilityTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Health_IsServingOnceReady_AndNotServingWhileDraining()
+    public async Task Health_IsServingOnceReady_AndAWatcherSeesNotServingWhenTheDrainBegins()
     {
         await using var runtime = await RuntimeProcess.StartAsync(["--UserCode:Grpc:Port=0"]);
         try
@@ -159,26 +159,27 @@ public sealed partial class ObservabilityTests(ITestOutputHelper output)
             Assert.Equal(1, await SessionRawGrpc.HealthAsync(runtime.Address));
             var session = new TestSession(GrpcTestChannel.Open(runtime.Address));
             await session.OpenAsync(TestSession.InitFor("sleepy"));
-            await session.SendAsync(new Jex.Protocol.V1.MemberMessage { Batch = TestSession.MakeBatch(1, ["sleep:4000"]) });
-            await Task.Delay(300);
+            await session.SendAsync(new Jex.Protocol.V1.MemberMessage { Batch = TestSession.MakeBatch(1, ["sleep:3000"]) });
 
-            // The batch holds the drain open for four seconds; health says so meanwhile.
+            // A load balancer or member watches health on a connection it already has: the
+            // listener takes no new connection once the stop begins.
+            using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(runtime.Address);
+            using var watch = channel.CreateCallInvoker().AsyncServerStreamingCall(
+                HealthWatch, null, new Grpc.Core.CallOptions(deadline: DateTime.UtcNow.Add(Timeout)), []);
+            Assert.True(await watch.ResponseStream.MoveNext(CancellationToken.None));
+            Assert.Equal(1, Status(watch.ResponseStream.Current));
+
             runtime.Signal(SigTerm);
-            var sawNotServing = false;
-            var deadline = Stopwatch.StartNew();
-            while (!sawNotServing && deadline.Elapsed < TimeSpan.FromSeconds(3))
-            {
-                sawNotServing = await SessionRawGrpc.HealthAsync(runtime.Address) == 2;
-            }
+            Assert.True(await watch.ResponseStream.MoveNext(CancellationToken.None));
+            Assert.Equal(2, Status(watch.ResponseStream.Current));
 
-            Assert.True(sawNotServing, "health never said NOT_SERVING during the drain");
+            // NOT_SERVING came while the batch still ran: its result and Drained follow.
             Assert.False(runtime.HasExited);
             var result = await session.ReadUntilAsync(m => m.Result is not null);
-            Assert.Equal("sleep:4000", TestSession.Text(result.Result.Results[0].Ok.Outputs_[0].Value));
+            Assert.Equal("sleep:3000", TestSession.Text(result.Result.Results[0].Ok.Outputs_[0].Value));
             Assert.NotNull(await session.ReadUntilAsync(m => m.Drained is not null));
-            // The member leaves once drained; then the runtime exits without waiting out the drain timeout.
             await session.DisposeAsync();
-            Assert.Equal(0, await runtime.WaitForExitAsync(TimeSpan.FromSeconds(10)));
+            Assert.Equal(0, await runtime.WaitForExitAsync(Timeout));
         }
         catch
         {
@@ -186,6 +187,13 @@ public sealed partial class ObservabilityTests(ITestOutputHelper output)
             throw;
         }
     }
+
+    private static readonly Grpc.Core.Method<byte[], byte[]> HealthWatch = new(
+        Grpc.Core.MethodType.ServerStreaming, "grpc.health.v1.Health", "Watch",
+        Grpc.Core.Marshallers.Create(b => b, b => b), Grpc.Core.Marshallers.Create(b => b, b => b));
+
+    /// <summary>HealthCheckResponse's status: 08 NN; SERVING_UNKNOWN (0) is empty.</summary>
+    private static int Status(byte[] response) => response.Length >= 2 && response[0] == 0x08 ? response[1] : 0;
 
     /// <summary>The sample's value for a series whose labels include <paramref name="labels"/>; null when none.</summary>
     private static double? Value(string exposition, string name, params (string Key, string Value)[] labels)
