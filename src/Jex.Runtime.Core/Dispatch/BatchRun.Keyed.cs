@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Google.Protobuf;
 using Jex.Protocol.V1;
 using Jex.Protocol.Wire;
+using Jex.Runtime.Diagnostics;
 using Jex.Runtime.Dispatch.Wire;
 using Jex.Runtime.UserCode;
 using Log = Jex.Runtime.Diagnostics.Log;
@@ -31,6 +32,7 @@ internal sealed partial class BatchRun : IKeyedBatch
     private bool _stopped;
     private bool _anyAbandoned;
     private int _keyedErrors;
+    private int _keyedFiltered;
 
     public int ItemCount => _batch.ItemCount;
 
@@ -170,6 +172,11 @@ internal sealed partial class BatchRun : IKeyedBatch
         lock (_results!)
         {
             _results.AddOk(index, context.Outputs);
+            if (context.Outputs.IsEmpty)
+            {
+                _keyedFiltered++;
+            }
+
             last = MarkResolved(index);
         }
 
@@ -188,7 +195,9 @@ internal sealed partial class BatchRun : IKeyedBatch
         }
 
         Log.ItemFailed(_context.Logger, e, _context.Id, index, Id);
-        var encoded = new ItemResult { Error = ToItemError(e) }.ToByteArray();
+        var error = ToItemError(e);
+        _context.Metrics?.ItemsFailed(error.Code, 1);
+        var encoded = new ItemResult { Error = error }.ToByteArray();
         bool last;
         lock (_results!)
         {
@@ -263,8 +272,13 @@ internal sealed partial class BatchRun : IKeyedBatch
         var maxMessageBytes = _context.MaxMessageBytes;
         var inFlightHandedOver = false;
         var errors = 0;
+        var filtered = 0;
         long elapsedUs = long.MaxValue;
         BatchResultWriter? result = null;
+        // Started here, in this async method, so Activity.Current changes for the batch's own
+        // continuation only. The items run on the scheduler's pumps, outside it: their logs carry
+        // no trace ids (docs/observability.md).
+        RuntimeActivity.StartBatch(_batch, _context.Function.Name);
         try
         {
             await _allResolved!.Task.ConfigureAwait(false);
@@ -275,16 +289,20 @@ internal sealed partial class BatchRun : IKeyedBatch
             {
                 stopped = _results.WriteTo(result, _results.StoppedCount > 0 ? StoppedItem().ToByteArray() : []);
                 errors = _keyedErrors + stopped;
+                filtered = _keyedFiltered;
             }
 
             if (stopped > 0)
             {
-                Log.BatchStopped(_context.Logger, _context.Id, Id, StoppedItem().Error.Code.ToString(), stopped);
+                var code = StoppedItem().Error.Code;
+                _context.Metrics?.ItemsFailed(code, stopped);
+                Log.BatchStopped(_context.Logger, _context.Id, Id, code.ToString(), stopped);
             }
 
             if (result.TooLargeCount > 0)
             {
                 errors += result.TooLargeCount;
+                _context.Metrics?.ItemsFailed(ItemError.Types.Code.ResultTooLarge, result.TooLargeCount);
                 Log.ResultTooLarge(_context.Logger, _context.Id, _context.Function.Name, batchId, result.TooLargeCount, maxMessageBytes);
             }
 
@@ -294,6 +312,7 @@ internal sealed partial class BatchRun : IKeyedBatch
             {
                 Log.ResultTooLarge(_context.Logger, _context.Id, _context.Function.Name, batchId, count, maxMessageBytes);
                 encoded.Release();
+                _context.Metrics?.ItemsFailed(ItemError.Types.Code.ResultTooLarge, count - errors);
                 errors = count;
                 encoded = RuntimeMessageBuffer.From(new RuntimeMessage
                 {
@@ -347,6 +366,8 @@ internal sealed partial class BatchRun : IKeyedBatch
                 _context.InFlight.Release();
             }
 
+            _context.Metrics?.BatchFinished(count, errors, filtered, elapsedUs);
+            RuntimeActivity.StopBatch(errors);
             _session.OnBatchDone(this, count, errors, elapsedUs);
         }
     }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Google.Protobuf;
 using Jex.Protocol.V1;
+using Jex.Runtime.Diagnostics;
 using Jex.Runtime.Dispatch.Wire;
 using Jex.Runtime.UserCode;
 using Log = Jex.Runtime.Diagnostics.Log;
@@ -83,6 +84,12 @@ internal sealed partial class BatchRun
         var result = new BatchResultWriter(batchId, batch.BatchBytes, maxMessageBytes, count);
         var inFlightHandedOver = false;
         var errors = 0;
+        var filtered = 0;
+        // Nothing (and free) unless a listener samples Jex.Runtime; the batch's Activity is then
+        // Activity.Current, so user code's logs and its own activities join the member's trace. Not
+        // kept in a local: every local that lives across an await grows this method's state
+        // machine, allocated per batch; StopBatch finds it again through Activity.Current.
+        RuntimeActivity.StartBatch(batch, _context.Function.Name);
         var token = _cts.Token;
         var logger = new ForwardingLogger(_context.UserLogger, _context.UserCategory,
             _context.Writer, _context.ForwardLevel, batchId);
@@ -105,6 +112,11 @@ internal sealed partial class BatchRun
                     // A call that outlives the deadline is abandoned, not awaited: the batch
                     // answers on time and the call's eventual failure is logged.
                     await ItemCall.InvokeAsync(invoker, context, token, OnAbandoned, this).ConfigureAwait(false);
+                    if (context.Outputs.IsEmpty)
+                    {
+                        filtered++;
+                    }
+
                     result.AddOk(context.Outputs);
                 }
                 catch (OperationCanceledException) when (token.IsCancellationRequested)
@@ -115,7 +127,9 @@ internal sealed partial class BatchRun
                 catch (Exception e) when (ExceptionFilter.IsRecoverable(e))
                 {
                     errors++;
-                    result.AddEncoded(new ItemResult { Error = ToItemError(e) }.ToByteArray());
+                    var error = ToItemError(e);
+                    _context.Metrics?.ItemsFailed(error.Code, 1);
+                    result.AddEncoded(new ItemResult { Error = error }.ToByteArray());
                     Log.ItemFailed(_context.Logger, e, _context.Id, i, batchId);
                 }
             }
@@ -124,6 +138,7 @@ internal sealed partial class BatchRun
             if (result.TooLargeCount > 0)
             {
                 errors += result.TooLargeCount;
+                _context.Metrics?.ItemsFailed(ItemError.Types.Code.ResultTooLarge, result.TooLargeCount);
                 Log.ResultTooLarge(_context.Logger, _context.Id, _context.Function.Name, batchId, result.TooLargeCount, maxMessageBytes);
             }
 
@@ -133,7 +148,9 @@ internal sealed partial class BatchRun
                 // Only when even one small error per item cannot fit (tiny UserCode:MaxMessageBytes).
                 Log.ResultTooLarge(_context.Logger, _context.Id, _context.Function.Name, batchId, count, maxMessageBytes);
                 encoded.Release();
+                _context.Metrics?.ItemsFailed(ItemError.Types.Code.ResultTooLarge, count - errors);
                 errors = count;
+                filtered = 0;
                 encoded = RuntimeMessageBuffer.From(new RuntimeMessage
                 {
                     Result = new BatchResult
@@ -175,6 +192,9 @@ internal sealed partial class BatchRun
                 _context.InFlight.Release();
             }
 
+            _context.Metrics?.BatchFinished(count, errors, filtered, elapsedUs);
+            RuntimeActivity.StopBatch(errors);
+
             _session.OnBatchDone(this, count, errors, elapsedUs);
         }
     }
@@ -196,6 +216,7 @@ internal sealed partial class BatchRun
     {
         var error = StoppedItem();
         result.AddEncoded(error.ToByteArray(), remaining);
+        _context.Metrics?.ItemsFailed(error.Error.Code, remaining);
         Log.BatchStopped(_context.Logger, _context.Id, Id, error.Error.Code.ToString(), remaining);
         return remaining;
     }

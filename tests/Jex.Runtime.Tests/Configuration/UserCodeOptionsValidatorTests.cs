@@ -28,6 +28,42 @@ public sealed class UserCodeOptionsValidatorTests
     }
 
     [Fact]
+    public void MetricsPort_OutOfRange_NamesTheKey()
+    {
+        var o = Valid();
+        o.Metrics.Port = 70000;
+        Assert.Equal(["UserCode:Metrics:Port 70000 is out of range 0..65535"], UserCodeOptionsValidator.Validate(o));
+    }
+
+    [Fact]
+    public void MetricsPort_TheSameAsTheGrpcPort_IsRefusedSayingWhy()
+    {
+        var o = Valid();
+        o.Metrics.Prometheus = true;
+        o.Grpc.Port = 5252;
+        o.Metrics.Port = 5252;
+        Assert.Contains("needs a port of its own", Assert.Single(UserCodeOptionsValidator.Validate(o)), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("collector:4318")]
+    [InlineData("ftp://collector:4318")]
+    public void OtlpEndpoint_NotAnHttpUrl_NamesTheKeyAndTheValue(string endpoint)
+    {
+        var o = Valid();
+        o.Otlp.Endpoint = endpoint;
+        Assert.Equal([$"UserCode:Otlp:Endpoint '{endpoint}' is not an http:// or https:// URL; give the collector's address, e.g. http://127.0.0.1:4318"], UserCodeOptionsValidator.Validate(o));
+    }
+
+    [Fact]
+    public void OtlpProtocol_Unknown_ListsTheProtocols()
+    {
+        var o = Valid();
+        o.Otlp.Protocol = "udp";
+        Assert.Equal(["UserCode:Otlp:Protocol 'udp' is not one of http/protobuf, grpc"], UserCodeOptionsValidator.Validate(o));
+    }
+
+    [Fact]
     public void SeveralProblems_AreAllReported()
     {
         var o = new UserCodeOptions { Transport = (TransportKind)7, Path = null, MaxInFlight = 0, LogFormat = (LogFormat)9 };
