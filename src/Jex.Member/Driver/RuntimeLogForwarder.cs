@@ -1,4 +1,5 @@
 using System.Globalization;
+using Jex.Member.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Log = Jex.Member.Diagnostics.Log;
 using MelLogLevel = Microsoft.Extensions.Logging.LogLevel;
@@ -38,9 +39,12 @@ internal sealed class RuntimeLogForwarder
         };
         // Tag with the driver's batch sequence (stable across restarts, as in item-error logs);
         // the wire id only means something within one session.
+        var inFlight = log.BatchId == 0 ? null : _ledger.BatchOf(log.BatchId);
         var batch = log.BatchId == 0 ? "-"
-            : _ledger.SequenceOf(log.BatchId) is { } sequence ? sequence.ToString(CultureInfo.InvariantCulture)
+            : inFlight is not null ? inFlight.Sequence.ToString(CultureInfo.InvariantCulture)
             : "wire-" + log.BatchId.ToString(CultureInfo.InvariantCulture);
+        // A record written while a traced batch ran joins that batch's trace.
+        using var scope = inFlight?.Activity is { } activity ? _logger.BeginScope(MemberTracing.LogScopeOf(activity)) : null;
         Log.Forwarded(_logger, level, _job, _stage, batch, log.Category, log.Message,
             string.IsNullOrEmpty(log.Exception) ? "" : Environment.NewLine + log.Exception);
     }

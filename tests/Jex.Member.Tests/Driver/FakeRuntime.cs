@@ -71,6 +71,15 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
 
     public string Transport => "fake";
 
+    /// <summary>Every batch received, on any session, as sent.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<Batch> Batches { get; } = new();
+
+    /// <summary>The result of one item; null for the echo.</summary>
+    public Func<Item, ItemResult?> Answer { get; init; } = _ => null;
+
+    /// <summary>Before each result, forward one user log record naming the batch, as the runtime does for user code's ILogger.</summary>
+    public bool LogEachBatch { get; init; }
+
     /// <summary>The kinds of the member's messages, one list per session (connection), in the order they were sent.</summary>
     public List<System.Collections.Concurrent.ConcurrentQueue<MemberMessage.KindOneofCase>> Sessions { get; } = [];
 
@@ -94,7 +103,7 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
             Sessions.Add(received);
         }
 
-        return ValueTask.FromResult<ISessionChannel>(new FakeChannel(_current!, _maxDelayMs, InitFailure, received));
+        return ValueTask.FromResult<ISessionChannel>(new FakeChannel(this, _current!, _maxDelayMs, InitFailure, received));
     }
 
     internal sealed class FakeInstance(int n, int? dieAfter) : IRuntimeInstance
@@ -155,7 +164,7 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
         }
     }
 
-    private sealed class FakeChannel(FakeInstance instance, int maxDelayMs, Func<Init, Exception?> initFailure, System.Collections.Concurrent.ConcurrentQueue<MemberMessage.KindOneofCase> received) : ISessionChannel
+    private sealed class FakeChannel(FakeRuntime runtime, FakeInstance instance, int maxDelayMs, Func<Init, Exception?> initFailure, System.Collections.Concurrent.ConcurrentQueue<MemberMessage.KindOneofCase> received) : ISessionChannel
     {
         private readonly Channel<RuntimeMessage> _out = Channel.CreateUnbounded<RuntimeMessage>();
         private int _received;
@@ -215,12 +224,19 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
 
                     Interlocked.Increment(ref _pending);
                     var batch = message.Batch;
+                    runtime.Batches.Enqueue(batch);
                     _ = Task.Run(async () =>
                     {
                         await Task.Delay(Random.Shared.Next(maxDelayMs + 1), CancellationToken.None);
                         var result = new BatchResult { BatchId = batch.Id };
                         foreach (var item in batch.Items)
                         {
+                            if (runtime.Answer(item) is { } answer)
+                            {
+                                result.Results.Add(answer);
+                                continue;
+                            }
+
                             var outputs = new Outputs();
                             outputs.Outputs_.Add(new Output { Key = item.Key, Value = ByteString.CopyFromUtf8(item.Key.ToStringUtf8() + "!") });
                             result.Results.Add(new ItemResult { Ok = outputs });
@@ -228,6 +244,14 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
 
                         if (!instance.Exited.IsCompleted)
                         {
+                            if (runtime.LogEachBatch)
+                            {
+                                _out.Writer.TryWrite(new RuntimeMessage
+                                {
+                                    Log = new Protocol.V1.Log { Level = LogLevel.Information, Category = "UserCode.Echo", Message = $"echoing batch {batch.Id}", BatchId = batch.Id },
+                                });
+                            }
+
                             _out.Writer.TryWrite(new RuntimeMessage { Result = result });
                             Interlocked.Increment(ref instance.Answered);
                         }
@@ -302,7 +326,7 @@ internal sealed class CollectingSink : IResultSink
     public ValueTask WriteAsync(PendingBatch batch, BatchResult result, CancellationToken cancellationToken)
     {
         Sequences.Add(batch.Sequence);
-        foreach (var r in result.Results)
+        foreach (var r in result.Results.Where(r => r.OutcomeCase == ItemResult.OutcomeOneofCase.Ok))
         {
             foreach (var o in r.Ok.Outputs_)
             {
