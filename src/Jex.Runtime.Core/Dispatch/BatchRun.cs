@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Google.Protobuf;
 using Jex.Protocol.V1;
+using Jex.Runtime.Diagnostics;
 using Jex.Runtime.Dispatch.Wire;
 using Jex.Runtime.UserCode;
 using Log = Jex.Runtime.Diagnostics.Log;
@@ -80,6 +81,11 @@ internal sealed class BatchRun
         var result = new BatchResultWriter(batchId, batch.BatchBytes, maxMessageBytes, count);
         var inFlightHandedOver = false;
         var errors = 0;
+        var filtered = 0;
+        var metrics = _context.Metrics;
+        // Null (and free) unless a listener samples Jex.Runtime; while set it is Activity.Current,
+        // so user code's logs and its own activities join the member's trace.
+        var activity = RuntimeActivity.StartBatch(batch.TraceParent, batch.TraceState, _context.Function.Name, batchId, count);
         var token = _cts.Token;
         var logger = new ForwardingLogger(_context.UserLogger, _context.UserCategory,
             _context.Writer, _context.ForwardLevel, batchId);
@@ -92,7 +98,7 @@ internal sealed class BatchRun
             {
                 if (token.IsCancellationRequested)
                 {
-                    errors += FillStopped(result, count - i);
+                    errors += FillStopped(result, count - i, metrics);
                     break;
                 }
 
@@ -102,17 +108,24 @@ internal sealed class BatchRun
                     // A call that outlives the deadline is abandoned, not awaited: the batch
                     // answers on time and the call's eventual failure is logged.
                     await ItemCall.InvokeAsync(invoker, context, token, OnAbandoned, this).ConfigureAwait(false);
+                    if (context.Outputs.IsEmpty)
+                    {
+                        filtered++;
+                    }
+
                     result.AddOk(context.Outputs);
                 }
                 catch (OperationCanceledException) when (token.IsCancellationRequested)
                 {
-                    errors += FillStopped(result, count - i);
+                    errors += FillStopped(result, count - i, metrics);
                     break;
                 }
                 catch (Exception e) when (ExceptionFilter.IsRecoverable(e))
                 {
                     errors++;
-                    result.AddEncoded(new ItemResult { Error = ToItemError(e) }.ToByteArray());
+                    var error = ToItemError(e);
+                    metrics?.ItemsFailed(error.Code, 1);
+                    result.AddEncoded(new ItemResult { Error = error }.ToByteArray());
                     Log.ItemFailed(_context.Logger, e, _context.Id, i, batchId);
                 }
             }
@@ -121,6 +134,7 @@ internal sealed class BatchRun
             if (result.TooLargeCount > 0)
             {
                 errors += result.TooLargeCount;
+                metrics?.ItemsFailed(ItemError.Types.Code.ResultTooLarge, result.TooLargeCount);
                 Log.ResultTooLarge(_context.Logger, _context.Id, _context.Function.Name, batchId, result.TooLargeCount, maxMessageBytes);
             }
 
@@ -130,7 +144,9 @@ internal sealed class BatchRun
                 // Only when even one small error per item cannot fit (tiny UserCode:MaxMessageBytes).
                 Log.ResultTooLarge(_context.Logger, _context.Id, _context.Function.Name, batchId, count, maxMessageBytes);
                 encoded.Release();
+                metrics?.ItemsFailed(ItemError.Types.Code.ResultTooLarge, count - errors);
                 errors = count;
+                filtered = 0;
                 encoded = RuntimeMessageBuffer.From(new RuntimeMessage
                 {
                     Result = new BatchResult
@@ -172,6 +188,12 @@ internal sealed class BatchRun
                 _context.InFlight.Release();
             }
 
+            metrics?.BatchFinished(count, errors, filtered, elapsedUs);
+            if (activity is not null)
+            {
+                RuntimeActivity.StopBatch(activity, errors);
+            }
+
             _session.OnBatchDone(this, count, errors, elapsedUs);
         }
     }
@@ -189,7 +211,7 @@ internal sealed class BatchRun
         await _context.Writer.SendAsync(result).ConfigureAwait(false);
     }
 
-    private int FillStopped(BatchResultWriter result, int remaining)
+    private int FillStopped(BatchResultWriter result, int remaining, SessionMetrics? metrics)
     {
         var (code, message) = _deadline is { IsCancellationRequested: true } && !_cancelledByMember
             ? (ItemError.Types.Code.DeadlineExceeded, $"batch {Id} ran past its deadline of {_batch.DeadlineMs} ms")
@@ -198,6 +220,7 @@ internal sealed class BatchRun
                 : (ItemError.Types.Code.Cancelled, $"batch {Id} was cancelled: the session ended");
         var error = new ItemResult { Error = new ItemError { Code = code, Type = "Jex." + code, Message = message } };
         result.AddEncoded(error.ToByteArray(), remaining);
+        metrics?.ItemsFailed(code, remaining);
         Log.BatchStopped(_context.Logger, _context.Id, Id, code.ToString(), remaining);
         return remaining;
     }

@@ -39,9 +39,14 @@ internal sealed class ForwardingLogger : ILogger
             return;
         }
 
+        // Set while the batch's Activity is (a listener samples Jex.Runtime): the ids join this
+        // record to the member's trace, in the runtime's log and in the forwarded record alike.
+        var activity = System.Diagnostics.Activity.Current;
         if (_local.IsEnabled(logLevel))
         {
-            using (_local.BeginScope(new KeyValuePair<string, object>("BatchId", _batchId)))
+            using (activity is null
+                ? _local.BeginScope(new KeyValuePair<string, object>("BatchId", _batchId))
+                : _local.BeginScope(new TraceScope(_batchId, activity.TraceId.ToHexString(), activity.SpanId.ToHexString())))
             {
                 _local.Log(logLevel, eventId, state, exception, formatter);
             }
@@ -62,6 +67,8 @@ internal sealed class ForwardingLogger : ILogger
                 Exception = exception?.ToString() ?? string.Empty,
                 BatchId = _batchId,
                 TimestampMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+                TraceId = activity?.TraceId.ToHexString() ?? string.Empty,
+                SpanId = activity?.SpanId.ToHexString() ?? string.Empty,
             },
         });
 
@@ -92,4 +99,30 @@ internal sealed class ForwardingLogger : ILogger
         ProtoLogLevel.None => MsLogLevel.None,
         _ => unspecified,
     };
+}
+
+/// <summary>The scope of a user log record written while a batch is traced: the batch id and the W3C trace and span ids.</summary>
+internal sealed class TraceScope(ulong batchId, string traceId, string spanId) : IReadOnlyList<KeyValuePair<string, object>>
+{
+    public int Count => 3;
+
+    public KeyValuePair<string, object> this[int index] => index switch
+    {
+        0 => new("BatchId", batchId),
+        1 => new("TraceId", traceId),
+        2 => new("SpanId", spanId),
+        _ => throw new ArgumentOutOfRangeException(nameof(index)),
+    };
+
+    public IEnumerator<KeyValuePair<string, object>> GetEnumerator()
+    {
+        for (var i = 0; i < Count; i++)
+        {
+            yield return this[i];
+        }
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+    public override string ToString() => $"BatchId:{batchId} TraceId:{traceId} SpanId:{spanId}";
 }

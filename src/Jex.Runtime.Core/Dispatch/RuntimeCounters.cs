@@ -1,9 +1,13 @@
 using System.Diagnostics;
 using Jex.Protocol.V1;
+using Jex.Runtime.Diagnostics;
 
 namespace Jex.Runtime.Dispatch;
 
-/// <summary>Process-wide counters, reported in Pong.</summary>
+/// <summary>
+/// Process-wide counters: the totals reported in Pong, and the <see cref="RuntimeMetrics"/>
+/// (<c>Meter "Jex.Runtime"</c>) behind the per-function instruments every session records to.
+/// </summary>
 internal sealed class RuntimeCounters
 {
     private long _batches;
@@ -11,6 +15,16 @@ internal sealed class RuntimeCounters
     private long _errors;
     private int _inFlight;
     private long _logsDropped;
+
+    public RuntimeCounters()
+        : this(new RuntimeMetrics())
+    {
+    }
+
+    public RuntimeCounters(RuntimeMetrics metrics) => Metrics = metrics;
+
+    /// <summary>The instruments; sessions record through <see cref="RuntimeMetrics.ForSession"/>.</summary>
+    public RuntimeMetrics Metrics { get; }
 
     public void BatchStarted() => Interlocked.Increment(ref _inFlight);
 

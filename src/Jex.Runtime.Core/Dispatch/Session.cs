@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
+using Jex.Protocol.Contract;
 using Jex.Protocol.V1;
 using Jex.Runtime.Dispatch.Wire;
 using Jex.Runtime.UserCode;
@@ -41,14 +42,14 @@ internal sealed class Session
     private long _items;
     private long _errors;
 
-    public Session(SessionProcessor processor, long id, ISessionOutput output, CancellationToken transportToken, CancellationToken runtimeStopping)
+    public Session(SessionProcessor processor, long id, ISessionOutput output, CancellationToken transportToken, CancellationToken runtimeStopping, TransportKind transport = TransportKind.Grpc)
     {
         _processor = processor;
         _id = id;
         _output = output;
         _runtimeStopping = runtimeStopping;
         _sessionCts = CancellationTokenSource.CreateLinkedTokenSource(transportToken);
-        _handshake = new SessionHandshake(processor, id, _sessionCts);
+        _handshake = new SessionHandshake(processor, id, _sessionCts, transport);
     }
 
     internal long Id => _id;
@@ -147,6 +148,7 @@ internal sealed class Session
             _sessionCts.Dispose();
             if (_context is { } context)
             {
+                context.Metrics?.SessionClosed();
                 if (context.Writer.LogsDropped is > 0 and var dropped)
                 {
                     Log.LogsDropped(Logger, _id, context.Function.Name, dropped, SessionWriter.DefaultCapacity);
@@ -256,6 +258,7 @@ internal sealed class Session
         }
 
         _processor.Counters.BatchStarted();
+        Context.Metrics?.BatchStarted();
         _processor.ArmWatchdog();
         if (!RunInline(batch.ItemCount))
         {
@@ -285,6 +288,7 @@ internal sealed class Session
     {
         Log.BatchRefused(Logger, _id, batch.BatchId, code.ToString(), batch.ItemCount, reason);
         Interlocked.Add(ref _errors, batch.ItemCount);
+        Context.Metrics?.ItemsRefused(code, batch.ItemCount);
         var result = new BatchResult
         {
             BatchId = batch.BatchId,

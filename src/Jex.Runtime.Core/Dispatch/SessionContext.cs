@@ -1,4 +1,5 @@
 using Jex.Protocol.V1;
+using Jex.Runtime.Diagnostics;
 using Jex.Runtime.UserCode;
 using MsLogLevel = Microsoft.Extensions.Logging.LogLevel;
 
@@ -41,6 +42,9 @@ internal sealed class SessionContext
 
     /// <summary>The only way the session's messages leave.</summary>
     public required SessionWriter Writer { get; init; }
+
+    /// <summary>The session's instruments (function and transport tags made once); null where nothing records.</summary>
+    public SessionMetrics? Metrics { get; init; }
 
     /// <summary>Cancelled when the session ends.</summary>
     public required CancellationToken Token { get; init; }

@@ -1,3 +1,4 @@
+using Jex.Protocol.Contract;
 using Jex.Protocol.V1;
 using Jex.Protocol.Wire;
 using Jex.Runtime.Dispatch.Wire;
@@ -11,7 +12,7 @@ namespace Jex.Runtime.Dispatch;
 /// The start of a session: reads the Init (and nothing else, cheaply), accepts it, fixes the
 /// session's <see cref="SessionContext"/>, and builds the Ready that answers it.
 /// </summary>
-internal sealed class SessionHandshake(SessionProcessor processor, long id, CancellationTokenSource session)
+internal sealed class SessionHandshake(SessionProcessor processor, long id, CancellationTokenSource session, TransportKind transport = TransportKind.Grpc)
 {
     /// <summary>
     /// Reads the first message, which must be an Init, spending on anything else no more than
@@ -102,6 +103,8 @@ internal sealed class SessionHandshake(SessionProcessor processor, long id, Canc
             Logger = processor.Logger,
         };
         var userCategory = $"UserCode.{function.Name}";
+        var userLogger = processor.LoggerFactory.CreateLogger(userCategory);
+        var metrics = processor.Counters.Metrics.ForSession(function.Name, transport.ToWire());
         var inFlight = new SemaphoreSlim(limits.MaxInFlight, limits.MaxInFlight);
         var context = new SessionContext
         {
@@ -109,18 +112,38 @@ internal sealed class SessionHandshake(SessionProcessor processor, long id, Canc
             Info = info,
             Function = function,
             Logger = processor.Logger,
-            UserLogger = processor.LoggerFactory.CreateLogger(userCategory),
+            UserLogger = userLogger,
             UserCategory = userCategory,
-            ForwardLevel = ForwardingLogger.FromProto(init.LogLevel, Microsoft.Extensions.Logging.LogLevel.Information),
+            ForwardLevel = ForwardingLogger.FromProto(init.LogLevel, LowestEnabledLevel(userLogger)),
             Limits = limits,
             MaxMessageBytes = options.MaxMessageBytes,
             InFlight = inFlight,
-            Writer = new SessionWriter(output, session, inFlight, processor.Counters),
+            Writer = new SessionWriter(output, session, inFlight, processor.Counters) { Metrics = metrics },
+            Metrics = metrics,
             Token = session.Token,
             Signature = function.Invoker.SignatureFor(info.KeyFormat, info.ValueFormat),
         };
+        metrics.SessionOpened();
         Log.SessionStarted(processor.Logger, id, init.JobName, init.StageName, init.Function, context.Signature.Input, context.Signature.Output, limits.MaxInFlight);
         return context;
+    }
+
+    /// <summary>
+    /// The level an Init with no log_level forwards at: the runtime's own level for the user's
+    /// category (UserCode:LogLevel, a Serilog MinimumLevel:Override for "UserCode", or a
+    /// Logging:LogLevel filter), as the proto promises. None when the category logs nothing.
+    /// </summary>
+    internal static Microsoft.Extensions.Logging.LogLevel LowestEnabledLevel(ILogger logger)
+    {
+        for (var level = Microsoft.Extensions.Logging.LogLevel.Trace; level < Microsoft.Extensions.Logging.LogLevel.None; level++)
+        {
+            if (logger.IsEnabled(level))
+            {
+                return level;
+            }
+        }
+
+        return Microsoft.Extensions.Logging.LogLevel.None;
     }
 
     public Ready BuildReady(SessionContext context)

@@ -90,8 +90,9 @@ internal sealed class SessionProcessor : IDisposable
     /// transport fails (<paramref name="cancellationToken"/>). Incoming message buffers belong to the
     /// session, which releases them. Throws
     /// <see cref="SessionRejectedException"/> when the session is refused before Ready.
+    /// <paramref name="transport"/> only tags the session's metrics.
     /// </summary>
-    public async Task RunAsync(IAsyncEnumerable<MemberMessageBuffer> incoming, ISessionOutput output, CancellationToken cancellationToken)
+    public async Task RunAsync(IAsyncEnumerable<MemberMessageBuffer> incoming, ISessionOutput output, CancellationToken cancellationToken, TransportKind transport = TransportKind.Grpc)
     {
         var id = Interlocked.Increment(ref _nextSessionId);
         var active = Interlocked.Increment(ref _activeSessions);
@@ -104,7 +105,7 @@ internal sealed class SessionProcessor : IDisposable
                     $"{active - 1} sessions are open, the limit (UserCode:MaxSessions) is {_options.MaxSessions}; close one or raise the limit");
             }
 
-            var session = new Session(this, id, output, cancellationToken, _stopping);
+            var session = new Session(this, id, output, cancellationToken, _stopping, transport);
             _sessions[id] = session;
             try
             {

@@ -136,6 +136,7 @@ internal sealed class SessionReader
         while (await _enumerator.MoveNextAsync().ConfigureAwait(false))
         {
             var buffer = _enumerator.Current;
+            _context.Metrics?.BytesIn(buffer.Length);
             var message = _handshake.Parse(buffer, limits.MaxBatchItems, limits.MaxBatchBytes);
             if (message is null)
             {

@@ -42,6 +42,9 @@ internal sealed class SessionWriter
             new BoundedChannelOptions(capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     }
 
+    /// <summary>Counts the bytes sent (jex.runtime.bytes.out); null where nothing records.</summary>
+    public Diagnostics.SessionMetrics? Metrics { get; init; }
+
     /// <summary>User log records dropped because the queue was full.</summary>
     public long LogsDropped => Interlocked.Read(ref _logsDropped);
 
@@ -178,6 +181,7 @@ internal sealed class SessionWriter
 
     private void OnWriting(RuntimeMessageBuffer message)
     {
+        Metrics?.BytesOut(message.Length);
         // The permit is freed as the result goes out, not when it is queued, so results waiting
         // for a member that does not read still count against the in-flight limit.
         if (message.HoldsInFlight)

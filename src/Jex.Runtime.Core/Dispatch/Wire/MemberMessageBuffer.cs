@@ -18,6 +18,10 @@ internal sealed class MemberMessageBuffer
     private byte[]? _buffer;
     private ItemView[]? _items;
     private int _itemsRead;
+    private int _traceParentStart;
+    private int _traceParentLength;
+    private int _traceStateStart;
+    private int _traceStateLength;
 
     private MemberMessageBuffer(byte[] buffer, int length)
     {
@@ -53,6 +57,12 @@ internal sealed class MemberMessageBuffer
     public bool OverLimit { get; private set; }
 
     public ReadOnlySpan<ItemView> Items => _items.AsSpan(0, _itemsRead);
+
+    /// <summary>The batch's W3C traceparent as sent (ASCII), or empty: offsets into the buffer, so reading it costs nothing.</summary>
+    public ReadOnlySpan<byte> TraceParent => _buffer.AsSpan(_traceParentStart, _traceParentLength);
+
+    /// <summary>The batch's W3C tracestate as sent (ASCII), or empty.</summary>
+    public ReadOnlySpan<byte> TraceState => _buffer.AsSpan(_traceStateStart, _traceStateLength);
 
     public ReadOnlyMemory<byte> Slice(int start, int length) => _buffer.AsMemory(start, length);
 
@@ -202,6 +212,12 @@ internal sealed class MemberMessageBuffer
                     }
 
                     count++;
+                    break;
+                case (4 << 3) | ProtoWire.LengthDelimited:
+                    _traceParentStart = offset + ProtoWire.ReadLength(batch, ref pos, out _traceParentLength);
+                    break;
+                case (5 << 3) | ProtoWire.LengthDelimited:
+                    _traceStateStart = offset + ProtoWire.ReadLength(batch, ref pos, out _traceStateLength);
                     break;
                 default:
                     ProtoWire.Skip(batch, ref pos, tag);

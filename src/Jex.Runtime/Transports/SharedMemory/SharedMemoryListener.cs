@@ -319,7 +319,7 @@ internal sealed class SharedMemoryListener : ITransportListener
         var closed = new SessionClosed { Code = 0, Message = "session ended" };
         try
         {
-            await _processor.RunAsync(incoming, output, transport).ConfigureAwait(false);
+            await _processor.RunAsync(incoming, output, transport, TransportKind.SharedMemory).ConfigureAwait(false);
         }
         catch (SessionRejectedException e)
         {
