@@ -85,10 +85,10 @@ internal static class MemberTracing
     public static string? TraceparentOf(Activity? activity) =>
         activity is { Recorded: true, IdFormat: ActivityIdFormat.W3C } ? activity.Id : null;
 
-    /// <summary>A log scope that joins a log record to <paramref name="activity"/>'s trace, with the names ASP.NET Core uses.</summary>
-    public static KeyValuePair<string, object?>[] LogScopeOf(Activity activity) =>
+    /// <summary>A log scope that joins a log record to a trace, with the names ASP.NET Core uses.</summary>
+    public static KeyValuePair<string, object?>[] LogScope(string traceId, string spanId) =>
     [
-        new("TraceId", activity.TraceId.ToHexString()),
-        new("SpanId", activity.SpanId.ToHexString()),
+        new("TraceId", traceId),
+        new("SpanId", spanId),
     ];
 }

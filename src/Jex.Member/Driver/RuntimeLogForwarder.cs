@@ -43,8 +43,11 @@ internal sealed class RuntimeLogForwarder
         var batch = log.BatchId == 0 ? "-"
             : inFlight is not null ? inFlight.Sequence.ToString(CultureInfo.InvariantCulture)
             : "wire-" + log.BatchId.ToString(CultureInfo.InvariantCulture);
-        // A record written while a traced batch ran joins that batch's trace.
-        using var scope = inFlight?.Activity is { } activity ? _logger.BeginScope(MemberTracing.LogScopeOf(activity)) : null;
+        // A record written while a traced batch ran joins its trace: at the runtime's span that
+        // user code logged under when the runtime says, else at the member's span of the batch.
+        using var scope = log.TraceId.Length > 0 ? _logger.BeginScope(MemberTracing.LogScope(log.TraceId, log.SpanId))
+            : inFlight?.Activity is { } activity ? _logger.BeginScope(MemberTracing.LogScope(activity.TraceId.ToHexString(), activity.SpanId.ToHexString()))
+            : null;
         Log.Forwarded(_logger, level, _job, _stage, batch, log.Category, log.Message,
             string.IsNullOrEmpty(log.Exception) ? "" : Environment.NewLine + log.Exception);
     }

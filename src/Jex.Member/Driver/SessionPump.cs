@@ -141,7 +141,8 @@ internal sealed class SessionPump
         batch.Activity = MemberTracing.StartBatch(batch, _options.Session);
         batch.SentTimestamp = Stopwatch.GetTimestamp();
         var wireId = _ledger.MarkSent(generation, batch);
-        batch.Activity?.SetTag("jex.batch.id", wireId);
+        // As the runtime tags its batch span: OpenTelemetry has no unsigned attribute type.
+        batch.Activity?.SetTag("jex.batch.id", (long)wireId);
         return channel.SendAsync(new MemberMessage { Batch = batch.ToMessage(wireId, _options.BatchDeadlineMs) }, cancellationToken);
     }
 

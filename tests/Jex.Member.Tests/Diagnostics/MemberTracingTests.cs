@@ -66,7 +66,7 @@ public sealed class MemberTracingTests
             Assert.Equal(MemberTracing.BatchSpanName, span.OperationName);
             Assert.Equal(ActivityKind.Client, span.Kind);
             Assert.Equal(default, span.ParentSpanId);
-            Assert.Equal(batch.Id, (ulong)span.GetTagItem("jex.batch.id")!);
+            Assert.Equal((long)batch.Id, span.GetTagItem("jex.batch.id"));
             Assert.Equal(50, span.GetTagItem("jex.batch.items"));
             Assert.Equal(1, span.GetTagItem("jex.batch.errors"));
             Assert.Equal("echo", span.GetTagItem("jex.function"));
@@ -123,6 +123,24 @@ public sealed class MemberTracingTests
         }
 
         Assert.Equal(3, stopped.Count);
+    }
+
+    [Fact]
+    public async Task RunAsync_WhenTheForwardedLogNamesTheRuntimesSpan_LogsItInAScopeWithThatSpanInTheMembersTrace()
+    {
+        var job = "runtime-span-" + Guid.NewGuid().ToString("N");
+        using var listener = Listen(job, ActivitySamplingResult.AllDataAndRecorded, new ConcurrentQueue<Activity>());
+        // The runtime's batch span: a child of the traceparent, with a span id of its own.
+        var runtime = new FakeRuntime(_ => null) { LogEachBatch = true, LogTrace = b => (b.Traceparent[3..35], "00f067aa0ba902b7") };
+        var logger = new ScopeCapturingLogger();
+        var driver = new TransformDriver(runtime, runtime, Options(job), logger);
+
+        await driver.RunAsync(FakeRuntime.Source(50), new CollectingSink(), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+
+        var (_, scope) = Assert.Single(logger.Records, r => r.Message.Contains("UserCode.Echo: echoing batch", StringComparison.Ordinal));
+        var batch = Assert.Single(runtime.Batches);
+        Assert.Equal(batch.Traceparent.Split('-')[1], scope!["TraceId"]);
+        Assert.Equal("00f067aa0ba902b7", scope["SpanId"]);
     }
 
     [Fact]

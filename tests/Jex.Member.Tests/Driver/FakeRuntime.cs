@@ -80,6 +80,9 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
     /// <summary>Before each result, forward one user log record naming the batch, as the runtime does for user code's ILogger.</summary>
     public bool LogEachBatch { get; init; }
 
+    /// <summary>The trace and span ids the forwarded log record carries, as a traced runtime sets them; null for none.</summary>
+    public Func<Batch, (string TraceId, string SpanId)?> LogTrace { get; init; } = _ => null;
+
     /// <summary>The kinds of the member's messages, one list per session (connection), in the order they were sent.</summary>
     public List<System.Collections.Concurrent.ConcurrentQueue<MemberMessage.KindOneofCase>> Sessions { get; } = [];
 
@@ -246,10 +249,13 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
                         {
                             if (runtime.LogEachBatch)
                             {
-                                _out.Writer.TryWrite(new RuntimeMessage
+                                var log = new Protocol.V1.Log { Level = LogLevel.Information, Category = "UserCode.Echo", Message = $"echoing batch {batch.Id}", BatchId = batch.Id };
+                                if (runtime.LogTrace(batch) is { } trace)
                                 {
-                                    Log = new Protocol.V1.Log { Level = LogLevel.Information, Category = "UserCode.Echo", Message = $"echoing batch {batch.Id}", BatchId = batch.Id },
-                                });
+                                    (log.TraceId, log.SpanId) = trace;
+                                }
+
+                                _out.Writer.TryWrite(new RuntimeMessage { Log = log });
                             }
 
                             _out.Writer.TryWrite(new RuntimeMessage { Result = result });
