@@ -74,6 +74,16 @@ internal static partial class Program
             }
         }
 
+        MetricsListener? metrics;
+        try
+        {
+            metrics = MetricsListener.Prepare(options);
+        }
+        catch (GrpcEndpointException e)
+        {
+            return ConfigurationError([e.Message]);
+        }
+
         var serilog = CreateLogger(options, configuration);
         StartupTrace.Mark("serilog created");
         try
@@ -105,7 +115,7 @@ internal static partial class Program
                     lifetime.StopApplication();
                 }
 
-                early = TransportRegistry.StartEarly(options, loading.GetAwaiter().GetResult(), new SerilogLoggerFactory(serilog), lifetime);
+                early = TransportRegistry.StartEarly(options, loading.GetAwaiter().GetResult(), new SerilogLoggerFactory(serilog), lifetime, metrics?.Url);
                 StartupTrace.Mark("transport started early");
             }
 
@@ -124,7 +134,7 @@ internal static partial class Program
                     });
                 }
 
-                return Run(builder, options, endpoint, serilog, loading, early, lifetime);
+                return Run(builder, options, endpoint, metrics, serilog, loading, early, lifetime);
             }
             finally
             {
@@ -162,7 +172,7 @@ internal static partial class Program
     }
 
     private static int Run(
-        WebApplicationBuilder builder, UserCodeOptions options, GrpcEndpoint? endpoint, Serilog.Core.Logger serilog, Task<FunctionCatalog> loading, EarlyTransport? early, EarlyLifetime lifetime)
+        WebApplicationBuilder builder, UserCodeOptions options, GrpcEndpoint? endpoint, MetricsListener? metrics, Serilog.Core.Logger serilog, Task<FunctionCatalog> loading, EarlyTransport? early, EarlyLifetime lifetime)
     {
         if (early is not null)
         {
@@ -180,6 +190,12 @@ internal static partial class Program
         builder.Services.AddSerilog(serilog, dispose: false);
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(options.DrainTimeoutSeconds));
         builder.Services.AddJexRuntime(builder.Configuration, _ => loading.GetAwaiter().GetResult());
+        builder.Services.AddRuntimeTelemetry(options);
+        if (metrics is not null)
+        {
+            builder.Services.AddSingleton(metrics);
+        }
+
         if (endpoint is not null)
         {
             builder.Services.AddSingleton(endpoint);
@@ -202,14 +218,17 @@ internal static partial class Program
             if (!isGrpc)
             {
                 TransportRegistry.ConfigureKestrel(kestrel, options);
-                return;
+            }
+            else
+            {
+                endpoint!.Listen(kestrel);
+                if (socketPath is not null)
+                {
+                    ExitCleanup.Register(() => File.Delete(socketPath));
+                }
             }
 
-            endpoint!.Listen(kestrel);
-            if (socketPath is not null)
-            {
-                ExitCleanup.Register(() => File.Delete(socketPath));
-            }
+            metrics?.Listen(kestrel);
         });
 
         StartupTrace.Mark("services added");
@@ -218,6 +237,7 @@ internal static partial class Program
         StartupTrace.Mark("host built");
         app.MapGrpcService<UserCodeService>();
         app.MapGrpcHealthChecksService();
+        app.MapRuntimeTelemetry(metrics);
         StartupTrace.Mark("endpoints mapped");
         // A load failure surfaces here, before the server starts: exit 3 and no ready line.
         _ = loading.GetAwaiter().GetResult();

@@ -12,9 +12,12 @@ namespace Jex.Protocol.Contract;
 /// <param name="Functions">The function names it loaded.</param>
 internal sealed record RuntimeReadyInfo(string Transport, string Address, int Pid, string Version, IReadOnlyList<string> Functions)
 {
+    /// <summary>The Prometheus scraping URL (<c>http://127.0.0.1:PORT/metrics</c>) when UserCode:Metrics:Prometheus is on; else null, and the line has no such field.</summary>
+    public string? Metrics { get; init; }
+
     public bool Equals(RuntimeReadyInfo? other) =>
         other is not null && Transport == other.Transport && Address == other.Address && Pid == other.Pid &&
-        Version == other.Version && Functions.SequenceEqual(other.Functions);
+        Version == other.Version && Functions.SequenceEqual(other.Functions) && Metrics == other.Metrics;
 
     public override int GetHashCode() => HashCode.Combine(Transport, Address, Pid, Version, Functions.Count);
 }
@@ -54,13 +57,20 @@ internal static class ReadyLine
             AppendString(line, info.Functions[i]);
         }
 
-        return line.Append("]}").ToString();
+        line.Append(']');
+        if (info.Metrics is { } metrics)
+        {
+            line.Append(",\"metrics\":");
+            AppendString(line, metrics);
+        }
+
+        return line.Append('}').ToString();
     }
 
     /// <summary>Writes this process's ready line to stdout.</summary>
-    public static void Write(TransportKind transport, string address, string version, IReadOnlyList<string> functions)
+    public static void Write(TransportKind transport, string address, string version, IReadOnlyList<string> functions, string? metrics = null)
     {
-        var line = Format(new RuntimeReadyInfo(transport.ToWire(), address, Environment.ProcessId, version, functions));
+        var line = Format(new RuntimeReadyInfo(transport.ToWire(), address, Environment.ProcessId, version, functions) { Metrics = metrics });
         var bytes = Encoding.UTF8.GetBytes(line + "\n");
         using var stdout = Console.OpenStandardOutput();
         stdout.Write(bytes);
@@ -107,7 +117,8 @@ internal static class ReadyLine
             var functions = root.TryGetProperty("functions", out var f) && f.ValueKind == JsonValueKind.Array
                 ? f.EnumerateArray().Select(e => e.GetString() ?? "").ToArray()
                 : [];
-            return new RuntimeReadyInfo(transport, address, pid, version, functions);
+            var metrics = root.TryGetProperty("metrics", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
+            return new RuntimeReadyInfo(transport, address, pid, version, functions) { Metrics = metrics };
         }
         catch (JsonException ex)
         {

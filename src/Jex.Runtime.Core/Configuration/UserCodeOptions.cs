@@ -101,6 +101,39 @@ internal sealed class UserCodeOptions
     /// token, such a bind refuses to start (exit 2).
     /// </summary>
     public bool AllowAnonymous { get; set; }
+
+    // Observability (docs/observability.md).
+
+    /// <summary>The Prometheus scraping endpoint.</summary>
+    public MetricsOptions Metrics { get; set; } = new();
+
+    /// <summary>OTLP export of metrics and traces.</summary>
+    public OtlpOptions Otlp { get; set; } = new();
+}
+
+internal sealed class MetricsOptions
+{
+    /// <summary>Serve <c>/metrics</c> in Prometheus text format. Default false.</summary>
+    public bool Prometheus { get; set; }
+
+    /// <summary>
+    /// The port of the metrics listener (HTTP/1.1, plaintext, on UserCode:Grpc:Address; on
+    /// 127.0.0.1 with a socket or shared memory). 0, the default, lets the OS pick; the ready
+    /// line's <c>metrics</c> field names the URL.
+    /// </summary>
+    public int Port { get; set; }
+}
+
+internal sealed class OtlpOptions
+{
+    /// <summary>
+    /// An OTLP collector (http://host:4318 for OTLP/HTTP, http://host:4317 for gRPC, see
+    /// <see cref="Protocol"/>): metrics and traces are exported there. Default none.
+    /// </summary>
+    public string? Endpoint { get; set; }
+
+    /// <summary><c>http/protobuf</c> (default) or <c>grpc</c>.</summary>
+    public string Protocol { get; set; } = "http/protobuf";
 }
 
 internal sealed class GrpcEndpointOptions

@@ -106,7 +106,31 @@ internal sealed class UserCodeOptionsValidator : IValidateOptions<UserCodeOption
         }
 
         errors.AddRange(ChannelSecurityRules.Validate(o));
+        ValidateObservability(errors, o);
         return errors;
+    }
+
+    /// <summary>The protocols UserCode:Otlp:Protocol takes.</summary>
+    public static readonly IReadOnlyList<string> OtlpProtocols = ["http/protobuf", "grpc"];
+
+    private static void ValidateObservability(List<string> errors, UserCodeOptions o)
+    {
+        InRange(errors, "Metrics:Port", o.Metrics.Port, 0, 65535);
+        if (o.Metrics.Prometheus && o.Metrics.Port != 0 && o.Grpc.Socket is null && o.Transport == TransportKind.Grpc && o.Metrics.Port == o.Grpc.Port)
+        {
+            errors.Add($"UserCode:Metrics:Port {o.Metrics.Port} is also UserCode:Grpc:Port: /metrics needs a port of its own (HTTP/1.1 beside gRPC's HTTP/2); choose another, or 0 for any free port");
+        }
+
+        if (o.Otlp.Endpoint is { Length: > 0 } endpoint
+            && (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)))
+        {
+            errors.Add($"UserCode:Otlp:Endpoint '{endpoint}' is not an http:// or https:// URL; give the collector's address, e.g. http://127.0.0.1:4318");
+        }
+
+        if (!OtlpProtocols.Contains(o.Otlp.Protocol, StringComparer.OrdinalIgnoreCase))
+        {
+            errors.Add($"UserCode:Otlp:Protocol '{o.Otlp.Protocol}' is not one of {string.Join(", ", OtlpProtocols)}");
+        }
     }
 
     // One rule per kind of bound, so every message names the key, the value and what is allowed the same way.

@@ -31,7 +31,7 @@ internal static class TransportRegistry
     /// session processor; returns null for gRPC, which the host serves. The host stops the
     /// listener like any other once it is built (<see cref="EarlyTransport.Listener"/>).
     /// </summary>
-    public static EarlyTransport? StartEarly(UserCodeOptions options, FunctionCatalog catalog, ILoggerFactory loggerFactory, EarlyLifetime lifetime)
+    public static EarlyTransport? StartEarly(UserCodeOptions options, FunctionCatalog catalog, ILoggerFactory loggerFactory, EarlyLifetime lifetime, string? metricsUrl = null)
     {
         if (!SharedMemoryListener.IsSharedMemory(options))
         {
@@ -39,7 +39,7 @@ internal static class TransportRegistry
         }
 
         var processor = new SessionProcessor(catalog, Microsoft.Extensions.Options.Options.Create(options), new RuntimeCounters(), loggerFactory, lifetime);
-        return new EarlyTransport(processor, SharedMemoryListener.Start(options, processor, lifetime, loggerFactory));
+        return new EarlyTransport(processor, SharedMemoryListener.Start(options, processor, lifetime, loggerFactory, metricsUrl));
     }
 }
 

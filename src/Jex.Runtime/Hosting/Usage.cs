@@ -85,6 +85,10 @@ internal static class Usage
             ("DrainTimeoutSeconds", Text(d.DrainTimeoutSeconds), $"how long a stop waits for open sessions to drain, {UserCodeOptionsValidator.DrainTimeoutRange}"),
             ("LogFormat", LogFormats.ToName(d.LogFormat), string.Join(", ", LogFormats.Names) + " (auto: text on a terminal, JSON otherwise)"),
             ("LogLevel", d.LogLevel, string.Join(", ", UserCodeOptionsValidator.LogLevels)),
+            ("Metrics:Prometheus", Text(d.Metrics.Prometheus), "serve /metrics (Prometheus text) on a port of its own; the ready line names it"),
+            ("Metrics:Port", Text(d.Metrics.Port), "the /metrics port (HTTP/1.1); 0 lets the OS pick"),
+            ("Otlp:Endpoint", Text(d.Otlp.Endpoint), "export metrics and traces over OTLP to this collector URL"),
+            ("Otlp:Protocol", d.Otlp.Protocol, string.Join(" or ", UserCodeOptionsValidator.OtlpProtocols)),
         ];
     }
 
@@ -112,6 +116,7 @@ internal static class Usage
         return text.AppendLine()
             .AppendLine("When it can take sessions, the runtime prints one line on stdout and nothing else there:")
             .AppendLine("  JEX-READY {\"transport\":...,\"address\":...,\"pid\":...,\"version\":...,\"functions\":[...]}")
+            .AppendLine("  (and \"metrics\":\"http://.../metrics\" with UserCode:Metrics:Prometheus=true)")
             .AppendLine("Logs go to stderr.")
             .AppendLine()
             .AppendLine("SIGTERM or SIGINT stops it: no new session is taken, open sessions drain (each gets")

@@ -26,8 +26,14 @@ internal sealed class SessionHarness : IAsyncDisposable
     private readonly SessionProcessor _processor;
 
     public SessionHarness(Type functions, PayloadCodecs codecs, params string[] names)
+        : this(functions, codecs, new RuntimeCounters(), b => b.SetMinimumLevel(LogLevel.Debug), names)
     {
-        _loggerFactory = LoggerFactory.Create(b => b.AddProvider(Logs).SetMinimumLevel(LogLevel.Debug));
+    }
+
+    /// <summary>With the runtime's counters (and so its meter) and its log filters chosen by the test.</summary>
+    public SessionHarness(Type functions, PayloadCodecs codecs, RuntimeCounters counters, Action<ILoggingBuilder> logging, params string[] names)
+    {
+        _loggerFactory = LoggerFactory.Create(b => logging(b.AddProvider(Logs)));
         var catalog = new Dictionary<string, FunctionDescriptor>();
         foreach (var name in names)
         {
@@ -38,7 +44,7 @@ internal sealed class SessionHarness : IAsyncDisposable
         _processor = new SessionProcessor(
             new FunctionCatalog(catalog, codecs),
             Options.Create(new UserCodeOptions { Token = "t" }),
-            new RuntimeCounters(),
+            counters,
             _loggerFactory,
             new TestApplicationLifetime());
         Session = _processor.RunAsync(_in.Reader.ReadAllAsync().Select(MemberMessageBuffer.From), new Output(_out.Writer), CancellationToken.None);

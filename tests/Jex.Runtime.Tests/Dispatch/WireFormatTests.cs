@@ -73,6 +73,29 @@ public sealed class WireFormatTests
     }
 
     [Fact]
+    public void BatchTraceContext_IsReadAsTheBytesSent_AndIsEmptyWhenAbsent()
+    {
+        const string Parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        // MemberMessage { batch (3) { id (1) = 5, traceparent (4) = Parent, items (3) { value (2) = "v" }, tracestate (5) = "a=b" } }
+        var parent = System.Text.Encoding.ASCII.GetBytes(Parent);
+        byte[] inner = [0x08, 0x05, 0x22, (byte)parent.Length, .. parent, 0x1A, 0x03, 0x12, 0x01, (byte)'v', 0x2A, 0x03, (byte)'a', (byte)'=', (byte)'b'];
+        byte[] bytes = [0x1A, (byte)inner.Length, .. inner];
+        Assert.Equal(new MemberMessage { Batch = new Batch { Id = 5, Traceparent = Parent, Tracestate = "a=b", Items = { new Item { Value = ByteString.CopyFromUtf8("v") } } } },
+            MemberMessage.Parser.ParseFrom(bytes));
+
+        var frame = MemberMessageBuffer.Copy(bytes);
+        frame.Parse();
+        Assert.Equal(parent, frame.TraceParent.ToArray());
+        Assert.Equal("a=b"u8.ToArray(), frame.TraceState.ToArray());
+        Assert.Equal(1, frame.ItemCount);
+
+        var plain = MemberMessageBuffer.From(new MemberMessage { Batch = new Batch { Id = 6, Items = { new Item() } } });
+        plain.Parse();
+        Assert.True(plain.TraceParent.IsEmpty);
+        Assert.True(plain.TraceState.IsEmpty);
+    }
+
+    [Fact]
     public void NonBatchMessages_AreParsedByTheGeneratedClasses()
     {
         var frame = MemberMessageBuffer.From(new MemberMessage { Ping = new Ping { Nonce = 7 } });
@@ -288,6 +311,8 @@ public sealed class WireFormatTests
         Assert.Equal(batch.Id, frame.BatchId);
         Assert.Equal(batch.DeadlineMs, frame.DeadlineMs);
         Assert.Equal(batch.Items.Count, frame.ItemCount);
+        Assert.Equal(batch.Traceparent, System.Text.Encoding.UTF8.GetString(frame.TraceParent));
+        Assert.Equal(batch.Tracestate, System.Text.Encoding.UTF8.GetString(frame.TraceState));
         for (var i = 0; i < batch.Items.Count; i++)
         {
             var want = batch.Items[i];
@@ -331,6 +356,12 @@ public sealed class WireFormatTests
             }
 
             batch.Delimited(3, itemBytes.ToArray());
+            if (random.Next(100) == 0)
+            {
+                // The trace context may come anywhere among the items (protobuf has no field order).
+                batch.Delimited(4, System.Text.Encoding.ASCII.GetBytes($"00-{random.NextInt64():x16}{random.NextInt64():x16}-{random.NextInt64():x16}-01"));
+                batch.Delimited(5, System.Text.Encoding.ASCII.GetBytes($"k={random.Next()}"));
+            }
         }
 
         var message = new CodedBytes();

@@ -25,6 +25,28 @@ public sealed class ReadyLineTests
     }
 
     [Fact]
+    public void Format_WithoutMetrics_WritesNoMetricsField_AndWithIt_NamesTheUrl()
+    {
+        using (var json = JsonDocument.Parse(Format("grpc", "http://127.0.0.1:5252", ["f"])["JEX-READY ".Length..]))
+        {
+            Assert.False(json.RootElement.TryGetProperty("metrics", out _));
+        }
+
+        var info = new RuntimeReadyInfo("grpc", "http://127.0.0.1:5252", 9, "1.0.0", ["f"]) { Metrics = "http://127.0.0.1:9464/metrics" };
+        var line = ReadyLine.Format(info);
+        using (var json = JsonDocument.Parse(line["JEX-READY ".Length..]))
+        {
+            Assert.Equal("http://127.0.0.1:9464/metrics", json.RootElement.GetProperty("metrics").GetString());
+        }
+
+        Assert.True(ReadyLine.TryParse(line, out var parsed));
+        Assert.Equal(info, parsed);
+        Assert.Equal("http://127.0.0.1:9464/metrics", parsed!.Metrics);
+        Assert.True(ReadyLine.TryParse(Format("grpc", "http://127.0.0.1:5252", ["f"]), out var without));
+        Assert.Null(without!.Metrics);
+    }
+
+    [Fact]
     public void Format_WithNoFunctions_WritesAnEmptyArray()
     {
         using var json = JsonDocument.Parse(Format("shared-memory", "/dev/shm/jex-x", [])["JEX-READY ".Length..]);

@@ -14,7 +14,7 @@ namespace Jex.Runtime.Transports.Grpc;
 /// the Transform calls still open to finish their drain, then removes the Unix socket.
 /// </summary>
 internal sealed class GrpcListener(
-    IServer server, GrpcEndpoint endpoint, GrpcSessions sessions, FunctionCatalog catalog, ILogger<GrpcListener> logger) : ITransportListener
+    IServer server, GrpcEndpoint endpoint, GrpcSessions sessions, FunctionCatalog catalog, ILogger<GrpcListener> logger, MetricsListener? metrics = null) : ITransportListener
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -26,11 +26,12 @@ internal sealed class GrpcListener(
         }
         else
         {
-            address = server.Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            // The metrics listener (a socket handed over, not an address) is listed too.
+            address = server.Features.Get<IServerAddressesFeature>()!.Addresses.First(a => !a.Contains("handle", StringComparison.OrdinalIgnoreCase));
         }
 
         HostLog.Ready(logger, RuntimeInfo.Version, TransportKind.Grpc.ToWire(), address, string.Join(", ", catalog.Names));
-        ReadyLine.Write(TransportKind.Grpc, address, RuntimeInfo.Version, catalog.Names);
+        ReadyLine.Write(TransportKind.Grpc, address, RuntimeInfo.Version, catalog.Names, metrics?.Url);
         StartupTrace.Mark("ready line written");
         return Task.CompletedTask;
     }

@@ -80,7 +80,7 @@ internal sealed class SharedMemoryListener : ITransportListener
     /// fork-to-ready path. The host stops the returned listener like any other
     /// (<see cref="TransportListenerService"/>).
     /// </summary>
-    public static SharedMemoryListener Start(UserCodeOptions options, SessionProcessor processor, IHostApplicationLifetime lifetime, ILoggerFactory loggerFactory)
+    public static SharedMemoryListener Start(UserCodeOptions options, SessionProcessor processor, IHostApplicationLifetime lifetime, ILoggerFactory loggerFactory, string? metricsUrl = null)
     {
         var logger = loggerFactory.CreateLogger("Jex.Runtime.SharedMemory");
         var shm = options.SharedMemory;
@@ -101,7 +101,7 @@ internal sealed class SharedMemoryListener : ITransportListener
 
         var catalog = processor.Catalog;
         HostLog.Ready(logger, RuntimeInfo.Version, TransportKind.SharedMemory.ToWire(), channel.Path, string.Join(", ", catalog.Names));
-        ReadyLine.Write(TransportKind.SharedMemory, channel.Path, RuntimeInfo.Version, catalog.Names);
+        ReadyLine.Write(TransportKind.SharedMemory, channel.Path, RuntimeInfo.Version, catalog.Names, metricsUrl);
         return listener;
     }
 
