@@ -105,11 +105,14 @@ internal static class BenchCommand
         {
             HtmlReport.Write(ReportReader.Read(jsonReport), page);
         }
+        catch (InvalidDataException e)
+        {
+            await Console.Error.WriteLineAsync("jex bench: " + e.Message).ConfigureAwait(false);
+            return 2;
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // InvalidDataException (not a report) is an IOException too; its message names the file.
-            var what = e is InvalidDataException ? e.Message : $"cannot write {page}: {e.Message}";
-            await Console.Error.WriteLineAsync("jex bench: " + what).ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"jex bench: cannot write --html {page}: {e.Message}").ConfigureAwait(false);
             return 2;
         }
 

@@ -22,7 +22,7 @@ internal static class ReportReader
             var startup = new List<StartupResult>();
             foreach (var s in Object(root, "startup").EnumerateObject())
             {
-                var samples = s.Value.GetProperty("samples_ms").EnumerateArray().Select(e => e.GetDouble()).ToList();
+                var samples = Get(s.Value, "samples_ms").EnumerateArray().Select(e => e.GetDouble()).ToList();
                 var cpu = Double(s.Value, "cpu_to_ready_p50_ms");
                 startup.Add(new StartupResult(s.Name, samples, double.IsNaN(cpu) ? [] : [cpu]));
             }
@@ -31,8 +31,8 @@ internal static class ReportReader
             foreach (var r in Array(root, "results").EnumerateArray())
             {
                 var cell = new Cell(
-                    r.GetProperty("transport").GetString()!, r.GetProperty("payload").GetInt32(), r.GetProperty("batch").GetInt32(),
-                    r.GetProperty("inflight").GetInt32(), r.GetProperty("function").GetString()!, r.GetProperty("format").GetString()!);
+                    Get(r, "transport").GetString()!, Get(r, "payload").GetInt32(), Get(r, "batch").GetInt32(),
+                    Get(r, "inflight").GetInt32(), Get(r, "function").GetString()!, Get(r, "format").GetString()!);
                 if (r.TryGetProperty("error", out var error))
                 {
                     results.Add(new CellResult(cell) { Error = error.GetString() });
@@ -56,17 +56,20 @@ internal static class ReportReader
             var elapsed = root.TryGetProperty("method", out var method) && method.TryGetProperty("elapsed_s", out var e) ? e.GetDouble() : 0;
             return new BenchReport(Strings(root, "machine"), startup, results, Strings(root, "unavailable"), TimeSpan.FromSeconds(elapsed));
         }
-        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
         {
             throw new InvalidDataException($"{path} is not a jex bench --json report ({ex.Message}); make one with jex bench --json {Path.GetFileName(path)}", ex);
         }
     }
 
+    private static JsonElement Get(JsonElement e, string name) =>
+        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var value) ? value : throw new InvalidOperationException($"no '{name}'");
+
     private static JsonElement Object(JsonElement root, string name) =>
-        root.GetProperty(name) is { ValueKind: JsonValueKind.Object } value ? value : throw new InvalidOperationException($"'{name}' is not an object");
+        Get(root, name) is { ValueKind: JsonValueKind.Object } value ? value : throw new InvalidOperationException($"'{name}' is not an object");
 
     private static JsonElement Array(JsonElement root, string name) =>
-        root.GetProperty(name) is { ValueKind: JsonValueKind.Array } value ? value : throw new InvalidOperationException($"'{name}' is not an array");
+        Get(root, name) is { ValueKind: JsonValueKind.Array } value ? value : throw new InvalidOperationException($"'{name}' is not an array");
 
     private static Dictionary<string, string> Strings(JsonElement root, string name) =>
         root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Object

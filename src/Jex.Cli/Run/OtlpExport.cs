@@ -23,10 +23,11 @@ internal sealed record OtlpExport(Uri Endpoint, OtlpExportProtocol Protocol)
     {
         if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
         {
-            throw new ArgumentException($"--otlp: '{endpoint}' is not an http:// or https:// address of an OpenTelemetry collector (e.g. http://127.0.0.1:4317 for OTLP over gRPC)");
+            throw new ArgumentException($"--otlp: '{endpoint}' is not an http:// or https:// address of an OpenTelemetry collector (e.g. http://127.0.0.1:4318, or :4317 with --otlp-protocol grpc)");
         }
 
-        var kind = (protocol ?? Grpc) switch
+        // The runtime's default too (UserCode:Otlp:Protocol).
+        var kind = (protocol ?? HttpProtobuf) switch
         {
             Grpc => OtlpExportProtocol.Grpc,
             HttpProtobuf => OtlpExportProtocol.HttpProtobuf,
@@ -38,12 +39,12 @@ internal sealed record OtlpExport(Uri Endpoint, OtlpExportProtocol Protocol)
     public string ProtocolName => Protocol == OtlpExportProtocol.HttpProtobuf ? HttpProtobuf : Grpc;
 
     /// <summary>
-    /// Where spans are posted: over HTTP the exporter uses a configured endpoint as it is, so a bare
-    /// collector address gets the traces path the collector serves.
+    /// Where spans are posted: over HTTP the exporter uses an endpoint set in code as it is, so the
+    /// collector's base address gets the traces path, as the runtime does for its own.
     /// </summary>
-    public Uri TracesEndpoint => Protocol == OtlpExportProtocol.HttpProtobuf && Endpoint.AbsolutePath is "/" or ""
-        ? new Uri(Endpoint, "v1/traces")
-        : Endpoint;
+    public Uri TracesEndpoint => Protocol == OtlpExportProtocol.Grpc || Endpoint.AbsolutePath.EndsWith("/v1/traces", StringComparison.Ordinal)
+        ? Endpoint
+        : new Uri(Endpoint.AbsoluteUri.TrimEnd('/') + "/v1/traces");
 
     /// <summary>The runtime's configuration keys for the same collector, as command-line switches.</summary>
     public IReadOnlyList<string> RuntimeArguments() =>

@@ -29,8 +29,8 @@ internal static class RunCommand
         var errors = new Option<FileInfo?>("--errors") { HelpName = "FILE.jsonl", Description = "Write each failed item to this JSON-lines file: key, function, code, type, message, stack, batch." };
         var allowErrors = new Option<bool>("--allow-errors") { Description = "Exit 0 even when items failed (default: exit 1 when errors > 0)." };
         var record = new Option<FileInfo?>("--record") { HelpName = "FILE.jsonl", Description = "Record every batch (items with their formats) and every result to this JSON-lines file, for jex replay." };
-        var otlp = new Option<string?>("--otlp") { HelpName = "ENDPOINT", Description = "Export the member's batch spans over OTLP to this collector (e.g. http://127.0.0.1:4317), and have a forked runtime export its spans and metrics there too." };
-        var otlpProtocol = new Option<string?>("--otlp-protocol") { HelpName = "PROTOCOL", Description = "With --otlp: grpc (default) or http/protobuf." };
+        var otlp = new Option<string?>("--otlp") { HelpName = "ENDPOINT", Description = "Export the member's batch spans over OTLP to this collector (e.g. http://127.0.0.1:4318), and have a forked runtime export its spans and metrics there too." };
+        var otlpProtocol = new Option<string?>("--otlp-protocol") { HelpName = "PROTOCOL", Description = "With --otlp: http/protobuf (default, the collector's port 4318) or grpc (4317)." };
         var metrics = new Option<FileInfo?>("--metrics") { HelpName = "FILE.json", Description = "Write the final figures per function to this JSON file: items ok/filtered/error, error codes, batches, batch p50/p95/p99 ms, events/s, elapsed." };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Debug logs, the runtime's own output, and the stack of each failed item." };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Warnings and errors only." };

@@ -115,8 +115,7 @@ public sealed class HtmlReportTests : IDisposable
 
         var ex = Assert.Throws<InvalidDataException>(() => ReportReader.Read(path));
 
-        Assert.StartsWith($"{path} is not a jex bench --json report (", ex.Message, StringComparison.Ordinal);
-        Assert.EndsWith("make one with jex bench --json other.json", ex.Message, StringComparison.Ordinal);
+        Assert.Equal($"{path} is not a jex bench --json report (no 'startup'); make one with jex bench --json other.json", ex.Message);
     }
 
     // The page is HTML; from <body> to </body> minus the script it is well-formed XML, which LINQ to XML can query.

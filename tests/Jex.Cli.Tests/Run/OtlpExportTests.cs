@@ -6,27 +6,29 @@ namespace Jex.Cli.Tests.Run;
 public sealed class OtlpExportTests
 {
     [Fact]
-    public void Parse_WithNoProtocol_ExportsOverGrpcToTheEndpointAsGiven()
+    public void Parse_WithNoProtocol_PostsSpansOverHttpToTheCollectorsTracesPath_AndTellsTheRuntimeTheSame()
     {
-        var export = OtlpExport.Parse("http://collector:4317", null);
+        var export = OtlpExport.Parse("http://collector:4318", null);
 
-        Assert.Equal(OtlpExportProtocol.Grpc, export.Protocol);
-        Assert.Equal(new Uri("http://collector:4317"), export.TracesEndpoint);
-        Assert.Equal(["--UserCode:Otlp:Endpoint=http://collector:4317", "--UserCode:Otlp:Protocol=grpc"], export.RuntimeArguments());
-    }
-
-    [Fact]
-    public void Parse_WithHttpProtobufAndABareAddress_PostsSpansToTheTracesPath()
-    {
-        var export = OtlpExport.Parse("http://collector:4318", "http/protobuf");
-
+        Assert.Equal(OtlpExportProtocol.HttpProtobuf, export.Protocol);
         Assert.Equal(new Uri("http://collector:4318/v1/traces"), export.TracesEndpoint);
-        Assert.Equal("--UserCode:Otlp:Protocol=http/protobuf", export.RuntimeArguments()[1]);
+        Assert.Equal(["--UserCode:Otlp:Endpoint=http://collector:4318", "--UserCode:Otlp:Protocol=http/protobuf"], export.RuntimeArguments());
     }
 
     [Fact]
-    public void Parse_WithHttpProtobufAndAFullPath_KeepsThePath() =>
-        Assert.Equal(new Uri("http://collector:4318/custom/traces"), OtlpExport.Parse("http://collector:4318/custom/traces", "http/protobuf").TracesEndpoint);
+    public void Parse_WithGrpc_ExportsToTheEndpointAsGiven()
+    {
+        var export = OtlpExport.Parse("http://collector:4317", "grpc");
+
+        Assert.Equal(new Uri("http://collector:4317"), export.TracesEndpoint);
+        Assert.Equal("--UserCode:Otlp:Protocol=grpc", export.RuntimeArguments()[1]);
+    }
+
+    [Theory]
+    [InlineData("http://collector:4318/otel", "http://collector:4318/otel/v1/traces")]
+    [InlineData("http://collector:4318/otel/v1/traces", "http://collector:4318/otel/v1/traces")]
+    public void Parse_WithHttpAndAPath_AddsTheTracesPathOnce(string endpoint, string traces) =>
+        Assert.Equal(new Uri(traces), OtlpExport.Parse(endpoint, "http/protobuf").TracesEndpoint);
 
     [Theory]
     [InlineData("collector:4317")]
@@ -36,7 +38,7 @@ public sealed class OtlpExportTests
     {
         var ex = Assert.Throws<ArgumentException>(() => OtlpExport.Parse(endpoint, null));
 
-        Assert.Equal($"--otlp: '{endpoint}' is not an http:// or https:// address of an OpenTelemetry collector (e.g. http://127.0.0.1:4317 for OTLP over gRPC)", ex.Message);
+        Assert.Equal($"--otlp: '{endpoint}' is not an http:// or https:// address of an OpenTelemetry collector (e.g. http://127.0.0.1:4318, or :4317 with --otlp-protocol grpc)", ex.Message);
     }
 
     [Fact]
