@@ -52,6 +52,7 @@ internal static class HtmlReport
             th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
             th:first-child, td:first-child { text-align: left; }
             td.met { background: #e6f4e6; } td.missed { background: #fbe3e3; } td.none { color: #888; }
+            table.goals td:last-child { text-align: left; }
             figure { display: inline-block; margin: 0 16px 16px 0; vertical-align: top; }
             figcaption { font-weight: 600; }
             svg text { font: 11px system-ui, sans-serif; fill: #333; }

@@ -68,6 +68,21 @@ public sealed class BatchLatencyTests
         Assert.True(double.IsNaN(new BatchLatency().Snapshot().PercentileMs(0.5)));
 
     [Fact]
+    public void RecordTicks_AllocatesNothing()
+    {
+        var latency = new BatchLatency();
+        latency.RecordTicks(1);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+
+        for (var i = 0; i < 100_000; i++)
+        {
+            latency.RecordTicks(i * 997L);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void RecordTicks_ConvertsStopwatchTicksToMicroseconds()
     {
         var latency = new BatchLatency();

@@ -101,6 +101,21 @@ public sealed class MemberTracingTests
     }
 
     [Fact]
+    public void StartBatch_WhenNobodyListens_ReturnsNullAndAllocatesNothing()
+    {
+        var batch = new PendingBatch(0, [new Item()], 8);
+        var session = Options("quiet").Session;
+        MemberTracing.StartBatch(batch, session);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+
+        var activity = MemberTracing.StartBatch(batch, session);
+
+        Assert.Null(activity);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal("", batch.ToMessage(1, 0).Traceparent);
+    }
+
+    [Fact]
     public async Task RunAsync_WhenTheRuntimeForwardsAUserLogForATracedBatch_LogsItInAScopeWithThatBatchsTraceAndSpanIds()
     {
         var job = "logged-" + Guid.NewGuid().ToString("N");
