@@ -198,7 +198,7 @@ internal sealed class JobRunner
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            _err.WriteLine($"job {_job.Name}: cannot write --metrics {path}: {ex.Message}; check the folder exists and is writable");
+            _err.WriteLine($"job {_job.Name}: cannot write --metrics {path} ({ex.Message.TrimEnd('.')}); check the folder exists and is writable");
             return exit == ExitOk ? ExitJobFailed : exit;
         }
 

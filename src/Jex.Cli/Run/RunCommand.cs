@@ -77,6 +77,13 @@ internal static class RunCommand
                 return JobRunner.ExitBadInput;
             }
 
+            // A typo in the folder should not cost a whole run before it shows.
+            if (parse.GetValue(metrics) is { Directory: { Exists: false } folder } metricsFile)
+            {
+                await Console.Error.WriteLineAsync($"jex run: --metrics {metricsFile.FullName}: the folder {folder.FullName} does not exist; create it or name another file").ConfigureAwait(false);
+                return JobRunner.ExitBadInput;
+            }
+
             var options = new RunOptions
             {
                 InputPath = parse.GetValue(input)?.FullName,

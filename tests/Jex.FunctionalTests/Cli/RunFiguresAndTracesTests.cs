@@ -82,6 +82,19 @@ public sealed class RunFiguresAndTracesTests
     }
 
     [Fact]
+    public async Task Run_WhenTheMetricsFolderDoesNotExist_ExitsTwoBeforeStartingAnything()
+    {
+        using var dir = new TempDirectory("jex-figures");
+        var metrics = dir.File("missing/metrics.json");
+
+        var result = await JexCli.RunAsync(["run", JexCli.Job("dotnet-process-grpc.yml"), "--metrics", metrics], JobTimeout);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($"jex run: --metrics {metrics}: the folder {dir.File("missing")} does not exist; create it or name another file", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Starting runtime", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Run_WithOtlp_ExportsOneMemberSpanPerBatch_AndTheRuntimesBatchSpansAreItsChildren()
     {
         using var dir = new TempDirectory("jex-otlp");
