@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using Jex.Runtime.Dispatch;
+using Jex.Runtime.Dispatch.Wire;
 
 namespace Jex.Runtime.Diagnostics;
 
@@ -19,16 +20,19 @@ internal static class RuntimeActivity
 
     /// <summary>
     /// Starts the batch's Activity (and makes it <see cref="Activity.Current"/>), or returns null
-    /// at once when nobody listens. A traceparent that is not valid W3C is ignored: the batch then
+    /// at once when nobody listens; <see cref="StopBatch(int)"/> ends it. A traceparent that is not valid W3C is ignored: the batch then
     /// starts a trace of its own rather than failing.
     /// </summary>
-    public static Activity? StartBatch(ReadOnlySpan<byte> traceparent, ReadOnlySpan<byte> tracestate, string function, ulong batchId, int items)
+    public static Activity? StartBatch(MemberMessageBuffer batch, string function)
     {
         if (!Source.HasListeners())
         {
             return null;
         }
 
+        var batchId = batch.BatchId;
+        var items = batch.ItemCount;
+        batch.ReadTraceContext(out var traceparent, out var tracestate);
         ActivityContext parent = default;
         if (!traceparent.IsEmpty)
         {
@@ -48,6 +52,22 @@ internal static class RuntimeActivity
         }
 
         return activity;
+    }
+
+    /// <summary>
+    /// Ends the batch's Activity, found from <see cref="Activity.Current"/> (user code may have
+    /// left an Activity of its own current below it): one AsyncLocal read when nothing traces.
+    /// </summary>
+    public static void StopBatch(int errors)
+    {
+        for (var activity = Activity.Current; activity is not null; activity = activity.Parent)
+        {
+            if (ReferenceEquals(activity.Source, Source) && activity.OperationName == BatchActivityName)
+            {
+                StopBatch(activity, errors);
+                return;
+            }
+        }
     }
 
     /// <summary>Ends the batch's Activity with its error count; a batch with failed items has status Error.</summary>

@@ -82,10 +82,11 @@ internal sealed class BatchRun
         var inFlightHandedOver = false;
         var errors = 0;
         var filtered = 0;
-        var metrics = _context.Metrics;
-        // Null (and free) unless a listener samples Jex.Runtime; while set it is Activity.Current,
-        // so user code's logs and its own activities join the member's trace.
-        var activity = RuntimeActivity.StartBatch(batch.TraceParent, batch.TraceState, _context.Function.Name, batchId, count);
+        // Nothing (and free) unless a listener samples Jex.Runtime; the batch's Activity is then
+        // Activity.Current, so user code's logs and its own activities join the member's trace. Not
+        // kept in a local: every local that lives across an await grows this method's state
+        // machine, allocated per batch; StopBatch finds it again through Activity.Current.
+        RuntimeActivity.StartBatch(batch, _context.Function.Name);
         var token = _cts.Token;
         var logger = new ForwardingLogger(_context.UserLogger, _context.UserCategory,
             _context.Writer, _context.ForwardLevel, batchId);
@@ -98,7 +99,7 @@ internal sealed class BatchRun
             {
                 if (token.IsCancellationRequested)
                 {
-                    errors += FillStopped(result, count - i, metrics);
+                    errors += FillStopped(result, count - i);
                     break;
                 }
 
@@ -117,14 +118,14 @@ internal sealed class BatchRun
                 }
                 catch (OperationCanceledException) when (token.IsCancellationRequested)
                 {
-                    errors += FillStopped(result, count - i, metrics);
+                    errors += FillStopped(result, count - i);
                     break;
                 }
                 catch (Exception e) when (ExceptionFilter.IsRecoverable(e))
                 {
                     errors++;
                     var error = ToItemError(e);
-                    metrics?.ItemsFailed(error.Code, 1);
+                    _context.Metrics?.ItemsFailed(error.Code, 1);
                     result.AddEncoded(new ItemResult { Error = error }.ToByteArray());
                     Log.ItemFailed(_context.Logger, e, _context.Id, i, batchId);
                 }
@@ -134,7 +135,7 @@ internal sealed class BatchRun
             if (result.TooLargeCount > 0)
             {
                 errors += result.TooLargeCount;
-                metrics?.ItemsFailed(ItemError.Types.Code.ResultTooLarge, result.TooLargeCount);
+                _context.Metrics?.ItemsFailed(ItemError.Types.Code.ResultTooLarge, result.TooLargeCount);
                 Log.ResultTooLarge(_context.Logger, _context.Id, _context.Function.Name, batchId, result.TooLargeCount, maxMessageBytes);
             }
 
@@ -144,7 +145,7 @@ internal sealed class BatchRun
                 // Only when even one small error per item cannot fit (tiny UserCode:MaxMessageBytes).
                 Log.ResultTooLarge(_context.Logger, _context.Id, _context.Function.Name, batchId, count, maxMessageBytes);
                 encoded.Release();
-                metrics?.ItemsFailed(ItemError.Types.Code.ResultTooLarge, count - errors);
+                _context.Metrics?.ItemsFailed(ItemError.Types.Code.ResultTooLarge, count - errors);
                 errors = count;
                 filtered = 0;
                 encoded = RuntimeMessageBuffer.From(new RuntimeMessage
@@ -188,11 +189,8 @@ internal sealed class BatchRun
                 _context.InFlight.Release();
             }
 
-            metrics?.BatchFinished(count, errors, filtered, elapsedUs);
-            if (activity is not null)
-            {
-                RuntimeActivity.StopBatch(activity, errors);
-            }
+            _context.Metrics?.BatchFinished(count, errors, filtered, elapsedUs);
+            RuntimeActivity.StopBatch(errors);
 
             _session.OnBatchDone(this, count, errors, elapsedUs);
         }
@@ -211,7 +209,7 @@ internal sealed class BatchRun
         await _context.Writer.SendAsync(result).ConfigureAwait(false);
     }
 
-    private int FillStopped(BatchResultWriter result, int remaining, SessionMetrics? metrics)
+    private int FillStopped(BatchResultWriter result, int remaining)
     {
         var (code, message) = _deadline is { IsCancellationRequested: true } && !_cancelledByMember
             ? (ItemError.Types.Code.DeadlineExceeded, $"batch {Id} ran past its deadline of {_batch.DeadlineMs} ms")
@@ -220,7 +218,7 @@ internal sealed class BatchRun
                 : (ItemError.Types.Code.Cancelled, $"batch {Id} was cancelled: the session ended");
         var error = new ItemResult { Error = new ItemError { Code = code, Type = "Jex." + code, Message = message } };
         result.AddEncoded(error.ToByteArray(), remaining);
-        metrics?.ItemsFailed(code, remaining);
+        _context.Metrics?.ItemsFailed(code, remaining);
         Log.BatchStopped(_context.Logger, _context.Id, Id, code.ToString(), remaining);
         return remaining;
     }

@@ -105,6 +105,14 @@ internal sealed class SessionProcessor : IDisposable
                     $"{active - 1} sessions are open, the limit (UserCode:MaxSessions) is {_options.MaxSessions}; close one or raise the limit");
             }
 
+            if (IsStopping)
+            {
+                // The listener still answers health while the open sessions drain; a new session
+                // would only be drained at once.
+                throw Reject(id, StatusCode.Unavailable,
+                    "the runtime is stopping (SIGTERM): it drains its open sessions and takes no new one; open the session on another runtime");
+            }
+
             var session = new Session(this, id, output, cancellationToken, _stopping, transport);
             _sessions[id] = session;
             try

@@ -4,9 +4,11 @@ namespace Jex.Runtime.Hosting;
 /// The hosted service that runs the configured <see cref="ITransportListener"/>. It starts the
 /// listener after every other hosted service (Kestrel included) has started, so a transport never
 /// announces an address nobody listens on, and stops it in the host's StopAsync, bounded by the
-/// host's shutdown timeout (set to UserCode:DrainTimeoutSeconds). Hosted services stop in reverse
-/// order of start and the web server starts last, so Kestrel has already stopped accepting (and
-/// finished its graceful stop) when the listener drains.
+/// host's shutdown timeout (set to UserCode:DrainTimeoutSeconds). The drain runs in StoppingAsync,
+/// before any hosted service's StopAsync, so Kestrel still answers grpc.health.v1 (NOT_SERVING)
+/// while the sessions drain; a Transform call opened meanwhile is refused with UNAVAILABLE
+/// (<see cref="Dispatch.SessionProcessor.RunAsync"/>). Kestrel's own graceful stop comes after,
+/// with no session left to wait for.
 /// </summary>
 internal sealed class TransportListenerService(ITransportListener listener) : IHostedLifecycleService
 {
@@ -20,9 +22,9 @@ internal sealed class TransportListenerService(ITransportListener listener) : IH
         return listener.StartAsync(cancellationToken);
     }
 
-    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StoppingAsync(CancellationToken cancellationToken) => listener.StopAsync(cancellationToken);
 
-    public Task StopAsync(CancellationToken cancellationToken) => listener.StopAsync(cancellationToken);
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -85,14 +85,30 @@ public sealed class WireFormatTests
 
         var frame = MemberMessageBuffer.Copy(bytes);
         frame.Parse();
-        Assert.Equal(parent, frame.TraceParent.ToArray());
-        Assert.Equal("a=b"u8.ToArray(), frame.TraceState.ToArray());
+        frame.ReadTraceContext(out var traceParent, out var traceState);
+        Assert.Equal(parent, traceParent.ToArray());
+        Assert.Equal("a=b"u8.ToArray(), traceState.ToArray());
         Assert.Equal(1, frame.ItemCount);
 
         var plain = MemberMessageBuffer.From(new MemberMessage { Batch = new Batch { Id = 6, Items = { new Item() } } });
         plain.Parse();
-        Assert.True(plain.TraceParent.IsEmpty);
-        Assert.True(plain.TraceState.IsEmpty);
+        plain.ReadTraceContext(out traceParent, out traceState);
+        Assert.True(traceParent.IsEmpty);
+        Assert.True(traceState.IsEmpty);
+    }
+
+    [Fact]
+    public void BatchTraceContext_OfABatchInAnUnusualEncoding_IsReadFromTheReEncodedBatch()
+    {
+        // Two batch fields, merged by protobuf's rules: the second one's traceparent wins.
+        var first = new MemberMessage { Batch = new Batch { Id = 3, Traceparent = "first", Items = { new Item() } } }.ToByteArray();
+        var second = new MemberMessage { Batch = new Batch { Traceparent = "second", Tracestate = "s=1" } }.ToByteArray();
+        var frame = MemberMessageBuffer.Copy([.. first, .. second]);
+        frame.Parse();
+        Assert.True(frame.IsBatch);
+        frame.ReadTraceContext(out var traceParent, out var traceState);
+        Assert.Equal("second"u8.ToArray(), traceParent.ToArray());
+        Assert.Equal("s=1"u8.ToArray(), traceState.ToArray());
     }
 
     [Fact]
@@ -311,8 +327,9 @@ public sealed class WireFormatTests
         Assert.Equal(batch.Id, frame.BatchId);
         Assert.Equal(batch.DeadlineMs, frame.DeadlineMs);
         Assert.Equal(batch.Items.Count, frame.ItemCount);
-        Assert.Equal(batch.Traceparent, System.Text.Encoding.UTF8.GetString(frame.TraceParent));
-        Assert.Equal(batch.Tracestate, System.Text.Encoding.UTF8.GetString(frame.TraceState));
+        frame.ReadTraceContext(out var traceParent, out var traceState);
+        Assert.Equal(batch.Traceparent, System.Text.Encoding.UTF8.GetString(traceParent));
+        Assert.Equal(batch.Tracestate, System.Text.Encoding.UTF8.GetString(traceState));
         for (var i = 0; i < batch.Items.Count; i++)
         {
             var want = batch.Items[i];

@@ -18,10 +18,9 @@ internal sealed class MemberMessageBuffer
     private byte[]? _buffer;
     private ItemView[]? _items;
     private int _itemsRead;
-    private int _traceParentStart;
-    private int _traceParentLength;
-    private int _traceStateStart;
-    private int _traceStateLength;
+    // Set when the buffer holds a bare Batch (re-encoded from an unusual MemberMessage), not a
+    // MemberMessage. A bool fits the object's padding; offsets of the trace context would not.
+    private bool _bareBatch;
 
     private MemberMessageBuffer(byte[] buffer, int length)
     {
@@ -58,11 +57,42 @@ internal sealed class MemberMessageBuffer
 
     public ReadOnlySpan<ItemView> Items => _items.AsSpan(0, _itemsRead);
 
-    /// <summary>The batch's W3C traceparent as sent (ASCII), or empty: offsets into the buffer, so reading it costs nothing.</summary>
-    public ReadOnlySpan<byte> TraceParent => _buffer.AsSpan(_traceParentStart, _traceParentLength);
+    /// <summary>
+    /// The batch's W3C traceparent and tracestate (Batch fields 4 and 5) as sent, ASCII, or empty.
+    /// Read on demand, only when something traces: the batch's top-level fields are scanned again
+    /// (one tag per item, items skipped), so a batch costs no field and no work for them otherwise.
+    /// </summary>
+    public void ReadTraceContext(out ReadOnlySpan<byte> traceParent, out ReadOnlySpan<byte> traceState)
+    {
+        traceParent = default;
+        traceState = default;
+        var span = Span;
+        var start = 0;
+        var length = span.Length;
+        if (!IsBatch || (!_bareBatch && !TryLocateBatch(span, out start, out length)))
+        {
+            return;
+        }
 
-    /// <summary>The batch's W3C tracestate as sent (ASCII), or empty.</summary>
-    public ReadOnlySpan<byte> TraceState => _buffer.AsSpan(_traceStateStart, _traceStateLength);
+        var batch = span.Slice(start, length);
+        var pos = 0;
+        while (pos < batch.Length)
+        {
+            var tag = ProtoWire.ReadTag(batch, ref pos);
+            switch (tag)
+            {
+                case (4 << 3) | ProtoWire.LengthDelimited:
+                    traceParent = batch.Slice(ProtoWire.ReadLength(batch, ref pos, out var parentLength), parentLength);
+                    break;
+                case (5 << 3) | ProtoWire.LengthDelimited:
+                    traceState = batch.Slice(ProtoWire.ReadLength(batch, ref pos, out var stateLength), stateLength);
+                    break;
+                default:
+                    ProtoWire.Skip(batch, ref pos, tag);
+                    break;
+            }
+        }
+    }
 
     public ReadOnlyMemory<byte> Slice(int start, int length) => _buffer.AsMemory(start, length);
 
@@ -132,6 +162,7 @@ internal sealed class MemberMessageBuffer
             _buffer = rented;
             Length = size;
             Message = null;
+            _bareBatch = true;
             ParseBatch(rented.AsSpan(0, size), 0, maxItems, maxBatchBytes);
         }
     }
@@ -212,12 +243,6 @@ internal sealed class MemberMessageBuffer
                     }
 
                     count++;
-                    break;
-                case (4 << 3) | ProtoWire.LengthDelimited:
-                    _traceParentStart = offset + ProtoWire.ReadLength(batch, ref pos, out _traceParentLength);
-                    break;
-                case (5 << 3) | ProtoWire.LengthDelimited:
-                    _traceStateStart = offset + ProtoWire.ReadLength(batch, ref pos, out _traceStateLength);
                     break;
                 default:
                     ProtoWire.Skip(batch, ref pos, tag);

@@ -10,8 +10,9 @@ namespace Jex.Runtime.Transports.Grpc;
 
 /// <summary>
 /// The gRPC transport's lifecycle. Kestrel accepts the calls (<see cref="UserCodeService"/>); this
-/// announces the address once Kestrel listens, and on stop, after Kestrel's graceful stop, waits for
-/// the Transform calls still open to finish their drain, then removes the Unix socket.
+/// announces the address once Kestrel listens, and on stop (before Kestrel's own stop, so health
+/// still answers NOT_SERVING meanwhile) waits for the Transform calls still open to finish their
+/// drain, then removes the Unix socket.
 /// </summary>
 internal sealed class GrpcListener(
     IServer server, GrpcEndpoint endpoint, GrpcSessions sessions, FunctionCatalog catalog, ILogger<GrpcListener> logger, MetricsListener? metrics = null) : ITransportListener
