@@ -6,8 +6,9 @@ namespace Jex.Cli.Bench;
 
 /// <summary>
 /// <c>jex bench</c>: one workload through direct, shm, grpc-tcp and grpc-uds in one run. Prints a
-/// table, writes JSON with <c>--json</c>. Exit code 0 when it ran (whatever the numbers), 1 when
-/// a cell failed, 2 on bad arguments.
+/// table, writes JSON with <c>--json</c> and a page with charts with <c>--html</c> (also from an
+/// earlier JSON report, <c>--from</c>, with no run). Exit code 0 when it ran (whatever the
+/// numbers), 1 when a cell failed, 2 on bad arguments.
 /// </summary>
 internal static class BenchCommand
 {
@@ -16,6 +17,8 @@ internal static class BenchCommand
         var runtime = ForkedRuntimeOptions.Runtime();
         var samples = ForkedRuntimeOptions.Samples("identity and burn1us functions");
         var json = new Option<string?>("--json") { HelpName = "FILE", Description = "Also write the report as JSON to this file." };
+        var html = new Option<string?>("--html") { HelpName = "FILE", Description = "Also write the report as one self-contained HTML page with charts (no network needed to view it)." };
+        var from = new Option<string?>("--from") { HelpName = "FILE.json", Description = "With --html: make the page from this earlier --json report instead of running the benchmark." };
         var quick = new Option<bool>("--quick") { Description = "Every path, 64 B, batch 1 and 256, identity, raw (and one compact cell); well under 90 s." };
         var paths = new Option<string?>("--paths") { HelpName = "LIST", Description = "Comma-separated subset of: " + string.Join(",", BenchSettings.AllPaths) };
         var payloads = new Option<string?>("--payloads") { HelpName = "LIST", Description = "Comma-separated payload sizes in bytes (default 64,1024,16384)." };
@@ -31,13 +34,18 @@ internal static class BenchCommand
 
         var command = new Command("bench", "Benchmark the paths from member to user function: direct, shm, grpc-tcp, grpc-uds.")
         {
-            runtime, samples, json, quick, paths, payloads, batches, inFlight, functions, formats, measureMs, repeats, starts, startupOnly, noOrdering,
+            runtime, samples, json, html, from, quick, paths, payloads, batches, inFlight, functions, formats, measureMs, repeats, starts, startupOnly, noOrdering,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             if (!ForkedRuntimeOptions.RunsHere("bench"))
             {
                 return 2;
+            }
+
+            if (parse.GetValue(from) is { } earlier)
+            {
+                return await PageFromJsonAsync(earlier, parse.GetValue(html)).ConfigureAwait(false);
             }
 
             BenchSettings settings;
@@ -75,13 +83,47 @@ internal static class BenchCommand
                 return 2;
             }
 
-            return await RunAsync(settings, parse.GetValue(json), cancellationToken).ConfigureAwait(false);
+            return await RunAsync(settings, parse.GetValue(json), parse.GetValue(html), cancellationToken).ConfigureAwait(false);
         });
         return command;
     }
 
     [SupportedOSPlatform("linux")]
-    private static async Task<int> RunAsync(BenchSettings settings, string? json, CancellationToken cancellationToken)
+    private static async Task<int> PageFromJsonAsync(string jsonReport, string? page)
+    {
+        if (page is null)
+        {
+            await Console.Error.WriteLineAsync($"jex bench: --from {jsonReport} makes a page: give it --html FILE").ConfigureAwait(false);
+            return 2;
+        }
+
+        if (!File.Exists(jsonReport))
+        {
+            await Console.Error.WriteLineAsync($"jex bench: --from {jsonReport} does not exist (jex bench --json FILE writes one)").ConfigureAwait(false);
+            return 2;
+        }
+
+        try
+        {
+            HtmlReport.Write(ReportReader.Read(jsonReport), page);
+        }
+        catch (InvalidDataException e)
+        {
+            await Console.Error.WriteLineAsync("jex bench: " + e.Message).ConfigureAwait(false);
+            return 2;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"jex bench: cannot write --html {page}: {e.Message}").ConfigureAwait(false);
+            return 2;
+        }
+
+        await Console.Error.WriteLineAsync("jex bench: page written to " + page).ConfigureAwait(false);
+        return 0;
+    }
+
+    [SupportedOSPlatform("linux")]
+    private static async Task<int> RunAsync(BenchSettings settings, string? json, string? page, CancellationToken cancellationToken)
     {
         // The member side as lean as the runtime's: socket completions run on the I/O thread (read
         // once, when the first socket is used, so set before any). The bench's member never blocks there.
@@ -92,6 +134,12 @@ internal static class BenchCommand
         {
             Report.WriteJson(report, settings, json);
             await Console.Error.WriteLineAsync("jex bench: report written to " + json).ConfigureAwait(false);
+        }
+
+        if (page is not null)
+        {
+            HtmlReport.Write(report, page);
+            await Console.Error.WriteLineAsync("jex bench: page written to " + page).ConfigureAwait(false);
         }
 
         return report.Results.Any(r => r.Error is not null) ? 1 : 0;

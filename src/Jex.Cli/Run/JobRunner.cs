@@ -100,7 +100,7 @@ internal sealed class JobRunner
                 Ordering = transform.Ordering,
                 MaxConcurrency = (uint)transform.MaxConcurrency,
             },
-            LaunchOptions = RuntimeServices.LaunchOptionsFactory(_job, _options.Token ?? Environment.GetEnvironmentVariable("UserCode__Token")),
+            LaunchOptions = RuntimeServices.LaunchOptionsFactory(_job, _options.Token ?? Environment.GetEnvironmentVariable("UserCode__Token"), _options.Otlp?.RuntimeArguments()),
             MaxBatchItems = transform.BatchMaxItems,
             MaxInFlight = inFlight,
             PreserveOrder = transform.PreserveOrder,
@@ -138,7 +138,7 @@ internal sealed class JobRunner
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            return Fail(ExitCancelled, "cancelled", driver.Stats);
+            return Fail(ExitCancelled, "cancelled", driver.Stats, stopwatch.Elapsed);
         }
         catch (JobFailedException ex)
         {
@@ -149,12 +149,12 @@ internal sealed class JobRunner
             var code = ex.ExitCode ?? (ex.InnerException is Member.Launch.RuntimeStartException { IsFinal: true } or Member.Launch.RuntimeStartException { IsUnreachable: true }
                 ? ExitBadInput
                 : ExitJobFailed);
-            return Fail(code, ex.Message, driver.Stats);
+            return Fail(code, ex.Message, driver.Stats, stopwatch.Elapsed);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // A bug, not a job failure; still one line with the reason and a non-zero exit.
-            return Fail(ExitJobFailed, $"{ex.GetType().Name}: {ex.Message}", driver.Stats);
+            return Fail(ExitJobFailed, $"{ex.GetType().Name}: {ex.Message}", driver.Stats, stopwatch.Elapsed);
         }
         finally
         {
@@ -171,17 +171,40 @@ internal sealed class JobRunner
         }
 
         var stats = driver.Stats;
+        var elapsed = stopwatch.Elapsed;
         _out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"job {_job.Name} completed: in={stats.In} out={stats.Out} errors={stats.Errors} restarts={stats.Restarts} transport={transform.Transport.Kind.ToWire()} service={transform.Service.Name} elapsed={stopwatch.Elapsed.TotalSeconds:0.00}s"));
+            $"job {_job.Name} completed: in={stats.In} out={stats.Out} errors={stats.Errors} restarts={stats.Restarts} transport={transform.Transport.Kind.ToWire()} service={transform.Service.Name} elapsed={elapsed.TotalSeconds:0.00}s p99_ms={RunFigures.Ms(stats.Latency.Snapshot().PercentileMs(0.99))}"));
+        var exit = ExitOk;
         if (stats.Errors > 0 && !_options.AllowErrors)
         {
             var where = _options.ErrorsPath is { } errorsPath ? $"they are in {errorsPath}" : "--errors FILE.jsonl keeps them";
             _err.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"job {_job.Name}: {stats.Errors} item(s) failed in {transform.Function}; {where}, -v shows their stacks, --allow-errors exits 0 anyway"));
-            return ExitJobFailed;
+            exit = ExitJobFailed;
         }
 
-        return ExitOk;
+        return WriteMetrics(exit, stats, elapsed);
+    }
+
+    // The figures are written whatever the outcome: a failed job's are the ones worth reading.
+    private int WriteMetrics(int exit, DriverStats? stats, TimeSpan elapsed)
+    {
+        if (_options.MetricsPath is not { } path || stats is null)
+        {
+            return exit;
+        }
+
+        try
+        {
+            RunFigures.WriteJson(path, _job, stats, elapsed, exit);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _err.WriteLine($"job {_job.Name}: cannot write --metrics {path} ({ex.Message.TrimEnd('.')}); check the folder exists and is writable");
+            return exit == ExitOk ? ExitJobFailed : exit;
+        }
+
+        return exit;
     }
 
     private RecordHeader RecordHeaderOf(IValueFormat format) => new()
@@ -252,8 +275,9 @@ internal sealed class JobRunner
 
     private async Task ProgressAsync(TransformDriver driver, Stopwatch stopwatch, CancellationToken cancellationToken)
     {
-        long lastIn = 0, lastOut = 0;
+        (long In, long Out, long Events) counts = (0, 0, 0);
         var last = TimeSpan.Zero;
+        var lastLatency = Member.Diagnostics.LatencySnapshot.Empty;
         try
         {
             while (true)
@@ -261,10 +285,10 @@ internal sealed class JobRunner
                 await Task.Delay(_options.ProgressInterval, cancellationToken).ConfigureAwait(false);
                 var stats = driver.Stats;
                 var now = stopwatch.Elapsed;
+                var latency = stats.Latency.Snapshot();
                 var seconds = Math.Max(0.001, (now - last).TotalSeconds);
-                await _err.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                    $"progress {now.TotalSeconds:0}s: in={stats.In} ({(stats.In - lastIn) / seconds:0}/s) out={stats.Out} ({(stats.Out - lastOut) / seconds:0}/s) errors={stats.Errors} restarts={stats.Restarts} runtime-pid={stats.RuntimePid}")).ConfigureAwait(false);
-                (lastIn, lastOut, last) = (stats.In, stats.Out, now);
+                await _err.WriteLineAsync(RunFigures.ProgressLine(now, seconds, stats, counts, latency.Since(lastLatency))).ConfigureAwait(false);
+                (counts, last, lastLatency) = ((stats.In, stats.Out, RunFigures.Events(stats)), now, latency);
             }
         }
         catch (OperationCanceledException)
@@ -272,12 +296,12 @@ internal sealed class JobRunner
         }
     }
 
-    private int Fail(int code, string reason, DriverStats? stats = null)
+    private int Fail(int code, string reason, DriverStats? stats = null, TimeSpan elapsed = default)
     {
         var counts = stats is null ? "" : string.Create(CultureInfo.InvariantCulture,
             $" (in={stats.In} out={stats.Out} errors={stats.Errors} restarts={stats.Restarts})");
         _err.WriteLine($"job {_job.Name} failed{counts}: {reason}");
-        return code;
+        return WriteMetrics(code, stats, elapsed);
     }
 }
 

@@ -29,13 +29,16 @@ internal static class RunCommand
         var errors = new Option<FileInfo?>("--errors") { HelpName = "FILE.jsonl", Description = "Write each failed item to this JSON-lines file: key, function, code, type, message, stack, batch." };
         var allowErrors = new Option<bool>("--allow-errors") { Description = "Exit 0 even when items failed (default: exit 1 when errors > 0)." };
         var record = new Option<FileInfo?>("--record") { HelpName = "FILE.jsonl", Description = "Record every batch (items with their formats) and every result to this JSON-lines file, for jex replay." };
+        var otlp = new Option<string?>("--otlp") { HelpName = "ENDPOINT", Description = "Export the member's batch spans over OTLP to this collector (e.g. http://127.0.0.1:4318), and have a forked runtime export its spans and metrics there too." };
+        var otlpProtocol = new Option<string?>("--otlp-protocol") { HelpName = "PROTOCOL", Description = "With --otlp: http/protobuf (default, the collector's port 4318) or grpc (4317)." };
+        var metrics = new Option<FileInfo?>("--metrics") { HelpName = "FILE.json", Description = "Write the final figures per function to this JSON file: items ok/filtered/error, error codes, batches, batch p50/p95/p99 ms, events/s, elapsed." };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Debug logs, the runtime's own output, and the stack of each failed item." };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Warnings and errors only." };
 
         var command = new Command("run", "Run a JEX job file end to end with no cluster: embedded map and journal, the user-code runtime, embedded sink map.");
         command.Arguments.Add(job);
         command.Arguments.Add(variables);
-        foreach (var option in new Option[] { input, generate, rate, output, show, project, errors, allowErrors, record, token, verbose, quiet })
+        foreach (var option in new Option[] { input, generate, rate, output, show, project, errors, allowErrors, record, otlp, otlpProtocol, metrics, token, verbose, quiet })
         {
             command.Options.Add(option);
         }
@@ -55,6 +58,32 @@ internal static class RunCommand
                 vars[pair[..eq]] = pair[(eq + 1)..];
             }
 
+            OtlpExport? export = null;
+            if (parse.GetValue(otlp) is { } endpoint)
+            {
+                try
+                {
+                    export = OtlpExport.Parse(endpoint, parse.GetValue(otlpProtocol));
+                }
+                catch (ArgumentException ex)
+                {
+                    await Console.Error.WriteLineAsync("jex run: " + ex.Message).ConfigureAwait(false);
+                    return JobRunner.ExitBadInput;
+                }
+            }
+            else if (parse.GetValue(otlpProtocol) is not null)
+            {
+                await Console.Error.WriteLineAsync("jex run: --otlp-protocol needs --otlp ENDPOINT").ConfigureAwait(false);
+                return JobRunner.ExitBadInput;
+            }
+
+            // A typo in the folder should not cost a whole run before it shows.
+            if (parse.GetValue(metrics) is { Directory: { Exists: false } folder } metricsFile)
+            {
+                await Console.Error.WriteLineAsync($"jex run: --metrics {metricsFile.FullName}: the folder {folder.FullName} does not exist; create it or name another file").ConfigureAwait(false);
+                return JobRunner.ExitBadInput;
+            }
+
             var options = new RunOptions
             {
                 InputPath = parse.GetValue(input)?.FullName,
@@ -67,6 +96,8 @@ internal static class RunCommand
                 AllowErrors = parse.GetValue(allowErrors),
                 RecordPath = parse.GetValue(record)?.FullName,
                 Verbose = parse.GetValue(verbose),
+                Otlp = export,
+                MetricsPath = parse.GetValue(metrics)?.FullName,
             };
             if (options.Generate is < 0 || options.Rate is <= 0 || (options.Generate is not null && options.InputPath is not null))
             {
@@ -127,6 +158,8 @@ internal static class RunCommand
 
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+            // Disposed after the run: that sends the spans still buffered.
+            using var tracing = export?.Start();
             return await new JobRunner(definition, options, Console.Out, Console.Error, loggers).RunAsync(stop.Token).ConfigureAwait(false);
         });
         return command;

@@ -30,5 +30,11 @@ internal sealed record RunOptions
     /// <summary>-v: failed items' stacks go to stderr.</summary>
     public bool Verbose { get; init; }
 
+    /// <summary>--otlp: where the member's spans go, and the forked runtime's spans and metrics; null for nowhere.</summary>
+    public OtlpExport? Otlp { get; init; }
+
+    /// <summary>--metrics: the final per-function figures as JSON; null for none.</summary>
+    public string? MetricsPath { get; init; }
+
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(2);
 }

@@ -51,7 +51,10 @@ internal static class RuntimeServices
     }
 
     /// <summary>Launch options for one start: a fresh token (or the passthru one) and a fresh shared-memory uid.</summary>
-    public static Func<RuntimeLaunchOptions> LaunchOptionsFactory(JobDefinition job, string? passthruToken)
+    /// <param name="job">The job.</param>
+    /// <param name="passthruToken">The token of a runtime started by hand.</param>
+    /// <param name="moreArguments">Switches for the runtime besides the job's runtime args (jex run's --otlp); null for none.</param>
+    public static Func<RuntimeLaunchOptions> LaunchOptionsFactory(JobDefinition job, string? passthruToken, IReadOnlyList<string>? moreArguments = null)
     {
         var starts = 0;
         var transform = job.Transform;
@@ -68,7 +71,7 @@ internal static class RuntimeServices
                 Uid: transform.Transport.Kind == TransportKind.SharedMemory ? $"{job.Uid}-{n.ToString(CultureInfo.InvariantCulture)}" : null,
                 GrpcPort: transform.Transport.Port,
                 GrpcSocket: transform.Transport.Socket,
-                ExtraArguments: transform.Service.Arguments,
+                ExtraArguments: moreArguments is null ? transform.Service.Arguments : [.. transform.Service.Arguments, .. moreArguments],
                 ReadyTimeout: transform.ReadyTimeout);
         };
     }

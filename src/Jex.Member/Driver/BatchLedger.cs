@@ -57,12 +57,12 @@ internal sealed class BatchLedger
         get { lock (_lock) { return _unresolved.Values.Count(b => b.Taken); } }
     }
 
-    /// <summary>The driver's sequence number of the batch the current session knows as <paramref name="wireId"/>.</summary>
-    public long? SequenceOf(ulong wireId)
+    /// <summary>The batch the current session knows as <paramref name="wireId"/>, if it is still in flight.</summary>
+    public PendingBatch? BatchOf(ulong wireId)
     {
         lock (_lock)
         {
-            return _wire.TryGetValue(wireId, out var batch) ? batch.Sequence : null;
+            return _wire.TryGetValue(wireId, out var batch) ? batch : null;
         }
     }
 
@@ -129,8 +129,16 @@ internal sealed class BatchLedger
     /// ignored (false).
     /// </summary>
     /// <exception cref="ProtocolViolationException">Unknown batch id, or a result count that does not match the items.</exception>
-    public bool TryResolve(int generation, BatchResult result, List<(PendingBatch Batch, BatchResult Result)> emit)
+    public bool TryResolve(int generation, BatchResult result, List<(PendingBatch Batch, BatchResult Result)> emit) =>
+        TryResolve(generation, result, emit, out _);
+
+    /// <summary>
+    /// As <see cref="TryResolve(int, BatchResult, List{ValueTuple{PendingBatch, BatchResult}})"/>, and gives the batch the
+    /// result resolved in <paramref name="resolved"/> (also when order holds it back; null when the result was ignored).
+    /// </summary>
+    public bool TryResolve(int generation, BatchResult result, List<(PendingBatch Batch, BatchResult Result)> emit, out PendingBatch? resolved)
     {
+        resolved = null;
         lock (_lock)
         {
             if (generation != _generation)
@@ -161,6 +169,7 @@ internal sealed class BatchLedger
 
             _unresolved.Remove(batch.Sequence);
             _resolved++;
+            resolved = batch;
             if (!_preserveOrder)
             {
                 emit.Add((batch, result));

@@ -1,3 +1,4 @@
+using Jex.Member.Diagnostics;
 using Jex.Member.Launch;
 using Jex.Member.Sessions;
 using Jex.Protocol.V1;
@@ -54,6 +55,11 @@ internal sealed class DriverStats
     private long _restarts;
     private long _replayed;
     private long _batches;
+    private long _ok;
+    private long _filtered;
+
+    // Indexed by ItemError.Code; a code this build does not know is counted under CODE_UNSPECIFIED.
+    private readonly long[] _errorCodes = new long[32];
 
     /// <summary>Items read from the journal.</summary>
     public long In => Interlocked.Read(ref _in);
@@ -72,6 +78,30 @@ internal sealed class DriverStats
     /// <summary>Batches resolved and sunk.</summary>
     public long Batches => Interlocked.Read(ref _batches);
 
+    /// <summary>Items that succeeded with at least one output.</summary>
+    public long Ok => Interlocked.Read(ref _ok);
+
+    /// <summary>Items that succeeded with no output (a filter that dropped them).</summary>
+    public long Filtered => Interlocked.Read(ref _filtered);
+
+    /// <summary>Round trip of each batch, from its send to its result (replays measured from their own send).</summary>
+    public BatchLatency Latency { get; } = new();
+
+    /// <summary>Failed items per error code, the codes with none left out.</summary>
+    public IReadOnlyList<(ItemError.Types.Code Code, long Count)> ErrorCodes()
+    {
+        var codes = new List<(ItemError.Types.Code, long)>();
+        for (var i = 0; i < _errorCodes.Length; i++)
+        {
+            if (Interlocked.Read(ref _errorCodes[i]) is > 0 and var count)
+            {
+                codes.Add(((ItemError.Types.Code)i, count));
+            }
+        }
+
+        return codes;
+    }
+
     /// <summary>The pid of the current runtime (0 for passthru or none).</summary>
     public int RuntimePid { get; internal set; }
 
@@ -86,4 +116,11 @@ internal sealed class DriverStats
     internal void AddReplayed(long n) => Interlocked.Add(ref _replayed, n);
 
     internal void AddBatch() => Interlocked.Increment(ref _batches);
+
+    internal void AddOk(long n) => Interlocked.Add(ref _ok, n);
+
+    internal void AddFiltered(long n) => Interlocked.Add(ref _filtered, n);
+
+    internal void AddError(ItemError.Types.Code code) =>
+        Interlocked.Increment(ref _errorCodes[(uint)code < (uint)_errorCodes.Length ? (int)code : 0]);
 }

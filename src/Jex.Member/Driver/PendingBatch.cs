@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using Jex.Member.Diagnostics;
 using Jex.Protocol.V1;
 
 namespace Jex.Member.Driver;
@@ -27,10 +29,25 @@ internal sealed class PendingBatch
     /// <summary>How many times it was sent (1 unless replayed).</summary>
     public int Sends { get; internal set; }
 
+    /// <summary>When the latest send began (<see cref="Stopwatch"/> ticks), for the round trip.</summary>
+    public long SentTimestamp { get; internal set; }
+
+    /// <summary>The latest send's span; null when nobody traces. Set by the sender before the batch is marked sent.</summary>
+    public Activity? Activity { get; internal set; }
+
     public Batch ToMessage(ulong wireId, uint deadlineMs)
     {
         var batch = new Batch { Id = wireId, DeadlineMs = deadlineMs };
         batch.Items.Add(Items);
+        if (MemberTracing.TraceparentOf(Activity) is { } traceparent)
+        {
+            batch.Traceparent = traceparent;
+            if (Activity!.TraceStateString is { Length: > 0 } tracestate)
+            {
+                batch.Tracestate = tracestate;
+            }
+        }
+
         return batch;
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Jex.Member.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Log = Jex.Member.Diagnostics.Log;
 using MelLogLevel = Microsoft.Extensions.Logging.LogLevel;
@@ -38,9 +39,15 @@ internal sealed class RuntimeLogForwarder
         };
         // Tag with the driver's batch sequence (stable across restarts, as in item-error logs);
         // the wire id only means something within one session.
+        var inFlight = log.BatchId == 0 ? null : _ledger.BatchOf(log.BatchId);
         var batch = log.BatchId == 0 ? "-"
-            : _ledger.SequenceOf(log.BatchId) is { } sequence ? sequence.ToString(CultureInfo.InvariantCulture)
+            : inFlight is not null ? inFlight.Sequence.ToString(CultureInfo.InvariantCulture)
             : "wire-" + log.BatchId.ToString(CultureInfo.InvariantCulture);
+        // A record written while a traced batch ran joins its trace: at the runtime's span that
+        // user code logged under when the runtime says, else at the member's span of the batch.
+        using var scope = log.TraceId.Length > 0 ? _logger.BeginScope(MemberTracing.LogScope(log.TraceId, log.SpanId))
+            : inFlight?.Activity is { } activity ? _logger.BeginScope(MemberTracing.LogScope(activity.TraceId.ToHexString(), activity.SpanId.ToHexString()))
+            : null;
         Log.Forwarded(_logger, level, _job, _stage, batch, log.Category, log.Message,
             string.IsNullOrEmpty(log.Exception) ? "" : Environment.NewLine + log.Exception);
     }

@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Grpc.Core;
 using Jex.Member.Launch;
 using Jex.Member.Transports;
 using Jex.Protocol.V1;
 using Microsoft.Extensions.Logging;
+using Jex.Member.Diagnostics;
 using Log = Jex.Member.Diagnostics.Log;
 
 namespace Jex.Member.Driver;
@@ -128,7 +130,19 @@ internal sealed class SessionPump
 
     private ValueTask SendBatchAsync(ISessionChannel channel, int generation, PendingBatch batch, CancellationToken cancellationToken)
     {
+        // A replay: the earlier send's session is gone (its reader has stopped), so its span ends here.
+        if (batch.Activity is { } lost)
+        {
+            MemberTracing.StopLost(lost);
+        }
+
+        // Both are set before MarkSent takes the ledger's lock, so the reader that resolves the
+        // batch (under the same lock) sees them.
+        batch.Activity = MemberTracing.StartBatch(batch, _options.Session);
+        batch.SentTimestamp = Stopwatch.GetTimestamp();
         var wireId = _ledger.MarkSent(generation, batch);
+        // As the runtime tags its batch span: OpenTelemetry has no unsigned attribute type.
+        batch.Activity?.SetTag("jex.batch.id", (long)wireId);
         return channel.SendAsync(new MemberMessage { Batch = batch.ToMessage(wireId, _options.BatchDeadlineMs) }, cancellationToken);
     }
 
@@ -154,8 +168,16 @@ internal sealed class SessionPump
             {
                 case RuntimeMessage.KindOneofCase.Result:
                     emit.Clear();
-                    if (_ledger.TryResolve(generation, message.Result, emit))
+                    if (_ledger.TryResolve(generation, message.Result, emit, out var resolved))
                     {
+                        // The round trip ends when the result arrives, not when order lets it out.
+                        _stats.Latency.RecordTicks(Stopwatch.GetTimestamp() - resolved!.SentTimestamp);
+                        if (resolved.Activity is { } activity)
+                        {
+                            resolved.Activity = null;
+                            MemberTracing.Stop(activity, message.Result);
+                        }
+
                         // One reader per generation, and generations never overlap: the emit
                         // order is the ledger's order.
                         foreach (var pair in emit)

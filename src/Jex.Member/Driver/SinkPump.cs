@@ -30,23 +30,35 @@ internal sealed class SinkPump
     {
         await foreach (var (batch, result) in emitted.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
-            long outs = 0, errors = 0;
+            long outs = 0, errors = 0, ok = 0, filtered = 0;
             for (var i = 0; i < result.Results.Count; i++)
             {
                 var r = result.Results[i];
                 if (r.OutcomeCase == ItemResult.OutcomeOneofCase.Ok)
                 {
-                    outs += r.Ok.Outputs_.Count;
+                    var count = r.Ok.Outputs_.Count;
+                    outs += count;
+                    if (count == 0)
+                    {
+                        filtered++;
+                    }
+                    else
+                    {
+                        ok++;
+                    }
                 }
                 else
                 {
                     errors++;
+                    _stats.AddError(r.Error?.Code ?? ItemError.Types.Code.Unspecified);
                     LogItemError(batch, batch.Items[i], r.Error);
                 }
             }
 
             await _sink.WriteAsync(batch, result, cancellationToken).ConfigureAwait(false);
             _stats.AddOut(outs);
+            _stats.AddOk(ok);
+            _stats.AddFiltered(filtered);
             _stats.AddErrors(errors);
             _stats.AddBatch();
             inFlight.Release();

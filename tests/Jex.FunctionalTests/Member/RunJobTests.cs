@@ -22,7 +22,7 @@ public sealed partial class RunJobTests
         Assert.Contains("Add entry to streamed-map: example-key-20 = SomeThing(Value=20)", result.StdoutLines);
         Assert.Contains("Found: example-key-20 = OtherThing(Value=__20__)", result.StdoutLines);
         Assert.Matches(
-            @"^job dotnet-process-grpc completed: in=5 out=5 errors=0 restarts=0 transport=grpc service=process elapsed=\d+\.\d\ds$",
+            @"^job dotnet-process-grpc completed: in=5 out=5 errors=0 restarts=0 transport=grpc service=process elapsed=\d+\.\d\ds p99_ms=\d+\.\d\d$",
             result.SummaryLine);
     }
 

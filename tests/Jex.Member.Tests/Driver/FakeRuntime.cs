@@ -71,6 +71,18 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
 
     public string Transport => "fake";
 
+    /// <summary>Every batch received, on any session, as sent.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<Batch> Batches { get; } = new();
+
+    /// <summary>The result of one item; null for the echo.</summary>
+    public Func<Item, ItemResult?> Answer { get; init; } = _ => null;
+
+    /// <summary>Before each result, forward one user log record naming the batch, as the runtime does for user code's ILogger.</summary>
+    public bool LogEachBatch { get; init; }
+
+    /// <summary>The trace and span ids the forwarded log record carries, as a traced runtime sets them; null for none.</summary>
+    public Func<Batch, (string TraceId, string SpanId)?> LogTrace { get; init; } = _ => null;
+
     /// <summary>The kinds of the member's messages, one list per session (connection), in the order they were sent.</summary>
     public List<System.Collections.Concurrent.ConcurrentQueue<MemberMessage.KindOneofCase>> Sessions { get; } = [];
 
@@ -94,7 +106,7 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
             Sessions.Add(received);
         }
 
-        return ValueTask.FromResult<ISessionChannel>(new FakeChannel(_current!, _maxDelayMs, InitFailure, received));
+        return ValueTask.FromResult<ISessionChannel>(new FakeChannel(this, _current!, _maxDelayMs, InitFailure, received));
     }
 
     internal sealed class FakeInstance(int n, int? dieAfter) : IRuntimeInstance
@@ -155,7 +167,7 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
         }
     }
 
-    private sealed class FakeChannel(FakeInstance instance, int maxDelayMs, Func<Init, Exception?> initFailure, System.Collections.Concurrent.ConcurrentQueue<MemberMessage.KindOneofCase> received) : ISessionChannel
+    private sealed class FakeChannel(FakeRuntime runtime, FakeInstance instance, int maxDelayMs, Func<Init, Exception?> initFailure, System.Collections.Concurrent.ConcurrentQueue<MemberMessage.KindOneofCase> received) : ISessionChannel
     {
         private readonly Channel<RuntimeMessage> _out = Channel.CreateUnbounded<RuntimeMessage>();
         private int _received;
@@ -215,12 +227,19 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
 
                     Interlocked.Increment(ref _pending);
                     var batch = message.Batch;
+                    runtime.Batches.Enqueue(batch);
                     _ = Task.Run(async () =>
                     {
                         await Task.Delay(Random.Shared.Next(maxDelayMs + 1), CancellationToken.None);
                         var result = new BatchResult { BatchId = batch.Id };
                         foreach (var item in batch.Items)
                         {
+                            if (runtime.Answer(item) is { } answer)
+                            {
+                                result.Results.Add(answer);
+                                continue;
+                            }
+
                             var outputs = new Outputs();
                             outputs.Outputs_.Add(new Output { Key = item.Key, Value = ByteString.CopyFromUtf8(item.Key.ToStringUtf8() + "!") });
                             result.Results.Add(new ItemResult { Ok = outputs });
@@ -228,6 +247,17 @@ internal sealed class FakeRuntime : IRuntimeLauncher, ISessionConnector
 
                         if (!instance.Exited.IsCompleted)
                         {
+                            if (runtime.LogEachBatch)
+                            {
+                                var log = new Protocol.V1.Log { Level = LogLevel.Information, Category = "UserCode.Echo", Message = $"echoing batch {batch.Id}", BatchId = batch.Id };
+                                if (runtime.LogTrace(batch) is { } trace)
+                                {
+                                    (log.TraceId, log.SpanId) = trace;
+                                }
+
+                                _out.Writer.TryWrite(new RuntimeMessage { Log = log });
+                            }
+
                             _out.Writer.TryWrite(new RuntimeMessage { Result = result });
                             Interlocked.Increment(ref instance.Answered);
                         }
@@ -302,7 +332,7 @@ internal sealed class CollectingSink : IResultSink
     public ValueTask WriteAsync(PendingBatch batch, BatchResult result, CancellationToken cancellationToken)
     {
         Sequences.Add(batch.Sequence);
-        foreach (var r in result.Results)
+        foreach (var r in result.Results.Where(r => r.OutcomeCase == ItemResult.OutcomeOneofCase.Ok))
         {
             foreach (var o in r.Ok.Outputs_)
             {
