@@ -35,12 +35,16 @@ public sealed class RuntimeMetricsTests : IDisposable
             : value % 2 == 0 ? value : null;
     }
 
-    [Fact]
-    public async Task Instruments_AfterOkFilteredAndFailedItems_CountEachByFunctionOutcomeAndCode()
+    [Theory]
+    [InlineData(Ordering.Batch)]
+    [InlineData(Ordering.Key)]
+    public async Task Instruments_AfterOkFilteredAndFailedItems_CountEachByFunctionOutcomeAndCode(Ordering ordering)
     {
         await using (var harness = new SessionHarness(typeof(Functions), new PayloadCodecs(), new RuntimeCounters(new RuntimeMetrics(_meter)), b => b.SetMinimumLevel(LogLevel.Warning), nameof(Functions.Parity)))
         {
-            await harness.InitAsync(SessionHarness.InitFor(nameof(Functions.Parity), Format.Json));
+            var init = SessionHarness.InitFor(nameof(Functions.Parity), Format.Json);
+            init.Ordering = ordering;
+            await harness.InitAsync(init);
 
             // Batch 1: 4 ok, 3 filtered. Batch 2: 2 ok, 2 user exceptions, 1 that does not decode.
             await RunAsync(harness, 1, ["0", "1", "2", "3", "4", "5", "6"]);
