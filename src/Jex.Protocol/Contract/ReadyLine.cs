@@ -15,9 +15,16 @@ internal sealed record RuntimeReadyInfo(string Transport, string Address, int Pi
     /// <summary>The Prometheus scraping URL (<c>http://127.0.0.1:PORT/metrics</c>) when UserCode:Metrics:Prometheus is on; else null, and the line has no such field.</summary>
     public string? Metrics { get; init; }
 
+    /// <summary>
+    /// Where jex.v1.Deploy is served, when the runtime was started with UserCode:Deploy:Enabled:
+    /// over gRPC the listener's own address, over shared memory <c>unix:/path</c> of its deploy
+    /// socket. Absent (null) otherwise; written only when set.
+    /// </summary>
+    public string? Deploy { get; init; }
+
     public bool Equals(RuntimeReadyInfo? other) =>
         other is not null && Transport == other.Transport && Address == other.Address && Pid == other.Pid &&
-        Version == other.Version && Functions.SequenceEqual(other.Functions) && Metrics == other.Metrics;
+        Version == other.Version && Functions.SequenceEqual(other.Functions) && Metrics == other.Metrics && Deploy == other.Deploy;
 
     public override int GetHashCode() => HashCode.Combine(Transport, Address, Pid, Version, Functions.Count);
 }
@@ -64,13 +71,19 @@ internal static class ReadyLine
             AppendString(line, metrics);
         }
 
+        if (info.Deploy is { } deploy)
+        {
+            line.Append(",\"deploy\":");
+            AppendString(line, deploy);
+        }
+
         return line.Append('}').ToString();
     }
 
     /// <summary>Writes this process's ready line to stdout.</summary>
-    public static void Write(TransportKind transport, string address, string version, IReadOnlyList<string> functions, string? metrics = null)
+    public static void Write(TransportKind transport, string address, string version, IReadOnlyList<string> functions, string? metrics = null, string? deploy = null)
     {
-        var line = Format(new RuntimeReadyInfo(transport.ToWire(), address, Environment.ProcessId, version, functions) { Metrics = metrics });
+        var line = Format(new RuntimeReadyInfo(transport.ToWire(), address, Environment.ProcessId, version, functions) { Metrics = metrics, Deploy = deploy });
         var bytes = Encoding.UTF8.GetBytes(line + "\n");
         using var stdout = Console.OpenStandardOutput();
         stdout.Write(bytes);
@@ -118,7 +131,8 @@ internal static class ReadyLine
                 ? f.EnumerateArray().Select(e => e.GetString() ?? "").ToArray()
                 : [];
             var metrics = root.TryGetProperty("metrics", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
-            return new RuntimeReadyInfo(transport, address, pid, version, functions) { Metrics = metrics };
+            var deploy = root.TryGetProperty("deploy", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
+            return new RuntimeReadyInfo(transport, address, pid, version, functions) { Metrics = metrics, Deploy = deploy };
         }
         catch (JsonException ex)
         {

@@ -100,6 +100,8 @@ internal sealed partial class BatchRun : IKeyedBatch
             return true;
         }
 
+        // Set until the batch ends, and the batch cannot end while this item is running.
+        var invoker = _binding!.Invoker;
         var token = _cts.Token;
         if (context is null)
         {
@@ -114,7 +116,7 @@ internal sealed partial class BatchRun : IKeyedBatch
         ValueTask call;
         try
         {
-            call = _context.Function.Invoker.InvokeAsync(context);
+            call = invoker.InvokeAsync(context);
         }
         catch (Exception e) when (ExceptionFilter.IsRecoverable(e))
         {
@@ -278,7 +280,7 @@ internal sealed partial class BatchRun : IKeyedBatch
         // Started here, in this async method, so Activity.Current changes for the batch's own
         // continuation only. The items run on the scheduler's pumps, outside it: their logs carry
         // no trace ids (docs/observability.md).
-        RuntimeActivity.StartBatch(_batch, _context.Function.Name);
+        RuntimeActivity.StartBatch(_batch, _context.FunctionName);
         try
         {
             await _allResolved!.Task.ConfigureAwait(false);
@@ -303,14 +305,14 @@ internal sealed partial class BatchRun : IKeyedBatch
             {
                 errors += result.TooLargeCount;
                 _context.Metrics?.ItemsFailed(ItemError.Types.Code.ResultTooLarge, result.TooLargeCount);
-                Log.ResultTooLarge(_context.Logger, _context.Id, _context.Function.Name, batchId, result.TooLargeCount, maxMessageBytes);
+                Log.ResultTooLarge(_context.Logger, _context.Id, _context.FunctionName, batchId, result.TooLargeCount, maxMessageBytes);
             }
 
-            var encoded = result.Finish((ulong)elapsedUs);
+            var encoded = result.Finish((ulong)elapsedUs, _binding!.Code.VersionIdUtf8);
             result = null;
             if (encoded.Length > maxMessageBytes)
             {
-                Log.ResultTooLarge(_context.Logger, _context.Id, _context.Function.Name, batchId, count, maxMessageBytes);
+                Log.ResultTooLarge(_context.Logger, _context.Id, _context.FunctionName, batchId, count, maxMessageBytes);
                 encoded.Release();
                 _context.Metrics?.ItemsFailed(ItemError.Types.Code.ResultTooLarge, count - errors);
                 errors = count;
@@ -320,6 +322,7 @@ internal sealed partial class BatchRun : IKeyedBatch
                     {
                         BatchId = batchId,
                         ElapsedUs = (ulong)elapsedUs,
+                        CodeVersion = _binding!.VersionId,
                         Error = new ItemError
                         {
                             Code = ItemError.Types.Code.ResultTooLarge,
@@ -369,6 +372,9 @@ internal sealed partial class BatchRun : IKeyedBatch
             _context.Metrics?.BatchFinished(count, errors, filtered, elapsedUs);
             RuntimeActivity.StopBatch(errors);
             _session.OnBatchDone(this, count, errors, elapsedUs);
+            var binding = _binding!;
+            _binding = null;
+            binding.Exit();
         }
     }
 }

@@ -22,9 +22,11 @@ internal sealed class RuntimeHealthCheck(SessionProcessor processor) : IHealthCh
             return Task.FromResult(HealthCheckResult.Unhealthy("draining: the runtime is stopping"));
         }
 
-        if (processor.Catalog.Names.Count == 0)
+        if (processor.Versions.FunctionNames.Count == 0)
         {
-            return Task.FromResult(HealthCheckResult.Unhealthy("no user code is loaded: there is no function to serve"));
+            return Task.FromResult(HealthCheckResult.Unhealthy(processor.Versions.DeployEnabled
+                ? "no user code is active yet: deploy a version (jex deploy) to serve"
+                : "no user code is loaded: there is no function to serve"));
         }
 
         var stuck = processor.StuckCalls;

@@ -83,7 +83,8 @@ internal sealed class SessionHandshake(SessionProcessor processor, long id, Canc
     /// <summary>Accepts the Init (or throws <see cref="SessionRejectedException"/>) and fixes the session's context.</summary>
     public SessionContext Accept(Init init, ISessionOutput output)
     {
-        var function = processor.Accept(init, id);
+        var keyFormat = init.KeyFormat == Format.Unspecified ? Format.Bytes : init.KeyFormat;
+        var valueFormat = init.ValueFormat == Format.Unspecified ? Format.Bytes : init.ValueFormat;
         var options = processor.Options;
         var limits = new SessionLimits(
             MaxInFlight: init.MaxInFlight == 0 ? options.MaxInFlight : (int)Math.Min(init.MaxInFlight, (uint)options.MaxInFlight),
@@ -95,23 +96,26 @@ internal sealed class SessionHandshake(SessionProcessor processor, long id, Canc
             JobName = init.JobName,
             StageName = init.StageName,
             FunctionName = init.Function,
-            KeyFormat = init.KeyFormat == Format.Unspecified ? Format.Bytes : init.KeyFormat,
-            ValueFormat = init.ValueFormat == Format.Unspecified ? Format.Bytes : init.ValueFormat,
+            KeyFormat = keyFormat,
+            ValueFormat = valueFormat,
             Settings = new Dictionary<string, string>(init.Settings, StringComparer.Ordinal),
-            Format = processor.Catalog.Codecs.SessionFormat?.StartSession(),
+            // Compact schema state holds schemas, not user types: it outlives a switch of code version.
+            Format = processor.Versions.Codecs?.SessionFormat?.StartSession(),
             Id = id,
             Logger = processor.Logger,
         };
         var scheduler = KeyOrdering(init, info);
-        var userCategory = $"UserCode.{function.Name}";
+        var code = processor.Accept(init, id, keyFormat, valueFormat);
+        var userCategory = $"UserCode.{code.FunctionName}";
         var userLogger = processor.LoggerFactory.CreateLogger(userCategory);
-        var metrics = processor.Counters.Metrics.ForSession(function.Name, transport.ToWire());
+        var metrics = processor.Counters.Metrics.ForSession(code.FunctionName, transport.ToWire());
         var inFlight = new SemaphoreSlim(limits.MaxInFlight, limits.MaxInFlight);
         var context = new SessionContext
         {
             Id = id,
             Info = info,
-            Function = function,
+            FunctionName = code.FunctionName,
+            Code = code,
             Logger = processor.Logger,
             UserLogger = userLogger,
             UserCategory = userCategory,
@@ -122,7 +126,7 @@ internal sealed class SessionHandshake(SessionProcessor processor, long id, Canc
             Writer = new SessionWriter(output, session, inFlight, processor.Counters) { Metrics = metrics },
             Metrics = metrics,
             Token = session.Token,
-            Signature = function.Invoker.SignatureFor(info.KeyFormat, info.ValueFormat),
+            Signature = code.Signature,
             Scheduler = scheduler,
         };
         metrics.SessionOpened();
@@ -185,13 +189,14 @@ internal sealed class SessionHandshake(SessionProcessor processor, long id, Canc
                 MaxMessageBytes = (uint)context.MaxMessageBytes,
                 MaxConcurrency = (uint)(context.Scheduler?.MaxConcurrency ?? 0),
             },
+            CodeVersion = context.Code.Current?.VersionId ?? string.Empty,
         };
         if (context.Scheduler is not null)
         {
             ready.Capabilities.Add("ordering-key");
         }
 
-        if (processor.Catalog.Codecs.SessionFormat is { } format)
+        if (processor.Versions.Codecs?.SessionFormat is { } format)
         {
             ready.Capabilities.Add(format.Capability);
         }
