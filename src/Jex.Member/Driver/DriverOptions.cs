@@ -54,6 +54,8 @@ internal sealed class DriverStats
     private long _restarts;
     private long _replayed;
     private long _batches;
+    private long _codeVersionChanges;
+    private string _codeVersion = "";
 
     /// <summary>Items read from the journal.</summary>
     public long In => Interlocked.Read(ref _in);
@@ -75,6 +77,18 @@ internal sealed class DriverStats
     /// <summary>The pid of the current runtime (0 for passthru or none).</summary>
     public int RuntimePid { get; internal set; }
 
+    /// <summary>
+    /// The code version (BatchResult.code_version) of the last batch handed to the sink; empty
+    /// while the runtime serves only the code it started with and nothing was deployed.
+    /// </summary>
+    public string CodeVersion => Volatile.Read(ref _codeVersion);
+
+    /// <summary>Times the code version changed between two batches in sink order (live code switches seen).</summary>
+    public long CodeVersionChanges => Interlocked.Read(ref _codeVersionChanges);
+
+    /// <summary>Raised by the sink's task with the new version when a batch ran on another version than the one before it.</summary>
+    public event Action<string>? CodeVersionChanged;
+
     internal void AddIn(long n) => Interlocked.Add(ref _in, n);
 
     internal void AddOut(long n) => Interlocked.Add(ref _out, n);
@@ -86,4 +100,22 @@ internal sealed class DriverStats
     internal void AddReplayed(long n) => Interlocked.Add(ref _replayed, n);
 
     internal void AddBatch() => Interlocked.Increment(ref _batches);
+
+    /// <summary>Notes the version of the next batch in sink order; the first batch sets it without counting a change.</summary>
+    internal void SeeCodeVersion(string version, bool first)
+    {
+        // Versions are few and the same string most of the time: the comparison stops at the
+        // reference or at the length, so this costs nothing per batch when nothing changed.
+        if (string.Equals(version, _codeVersion, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        Volatile.Write(ref _codeVersion, version);
+        if (!first)
+        {
+            Interlocked.Increment(ref _codeVersionChanges);
+            CodeVersionChanged?.Invoke(version);
+        }
+    }
 }
