@@ -31,11 +31,12 @@ internal static class RunCommand
         var record = new Option<FileInfo?>("--record") { HelpName = "FILE.jsonl", Description = "Record every batch (items with their formats) and every result to this JSON-lines file, for jex replay." };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Debug logs, the runtime's own output, and the stack of each failed item." };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Warnings and errors only." };
+        var watch = new Option<bool>("--watch") { Description = "Watch the user code (the folder or .dll, or a .csproj's sources, rebuilt) and deploy each change into the running job, with no event lost; the summary counts deploys." };
 
         var command = new Command("run", "Run a JEX job file end to end with no cluster: embedded map and journal, the user-code runtime, embedded sink map.");
         command.Arguments.Add(job);
         command.Arguments.Add(variables);
-        foreach (var option in new Option[] { input, generate, rate, output, show, project, errors, allowErrors, record, token, verbose, quiet })
+        foreach (var option in new Option[] { input, generate, rate, output, show, project, errors, allowErrors, record, token, verbose, quiet, watch })
         {
             command.Options.Add(option);
         }
@@ -90,6 +91,17 @@ internal static class RunCommand
             {
                 userCodeKey = "--project";
                 definition = definition with { Transform = definition.Transform with { UserCodePath = projectFile.FullName } };
+            }
+
+            if (parse.GetValue(watch))
+            {
+                if (definition.Transform.UserCodePath is not { } watched)
+                {
+                    await Console.Error.WriteLineAsync($"jex run: --watch needs the code to watch: {definition.FilePath} has no runtime.user-code; add it or give --project CSPROJ").ConfigureAwait(false);
+                    return JobRunner.ExitBadInput;
+                }
+
+                options = options with { WatchPath = watched };
             }
 
             try

@@ -50,8 +50,11 @@ internal static class RuntimeServices
             : $"http://{transform.Service.Address ?? "127.0.0.1"}:{transport.Port.ToString(CultureInfo.InvariantCulture)}";
     }
 
-    /// <summary>Launch options for one start: a fresh token (or the passthru one) and a fresh shared-memory uid.</summary>
-    public static Func<RuntimeLaunchOptions> LaunchOptionsFactory(JobDefinition job, string? passthruToken)
+    /// <summary>
+    /// Launch options for one start: a fresh token (or the passthru one) and a fresh shared-memory
+    /// uid; with <paramref name="liveCode"/> (--watch), jex.v1.Deploy on and the latest code deployed.
+    /// </summary>
+    public static Func<RuntimeLaunchOptions> LaunchOptionsFactory(JobDefinition job, string? passthruToken, LiveCode? liveCode = null)
     {
         var starts = 0;
         var transform = job.Transform;
@@ -64,12 +67,13 @@ internal static class RuntimeServices
             return new RuntimeLaunchOptions(
                 Token: token,
                 Transport: transform.Transport.Kind,
-                UserCodePath: transform.UserCodePath ?? "",
+                UserCodePath: liveCode?.StartPath ?? transform.UserCodePath ?? "",
                 Uid: transform.Transport.Kind == TransportKind.SharedMemory ? $"{job.Uid}-{n.ToString(CultureInfo.InvariantCulture)}" : null,
                 GrpcPort: transform.Transport.Port,
                 GrpcSocket: transform.Transport.Socket,
                 ExtraArguments: transform.Service.Arguments,
-                ReadyTimeout: transform.ReadyTimeout);
+                ReadyTimeout: transform.ReadyTimeout,
+                Deploy: liveCode is null ? null : new DeployLaunchOptions());
         };
     }
 }
