@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Jex.Protocol.Contract;
 using Jex.Runtime.Configuration;
+using Jex.Runtime.Deploy;
 using Jex.Runtime.Hosting;
 using Jex.Runtime.Transports.Grpc;
 using Jex.Runtime.UserCode;
@@ -76,8 +77,40 @@ internal static partial class Program
 
         var serilog = CreateLogger(options, configuration);
         StartupTrace.Mark("serilog created");
+        VersionStore? store = null;
+        string? deploySocketToRemove = null;
         try
         {
+            if (options.Deploy.Enabled)
+            {
+                try
+                {
+                    store = VersionStore.Create(options, new SerilogLoggerFactory(serilog).CreateLogger("Jex.Runtime.Deploy"));
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    return ConfigurationError([$"UserCode:CodeDir '{options.CodeDir ?? "(default)"}' cannot be created: {e.Message.TrimEnd('.')}; give a folder this user may write"]);
+                }
+
+                // A forced exit (parent gone) removes it too; the graceful path does below.
+                ExitCleanup.Register(store.Dispose);
+                if (Transports.SharedMemory.SharedMemoryListener.IsSharedMemory(options)
+                    && Transports.SharedMemory.SharedMemoryListener.DeploySocket(options) is { } deploySocket)
+                {
+                    var kind = GrpcEndpoint.FileKind(deploySocket);
+                    if (kind is not (null or "socket"))
+                    {
+                        return ConfigurationError([$"UserCode:Deploy:Socket '{deploySocket}' already exists and is a {kind}, not a socket: the runtime does not delete it; remove it or choose another path"]);
+                    }
+
+                    // A socket left there by a runtime that died.
+                    File.Delete(deploySocket);
+                    ExitCleanup.Register(() => File.Delete(deploySocket));
+                    deploySocketToRemove = deploySocket;
+                }
+            }
+
+
             // Startup: the user code loads (assembly loading, signature checks, binders) on another core
             // while the host is built. It is awaited before anything uses it and before the server
             // starts, so a load failure still exits with code 3 before the ready line.
@@ -124,7 +157,7 @@ internal static partial class Program
                     });
                 }
 
-                return Run(builder, options, endpoint, serilog, loading, early, lifetime);
+                return Run(builder, options, endpoint, serilog, loading, early, lifetime, store);
             }
             finally
             {
@@ -146,6 +179,12 @@ internal static partial class Program
         }
         finally
         {
+            store?.Dispose();
+            if (deploySocketToRemove is not null)
+            {
+                File.Delete(deploySocketToRemove);
+            }
+
             serilog.Dispose();
         }
     }
@@ -162,7 +201,7 @@ internal static partial class Program
     }
 
     private static int Run(
-        WebApplicationBuilder builder, UserCodeOptions options, GrpcEndpoint? endpoint, Serilog.Core.Logger serilog, Task<FunctionCatalog> loading, EarlyTransport? early, EarlyLifetime lifetime)
+        WebApplicationBuilder builder, UserCodeOptions options, GrpcEndpoint? endpoint, Serilog.Core.Logger serilog, Task<CodeVersions> loading, EarlyTransport? early, EarlyLifetime lifetime, VersionStore? store)
     {
         if (early is not null)
         {
@@ -180,6 +219,11 @@ internal static partial class Program
         builder.Services.AddSerilog(serilog, dispose: false);
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(options.DrainTimeoutSeconds));
         builder.Services.AddJexRuntime(builder.Configuration, _ => loading.GetAwaiter().GetResult());
+        if (store is not null)
+        {
+            builder.Services.AddSingleton(store);
+        }
+
         if (endpoint is not null)
         {
             builder.Services.AddSingleton(endpoint);
@@ -218,6 +262,11 @@ internal static partial class Program
         StartupTrace.Mark("host built");
         app.MapGrpcService<UserCodeService>();
         app.MapGrpcHealthChecksService();
+        if (store is not null)
+        {
+            app.MapGrpcService<DeployService>();
+        }
+
         StartupTrace.Mark("endpoints mapped");
         // A load failure surfaces here, before the server starts: exit 3 and no ready line.
         _ = loading.GetAwaiter().GetResult();
@@ -279,19 +328,41 @@ internal static partial class Program
         return builder;
     }
 
-    private static FunctionCatalog LoadUserCode(UserCodeOptions options, Serilog.Core.Logger serilog)
+    /// <summary>
+    /// The startup code (none when deploy is on and UserCode:Path is not set: the runtime starts
+    /// empty), as one fixed version, or with deploy as version "v0" of a registry that can load more.
+    /// </summary>
+    private static CodeVersions LoadUserCode(UserCodeOptions options, Serilog.Core.Logger serilog)
     {
         StartupTrace.Mark("user code: loading");
-        var codecs = PayloadCodecs.CreateDefault();
-        using var loadLoggers = new SerilogLoggerFactory(serilog);
-        var catalog = UserCodeLoader.Load(options.Path!, loadLoggers, codecs);
-        var loadLog = loadLoggers.CreateLogger("Jex.Runtime.UserCode");
+        FunctionCatalog? catalog = null;
+        if (!string.IsNullOrWhiteSpace(options.Path))
+        {
+            using var loadLoggers = new SerilogLoggerFactory(serilog);
+            catalog = Load(options.Path, loadLoggers);
+        }
+
+        StartupTrace.Mark("user code: loaded");
+        if (!options.Deploy.Enabled)
+        {
+            return CodeVersions.Fixed(catalog!);
+        }
+
+        // User code of later versions logs through this factory for the runtime's life.
+        var deployLoggers = new SerilogLoggerFactory(serilog);
+        return CodeVersions.Deployable(dir => Load(dir, deployLoggers), deployLoggers.CreateLogger("Jex.Runtime.Deploy"), catalog, options.Path);
+    }
+
+    /// <summary>Loads a folder or .dll with codecs of its own: each version gets its own JSON options and type caches.</summary>
+    private static FunctionCatalog Load(string path, ILoggerFactory loggers)
+    {
+        var catalog = UserCodeLoader.Load(path, loggers, PayloadCodecs.CreateDefault());
+        var loadLog = loggers.CreateLogger("Jex.Runtime.UserCode");
         foreach (var f in catalog.All)
         {
             Log.FunctionLoaded(loadLog, f.Name, f.MethodDisplayName, f.Signature.Input, f.Signature.Output, f.AssemblyPath);
         }
 
-        StartupTrace.Mark("user code: loaded");
         return catalog;
     }
 

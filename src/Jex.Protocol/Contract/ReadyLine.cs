@@ -12,9 +12,16 @@ namespace Jex.Protocol.Contract;
 /// <param name="Functions">The function names it loaded.</param>
 internal sealed record RuntimeReadyInfo(string Transport, string Address, int Pid, string Version, IReadOnlyList<string> Functions)
 {
+    /// <summary>
+    /// Where jex.v1.Deploy is served, when the runtime was started with UserCode:Deploy:Enabled:
+    /// over gRPC the listener's own address, over shared memory <c>unix:/path</c> of its deploy
+    /// socket. Absent (null) otherwise; written only when set.
+    /// </summary>
+    public string? Deploy { get; init; }
+
     public bool Equals(RuntimeReadyInfo? other) =>
         other is not null && Transport == other.Transport && Address == other.Address && Pid == other.Pid &&
-        Version == other.Version && Functions.SequenceEqual(other.Functions);
+        Version == other.Version && Functions.SequenceEqual(other.Functions) && Deploy == other.Deploy;
 
     public override int GetHashCode() => HashCode.Combine(Transport, Address, Pid, Version, Functions.Count);
 }
@@ -54,13 +61,20 @@ internal static class ReadyLine
             AppendString(line, info.Functions[i]);
         }
 
-        return line.Append("]}").ToString();
+        line.Append(']');
+        if (info.Deploy is { } deploy)
+        {
+            line.Append(",\"deploy\":");
+            AppendString(line, deploy);
+        }
+
+        return line.Append('}').ToString();
     }
 
     /// <summary>Writes this process's ready line to stdout.</summary>
-    public static void Write(TransportKind transport, string address, string version, IReadOnlyList<string> functions)
+    public static void Write(TransportKind transport, string address, string version, IReadOnlyList<string> functions, string? deploy = null)
     {
-        var line = Format(new RuntimeReadyInfo(transport.ToWire(), address, Environment.ProcessId, version, functions));
+        var line = Format(new RuntimeReadyInfo(transport.ToWire(), address, Environment.ProcessId, version, functions) { Deploy = deploy });
         var bytes = Encoding.UTF8.GetBytes(line + "\n");
         using var stdout = Console.OpenStandardOutput();
         stdout.Write(bytes);
@@ -107,7 +121,8 @@ internal static class ReadyLine
             var functions = root.TryGetProperty("functions", out var f) && f.ValueKind == JsonValueKind.Array
                 ? f.EnumerateArray().Select(e => e.GetString() ?? "").ToArray()
                 : [];
-            return new RuntimeReadyInfo(transport, address, pid, version, functions);
+            var deploy = root.TryGetProperty("deploy", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
+            return new RuntimeReadyInfo(transport, address, pid, version, functions) { Deploy = deploy };
         }
         catch (JsonException ex)
         {

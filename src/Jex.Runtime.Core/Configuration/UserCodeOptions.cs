@@ -101,6 +101,35 @@ internal sealed class UserCodeOptions
     /// token, such a bind refuses to start (exit 2).
     /// </summary>
     public bool AllowAnonymous { get; set; }
+
+    // Live code (docs/live-code.md).
+
+    /// <summary>Serves jex.v1.Deploy: new user code can be uploaded and activated while sessions run.</summary>
+    public DeployOptions Deploy { get; set; } = new();
+
+    /// <summary>
+    /// Where uploaded versions are stored (created 0700). Unset: a private folder under
+    /// $XDG_RUNTIME_DIR or the temp folder, removed at exit; a folder set here is kept.
+    /// </summary>
+    public string? CodeDir { get; set; }
+}
+
+internal sealed class DeployOptions
+{
+    /// <summary>Serve jex.v1.Deploy (needs a token). Without UserCode:Path the runtime then starts empty.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>Largest package, compressed and expanded, in bytes. Default 256 MiB.</summary>
+    public int MaxBytes { get; set; } = 256 * 1024 * 1024;
+
+    /// <summary>Most files in one package. Default 4096.</summary>
+    public int MaxFiles { get; set; } = 4096;
+
+    /// <summary>
+    /// With shared memory: the Unix socket Deploy is served on. Default: beside the shared-memory
+    /// file, <c>/dev/shm/jex-&lt;uid&gt;.deploy</c>. Over gRPC, Deploy shares the session listener.
+    /// </summary>
+    public string? Socket { get; set; }
 }
 
 internal sealed class GrpcEndpointOptions

@@ -36,7 +36,10 @@ internal sealed class UserCodeOptionsValidator : IValidateOptions<UserCodeOption
 
         if (string.IsNullOrWhiteSpace(o.Path))
         {
-            errors.Add("UserCode:Path is required: a user assembly (.dll) or a directory of them");
+            if (!o.Deploy.Enabled)
+            {
+                errors.Add("UserCode:Path is required: a user assembly (.dll) or a directory of them (or set UserCode:Deploy:Enabled=true to start empty and deploy later)");
+            }
         }
         else if (!File.Exists(o.Path) && !Directory.Exists(o.Path))
         {
@@ -105,8 +108,29 @@ internal sealed class UserCodeOptionsValidator : IValidateOptions<UserCodeOption
             errors.Add($"UserCode:Token and UserCode:TokenFile '{o.TokenFile}' are both set; set only one");
         }
 
+        ValidateDeploy(errors, o);
         errors.AddRange(ChannelSecurityRules.Validate(o));
         return errors;
+    }
+
+    private static void ValidateDeploy(List<string> errors, UserCodeOptions o)
+    {
+        InRange(errors, "Deploy:MaxBytes", o.Deploy.MaxBytes, 1024, int.MaxValue);
+        InRange(errors, "Deploy:MaxFiles", o.Deploy.MaxFiles, 1, 1_000_000);
+        if (o.Deploy.Enabled && string.IsNullOrEmpty(o.Token) && string.IsNullOrEmpty(o.TokenFile))
+        {
+            errors.Add("UserCode:Deploy:Enabled=true needs UserCode:Token or UserCode:TokenFile: without one, anyone who reaches the listener could run code in the runtime");
+        }
+
+        if (o.Deploy.Socket is { } socket && System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(socket)) is { } dir && !Directory.Exists(dir))
+        {
+            errors.Add($"UserCode:Deploy:Socket '{socket}': directory '{dir}' does not exist");
+        }
+
+        if (o.CodeDir is { } codeDir && File.Exists(codeDir))
+        {
+            errors.Add($"UserCode:CodeDir '{codeDir}' is a file; give a folder (it is created when missing)");
+        }
     }
 
     // One rule per kind of bound, so every message names the key, the value and what is allowed the same way.

@@ -19,6 +19,27 @@ internal static partial class Log
     [LoggerMessage(201, LogLevel.Warning, "Session {SessionId}: function {Function} takes a {Type}, but none of its properties ({Properties}) matches a field of the JSON input (fields seen: {Fields}), so every property keeps its default; rename the properties or the fields (names match case-insensitively), or use [JsonPropertyName]. Logged once per session")]
     public static partial void JsonFieldsUnmatched(ILogger logger, long sessionId, string function, string type, string fields, string properties);
 
+    [LoggerMessage(210, LogLevel.Information, "Deploy: stored version {Version} ({Label}): {Files} file(s), {Bytes} bytes, in {Directory}")]
+    public static partial void VersionStored(ILogger logger, string version, string label, int files, long bytes, string directory);
+
+    [LoggerMessage(211, LogLevel.Warning, "Deploy: upload refused ({Status}): {Reason}")]
+    public static partial void UploadRefused(ILogger logger, string status, string reason);
+
+    [LoggerMessage(212, LogLevel.Information, "Deploy: version {Version} is current (was {Previous}), loaded and checked in {LoadUs} us; {Sessions} session(s) move to it at their next batch; functions: {Functions}")]
+    public static partial void Activated(ILogger logger, string version, string previous, long loadUs, int sessions, string functions);
+
+    [LoggerMessage(213, LogLevel.Warning, "Deploy: version {Version} not activated: {Reason}")]
+    public static partial void ActivationFailed(ILogger logger, string version, string reason);
+
+    [LoggerMessage(214, LogLevel.Information, "Deploy: version {Version} (activation {Generation}) has no batch left and was unloaded")]
+    public static partial void Unloaded(ILogger logger, string version, long generation);
+
+    [LoggerMessage(215, LogLevel.Information, "Deploy: version {Version} removed")]
+    public static partial void Removed(ILogger logger, string version);
+
+    [LoggerMessage(216, LogLevel.Warning, "Deploy: call refused: {Reason}")]
+    public static partial void DeployCallRefused(ILogger logger, string reason);
+
     [LoggerMessage(300, LogLevel.Information, "Session {SessionId} started: job={JobName} stage={Stage} function={Function} ({Input} -> {Output}) inflight={MaxInFlight}")]
     public static partial void SessionStarted(ILogger logger, long sessionId, string jobName, string stage, string function, string input, string output, int maxInFlight);
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Google.Protobuf;
 using Jex.Protocol.V1;
+using Jex.Runtime.Deploy;
 using Jex.Runtime.Dispatch.Wire;
 using Jex.Runtime.UserCode;
 using Log = Jex.Runtime.Diagnostics.Log;
@@ -21,9 +22,14 @@ internal sealed class BatchRun
     private readonly CancellationTokenSource? _deadline;
     private volatile bool _cancelledByMember;
 
-    public BatchRun(SessionContext context, Session session, MemberMessageBuffer batch)
+    // The code the batch runs on, counted there until the batch ends; dropped then, so a finished
+    // batch that something still references does not keep retired code loaded.
+    private CodeBinding? _binding;
+
+    public BatchRun(SessionContext context, Session session, MemberMessageBuffer batch, CodeBinding binding)
     {
         _context = context;
+        _binding = binding;
         _session = session;
         _batch = batch;
         Id = batch.BatchId;
@@ -84,7 +90,8 @@ internal sealed class BatchRun
         var logger = new ForwardingLogger(_context.UserLogger, _context.UserCategory,
             _context.Writer, _context.ForwardLevel, batchId);
         var context = new InvocationContext(_context.Info, logger, (long)batchId, token);
-        var invoker = _context.Function.Invoker;
+        var binding = _binding!;
+        var invoker = binding.Invoker;
         long elapsedUs = long.MaxValue;
         try
         {
@@ -121,14 +128,14 @@ internal sealed class BatchRun
             if (result.TooLargeCount > 0)
             {
                 errors += result.TooLargeCount;
-                Log.ResultTooLarge(_context.Logger, _context.Id, _context.Function.Name, batchId, result.TooLargeCount, maxMessageBytes);
+                Log.ResultTooLarge(_context.Logger, _context.Id, _context.FunctionName, batchId, result.TooLargeCount, maxMessageBytes);
             }
 
-            var encoded = result.Finish((ulong)elapsedUs);
+            var encoded = result.Finish((ulong)elapsedUs, binding.Code.VersionIdUtf8);
             if (encoded.Length > maxMessageBytes)
             {
                 // Only when even one small error per item cannot fit (tiny UserCode:MaxMessageBytes).
-                Log.ResultTooLarge(_context.Logger, _context.Id, _context.Function.Name, batchId, count, maxMessageBytes);
+                Log.ResultTooLarge(_context.Logger, _context.Id, _context.FunctionName, batchId, count, maxMessageBytes);
                 encoded.Release();
                 errors = count;
                 encoded = RuntimeMessageBuffer.From(new RuntimeMessage
@@ -137,6 +144,7 @@ internal sealed class BatchRun
                     {
                         BatchId = batchId,
                         ElapsedUs = (ulong)elapsedUs,
+                        CodeVersion = binding.VersionId,
                         Error = new ItemError
                         {
                             Code = ItemError.Types.Code.ResultTooLarge,
@@ -173,6 +181,8 @@ internal sealed class BatchRun
             }
 
             _session.OnBatchDone(this, count, errors, elapsedUs);
+            _binding = null;
+            binding.Exit();
         }
     }
 
@@ -233,7 +243,7 @@ internal sealed class BatchRun
         var session = _context;
         var batchId = Id;
         _ = task.ContinueWith(
-            t => Log.AbandonedCallFailed(session.Logger, t.Exception!.GetBaseException(), session.Id, session.Function.Name, batchId),
+            t => Log.AbandonedCallFailed(session.Logger, t.Exception!.GetBaseException(), session.Id, session.FunctionName, batchId),
             CancellationToken.None,
             TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);

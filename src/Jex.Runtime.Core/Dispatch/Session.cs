@@ -41,6 +41,9 @@ internal sealed class Session
     private long _items;
     private long _errors;
 
+    // The activation the session's last batch ran on (reader only); a batch on a later one waits for the session's batches in flight.
+    private long _lastGeneration;
+
     public Session(SessionProcessor processor, long id, ISessionOutput output, CancellationToken transportToken, CancellationToken runtimeStopping)
     {
         _processor = processor;
@@ -56,7 +59,7 @@ internal sealed class Session
     internal ILogger Logger => _processor.Logger;
 
     /// <summary>The session's function; set once Init is accepted, which is before any batch runs.</summary>
-    internal FunctionDescriptor Function => Context.Function;
+    internal string FunctionName => Context.FunctionName;
 
     /// <summary>Calls of this session abandoned at their deadline and still running.</summary>
     internal int AbandonedCalls => Volatile.Read(ref _abandonedCalls);
@@ -144,12 +147,13 @@ internal sealed class Session
 
             await enumerator.DisposeAsync().ConfigureAwait(false);
             _context?.InFlight.Dispose();
+            _context?.Code.Release();
             _sessionCts.Dispose();
             if (_context is { } context)
             {
                 if (context.Writer.LogsDropped is > 0 and var dropped)
                 {
-                    Log.LogsDropped(Logger, _id, context.Function.Name, dropped, SessionWriter.DefaultCapacity);
+                    Log.LogsDropped(Logger, _id, context.FunctionName, dropped, SessionWriter.DefaultCapacity);
                 }
 
                 Log.SessionEnded(Logger, _id, Interlocked.Read(ref _batches), Interlocked.Read(ref _items), Interlocked.Read(ref _errors));
@@ -249,7 +253,21 @@ internal sealed class Session
                 return false;
         }
 
-        var run = new BatchRun(Context, this, batch);
+        var binding = Context.Code.Enter();
+        if (binding is null)
+        {
+            Context.InFlight.Release();
+            await RefuseBatchAsync(batch, ItemError.Types.Code.Unspecified,
+                $"function '{FunctionName}' is not in the current code version; the session cannot go on: open a new one").ConfigureAwait(false);
+            return false;
+        }
+
+        if (binding.Code.Generation != _lastGeneration)
+        {
+            await SwitchAsync(binding.Code.Generation).ConfigureAwait(false);
+        }
+
+        var run = new BatchRun(Context, this, batch, binding);
         lock (_gate)
         {
             _running[batch.BatchId] = run;
@@ -275,6 +293,30 @@ internal sealed class Session
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// The session's next batch runs on newer code than its last one: it starts only once every
+    /// batch of the session still running on older code has finished (its result sent), so the
+    /// session never runs two versions at once and its batches' versions follow their order.
+    /// </summary>
+    private async Task SwitchAsync(long generation)
+    {
+        if (_lastGeneration != 0)
+        {
+            BatchRun[] older;
+            lock (_gate)
+            {
+                older = [.. _running.Values];
+            }
+
+            if (older.Length > 0)
+            {
+                await Task.WhenAll(older.Select(static r => r.Completion)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+
+        _lastGeneration = generation;
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using Jex.Protocol.V1;
+using Jex.Runtime.Deploy;
 using Jex.Runtime.UserCode;
 using MsLogLevel = Microsoft.Extensions.Logging.LogLevel;
 
@@ -14,7 +15,11 @@ internal sealed class SessionContext
 
     public required SessionInfo Info { get; init; }
 
-    public required FunctionDescriptor Function { get; init; }
+    /// <summary>The function Init named.</summary>
+    public required string FunctionName { get; init; }
+
+    /// <summary>The session's binding to the current user code, resolved again at a batch after an activation.</summary>
+    public required SessionCode Code { get; init; }
 
     /// <summary>The function's signature in this session's formats (Ready, the session log).</summary>
     public required FunctionSignature Signature { get; init; }

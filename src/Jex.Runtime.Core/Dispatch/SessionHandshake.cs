@@ -82,7 +82,9 @@ internal sealed class SessionHandshake(SessionProcessor processor, long id, Canc
     /// <summary>Accepts the Init (or throws <see cref="SessionRejectedException"/>) and fixes the session's context.</summary>
     public SessionContext Accept(Init init, ISessionOutput output)
     {
-        var function = processor.Accept(init, id);
+        var keyFormat = init.KeyFormat == Format.Unspecified ? Format.Bytes : init.KeyFormat;
+        var valueFormat = init.ValueFormat == Format.Unspecified ? Format.Bytes : init.ValueFormat;
+        var code = processor.Accept(init, id, keyFormat, valueFormat);
         var options = processor.Options;
         var limits = new SessionLimits(
             MaxInFlight: init.MaxInFlight == 0 ? options.MaxInFlight : (int)Math.Min(init.MaxInFlight, (uint)options.MaxInFlight),
@@ -94,20 +96,22 @@ internal sealed class SessionHandshake(SessionProcessor processor, long id, Canc
             JobName = init.JobName,
             StageName = init.StageName,
             FunctionName = init.Function,
-            KeyFormat = init.KeyFormat == Format.Unspecified ? Format.Bytes : init.KeyFormat,
-            ValueFormat = init.ValueFormat == Format.Unspecified ? Format.Bytes : init.ValueFormat,
+            KeyFormat = keyFormat,
+            ValueFormat = valueFormat,
             Settings = new Dictionary<string, string>(init.Settings, StringComparer.Ordinal),
-            Format = processor.Catalog.Codecs.SessionFormat?.StartSession(),
+            // Compact schema state holds schemas, not user types: it outlives a switch of code version.
+            Format = processor.Versions.Codecs?.SessionFormat?.StartSession(),
             Id = id,
             Logger = processor.Logger,
         };
-        var userCategory = $"UserCode.{function.Name}";
+        var userCategory = $"UserCode.{code.FunctionName}";
         var inFlight = new SemaphoreSlim(limits.MaxInFlight, limits.MaxInFlight);
         var context = new SessionContext
         {
             Id = id,
             Info = info,
-            Function = function,
+            FunctionName = code.FunctionName,
+            Code = code,
             Logger = processor.Logger,
             UserLogger = processor.LoggerFactory.CreateLogger(userCategory),
             UserCategory = userCategory,
@@ -117,7 +121,7 @@ internal sealed class SessionHandshake(SessionProcessor processor, long id, Canc
             InFlight = inFlight,
             Writer = new SessionWriter(output, session, inFlight, processor.Counters),
             Token = session.Token,
-            Signature = function.Invoker.SignatureFor(info.KeyFormat, info.ValueFormat),
+            Signature = code.Signature,
         };
         Log.SessionStarted(processor.Logger, id, init.JobName, init.StageName, init.Function, context.Signature.Input, context.Signature.Output, limits.MaxInFlight);
         return context;
@@ -138,8 +142,9 @@ internal sealed class SessionHandshake(SessionProcessor processor, long id, Canc
                 MaxInFlight = (uint)context.Limits.MaxInFlight,
                 MaxMessageBytes = (uint)context.MaxMessageBytes,
             },
+            CodeVersion = context.Code.Current?.VersionId ?? string.Empty,
         };
-        if (processor.Catalog.Codecs.SessionFormat is { } format)
+        if (processor.Versions.Codecs?.SessionFormat is { } format)
         {
             ready.Capabilities.Add(format.Capability);
         }

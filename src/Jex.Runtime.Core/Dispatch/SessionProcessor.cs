@@ -3,6 +3,7 @@ using System.Text;
 using Jex.Protocol.Contract;
 using Jex.Protocol.V1;
 using Jex.Runtime.Configuration;
+using Jex.Runtime.Deploy;
 using Jex.Runtime.Dispatch.Wire;
 using Jex.Runtime.UserCode;
 using Log = Jex.Runtime.Diagnostics.Log;
@@ -19,7 +20,7 @@ namespace Jex.Runtime.Dispatch;
 /// </summary>
 internal sealed class SessionProcessor : IDisposable
 {
-    private readonly FunctionCatalog _catalog;
+    private readonly CodeVersions _versions;
     private readonly UserCodeOptions _options;
     private readonly RuntimeCounters _counters;
     private readonly ILoggerFactory _loggerFactory;
@@ -40,14 +41,25 @@ internal sealed class SessionProcessor : IDisposable
     private int _abandonedCalls;
     private int _stuck;
 
+    /// <summary>A processor for a fixed set of functions (no deploy): results carry no code version.</summary>
     public SessionProcessor(
         FunctionCatalog catalog,
         IOptions<UserCodeOptions> options,
         RuntimeCounters counters,
         ILoggerFactory loggerFactory,
         IHostApplicationLifetime lifetime)
+        : this(CodeVersions.Fixed(catalog), options, counters, loggerFactory, lifetime)
     {
-        _catalog = catalog;
+    }
+
+    public SessionProcessor(
+        CodeVersions versions,
+        IOptions<UserCodeOptions> options,
+        RuntimeCounters counters,
+        ILoggerFactory loggerFactory,
+        IHostApplicationLifetime lifetime)
+    {
+        _versions = versions;
         _options = options.Value;
         _counters = counters;
         _loggerFactory = loggerFactory;
@@ -75,7 +87,8 @@ internal sealed class SessionProcessor : IDisposable
     /// <summary>Whether the runtime is stopping (SIGTERM): it finishes what it has and takes nothing new.</summary>
     public bool IsStopping => _stopping.IsCancellationRequested;
 
-    internal FunctionCatalog Catalog => _catalog;
+    /// <summary>The user code: the current version and, with deploy, the others.</summary>
+    internal CodeVersions Versions => _versions;
 
     internal UserCodeOptions Options => _options;
 
@@ -131,8 +144,8 @@ internal sealed class SessionProcessor : IDisposable
         "Init carries a wrong token: it is not this runtime's UserCode:Token (or the content of UserCode:TokenFile); " +
         "give the member the same token: for jex run against a passthru runtime, --token or UserCode__Token";
 
-    /// <summary>Checks Init and resolves the function, or refuses the session with a status.</summary>
-    internal FunctionDescriptor Accept(Init init, long sessionId)
+    /// <summary>Checks Init and binds the session to the current code's function, or refuses the session with a status.</summary>
+    internal SessionCode Accept(Init init, long sessionId, Format keyFormat, Format valueFormat)
     {
         if (_token is not null && !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(init.Token), _token))
         {
@@ -146,22 +159,20 @@ internal sealed class SessionProcessor : IDisposable
                 $"protocol version {init.ProtocolVersion} is not supported; this runtime speaks version {ProtocolContract.Version}");
         }
 
-        if (!_catalog.TryGet(init.Function, out var function))
-        {
-            var available = _catalog.Names.Count == 0 ? "none" : string.Join(", ", _catalog.Names);
-            throw Reject(sessionId, StatusCode.NotFound,
-                string.IsNullOrEmpty(init.Function)
-                    ? $"Init names no function; available: {available}"
-                    : $"function '{init.Function}' is not loaded; available: {available}");
-        }
-
         if (init.MaxBatchBytes > _options.MaxBatchBytes)
         {
             throw Reject(sessionId, StatusCode.InvalidArgument,
                 $"max_batch_bytes {init.MaxBatchBytes} exceeds this runtime's limit of {_options.MaxBatchBytes} (UserCode:MaxBatchBytes)");
         }
 
-        return function;
+        try
+        {
+            return _versions.Bind(sessionId, init.Function, keyFormat, valueFormat);
+        }
+        catch (SessionRejectedException e)
+        {
+            throw Reject(sessionId, e.StatusCode, e.Message);
+        }
     }
 
     /// <summary>
@@ -170,10 +181,10 @@ internal sealed class SessionProcessor : IDisposable
     /// </summary>
     internal void OnAbandoned(Session session, BatchRun run, Task call, int heldBytes, Action onEnded)
     {
-        var entry = new AbandonedCall(session.Id, session.Function.Name, run.Id, run.Started, run.DeadlineMs, call, heldBytes);
+        var entry = new AbandonedCall(session.Id, session.FunctionName, run.Id, run.Started, run.DeadlineMs, call, heldBytes);
         Interlocked.Increment(ref _abandonedCalls);
         _abandoned[entry] = 0;
-        Log.CallAbandoned(_logger, session.Id, session.Function.Name, run.Id, heldBytes, AbandonedCalls);
+        Log.CallAbandoned(_logger, session.Id, session.FunctionName, run.Id, heldBytes, AbandonedCalls);
         _ = call.ContinueWith(
             static (ended, state) =>
             {
@@ -270,7 +281,7 @@ internal sealed class SessionProcessor : IDisposable
                         if (!run.ReportedStuck)
                         {
                             run.ReportedStuck = true;
-                            Log.CallStuck(_logger, session.Id, session.Function.Name, run.Id, _options.StuckCallSeconds);
+                            Log.CallStuck(_logger, session.Id, session.FunctionName, run.Id, _options.StuckCallSeconds);
                         }
                     }
                 }

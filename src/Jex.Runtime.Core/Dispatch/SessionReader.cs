@@ -95,7 +95,7 @@ internal sealed class SessionReader
             epoch = ++_epoch;
         }
 
-        Log.ReaderRescued(_context.Logger, _context.Id, _context.Function.Name, (long)after.TotalMilliseconds);
+        Log.ReaderRescued(_context.Logger, _context.Id, _context.FunctionName, (long)after.TotalMilliseconds);
         _rescueReaders.Add(ReadLoopAsync(inline: false, epoch));
     }
 

@@ -1,4 +1,5 @@
 using Jex.Runtime.Configuration;
+using Jex.Runtime.Deploy;
 using Jex.Runtime.Dispatch;
 using Jex.Runtime.Hosting;
 using Jex.Runtime.Transports.Grpc;
@@ -25,6 +26,13 @@ internal static class RuntimeServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddJexRuntime(this IServiceCollection services, IConfiguration configuration, Func<IServiceProvider, FunctionCatalog> catalog)
     {
+        services.TryAddSingleton(catalog);
+        return services.AddJexRuntime(configuration, sp => CodeVersions.Fixed(sp.GetRequiredService<FunctionCatalog>()));
+    }
+
+    /// <summary>The same, with the user code over time (deploy on, or one fixed version) from a factory.</summary>
+    public static IServiceCollection AddJexRuntime(this IServiceCollection services, IConfiguration configuration, Func<IServiceProvider, CodeVersions> versions)
+    {
         services.AddOptions<UserCodeOptions>()
             .Configure(o =>
             {
@@ -37,9 +45,11 @@ internal static class RuntimeServiceCollectionExtensions
             })
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<UserCodeOptions>, UserCodeOptionsValidator>());
-        services.TryAddSingleton(catalog);
+        services.TryAddSingleton(versions);
         services.TryAddSingleton<RuntimeCounters>();
-        services.TryAddSingleton<SessionProcessor>();
+        services.TryAddSingleton(sp => new SessionProcessor(
+            sp.GetRequiredService<CodeVersions>(), sp.GetRequiredService<IOptions<UserCodeOptions>>(), sp.GetRequiredService<RuntimeCounters>(),
+            sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<IHostApplicationLifetime>()));
         services.AddHostedService<ParentWatcher>();
         services.AddGrpc();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<GrpcServiceOptions>, GrpcServiceLimits>());

@@ -1,8 +1,8 @@
 using Jex.Protocol.Contract;
 using Jex.Runtime.Configuration;
+using Jex.Runtime.Deploy;
 using Jex.Runtime.Dispatch;
 using Jex.Runtime.Transports.SharedMemory;
-using Jex.Runtime.UserCode;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace Jex.Runtime.Hosting;
@@ -19,7 +19,7 @@ internal static class TransportRegistry
     {
         if (SharedMemoryListener.IsSharedMemory(options))
         {
-            SharedMemoryListener.ConfigureKestrel(kestrel);
+            SharedMemoryListener.ConfigureKestrel(kestrel, options);
         }
     }
 
@@ -31,14 +31,14 @@ internal static class TransportRegistry
     /// session processor; returns null for gRPC, which the host serves. The host stops the
     /// listener like any other once it is built (<see cref="EarlyTransport.Listener"/>).
     /// </summary>
-    public static EarlyTransport? StartEarly(UserCodeOptions options, FunctionCatalog catalog, ILoggerFactory loggerFactory, EarlyLifetime lifetime)
+    public static EarlyTransport? StartEarly(UserCodeOptions options, CodeVersions versions, ILoggerFactory loggerFactory, EarlyLifetime lifetime)
     {
         if (!SharedMemoryListener.IsSharedMemory(options))
         {
             return null;
         }
 
-        var processor = new SessionProcessor(catalog, Microsoft.Extensions.Options.Options.Create(options), new RuntimeCounters(), loggerFactory, lifetime);
+        var processor = new SessionProcessor(versions, Microsoft.Extensions.Options.Options.Create(options), new RuntimeCounters(), loggerFactory, lifetime);
         return new EarlyTransport(processor, SharedMemoryListener.Start(options, processor, lifetime, loggerFactory));
     }
 }

@@ -66,7 +66,7 @@ internal static class Usage
             ("Uid", Text(d.Uid), "names the shared-memory channel (/dev/shm/jex-<uid>); required with shared-memory"),
             ("SharedMemory:Sessions", Text(d.SharedMemory.Sessions), "shared-memory session slots, 1..64"),
             ("SharedMemory:RingBytes", Text(d.SharedMemory.RingBytes), "bytes per ring, a power of two from 4096"),
-            ("Path", "(required)", "a user assembly (.dll) or a directory of them"),
+            ("Path", "(required)", "a user assembly (.dll) or a directory of them (optional with Deploy:Enabled)"),
             ("Token", Text(d.Token), "the token sessions must present (set it as UserCode__Token)"),
             ("TokenFile", Text(d.TokenFile), "a file holding the token (mode 0400 or 0600); exclusive with Token"),
             ("AllowAnonymous", Text(d.AllowAnonymous), "serve without a token on a non-loopback address"),
@@ -85,6 +85,11 @@ internal static class Usage
             ("DrainTimeoutSeconds", Text(d.DrainTimeoutSeconds), $"how long a stop waits for open sessions to drain, {UserCodeOptionsValidator.DrainTimeoutRange}"),
             ("LogFormat", LogFormats.ToName(d.LogFormat), string.Join(", ", LogFormats.Names) + " (auto: text on a terminal, JSON otherwise)"),
             ("LogLevel", d.LogLevel, string.Join(", ", UserCodeOptionsValidator.LogLevels)),
+            ("Deploy:Enabled", Text(d.Deploy.Enabled), "serve jex.v1.Deploy (needs a token); without Path the runtime starts empty"),
+            ("Deploy:MaxBytes", Text(d.Deploy.MaxBytes), "largest uploaded package, compressed or expanded"),
+            ("Deploy:MaxFiles", Text(d.Deploy.MaxFiles), "most files in an uploaded package"),
+            ("Deploy:Socket", Text(d.Deploy.Socket), "shared memory: the Unix socket Deploy is served on (none: the shm file's path + .deploy)"),
+            ("CodeDir", Text(d.CodeDir), "where uploaded versions are stored, 0700 (none: a private folder removed at exit)"),
         ];
     }
 

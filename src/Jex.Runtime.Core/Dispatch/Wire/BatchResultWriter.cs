@@ -36,6 +36,7 @@ internal sealed class BatchResultWriter
     private static readonly byte ValueTag = ProtoWire.Tag(2, ProtoWire.LengthDelimited);
     private static readonly byte KeyFormatTag = ProtoWire.Tag(3, ProtoWire.Varint);
     private static readonly byte ValueFormatTag = ProtoWire.Tag(4, ProtoWire.Varint);
+    private static readonly byte CodeVersionTag = ProtoWire.Tag(5, ProtoWire.LengthDelimited);
 
     // Room kept free for the elapsed time field written by Finish.
     private const int TrailerRoom = 11;
@@ -175,13 +176,21 @@ internal sealed class BatchResultWriter
     }
 
     /// <summary>Ends the message and hands its bytes over; the writer must not be used afterwards.</summary>
-    public RuntimeMessageBuffer Finish(ulong elapsedUs)
+    /// <param name="elapsedUs">BatchResult.elapsed_us; 0 is not written.</param>
+    /// <param name="codeVersion">BatchResult.code_version as UTF-8 (encoded once per version, not per batch); empty is not written.</param>
+    public RuntimeMessageBuffer Finish(ulong elapsedUs, ReadOnlySpan<byte> codeVersion = default)
     {
         if (elapsedUs != 0)
         {
             Ensure(11);
             _buffer[_pos++] = ElapsedTag;
             _pos = ProtoWire.WriteVarint(_buffer, _pos, elapsedUs);
+        }
+
+        if (codeVersion.Length > 0)
+        {
+            Ensure(ProtoWire.DelimitedSize(codeVersion.Length));
+            _pos = ProtoWire.WriteDelimited(_buffer, _pos, CodeVersionTag, codeVersion);
         }
 
         var bodyLength = _pos - HeaderRoom;

@@ -1,7 +1,7 @@
 using Jex.Protocol.Contract;
+using Jex.Runtime.Deploy;
 using Jex.Runtime.Dispatch;
 using Jex.Runtime.Hosting;
-using Jex.Runtime.UserCode;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using HostLog = Jex.Runtime.Diagnostics.HostLog;
@@ -14,7 +14,7 @@ namespace Jex.Runtime.Transports.Grpc;
 /// the Transform calls still open to finish their drain, then removes the Unix socket.
 /// </summary>
 internal sealed class GrpcListener(
-    IServer server, GrpcEndpoint endpoint, GrpcSessions sessions, FunctionCatalog catalog, ILogger<GrpcListener> logger) : ITransportListener
+    IServer server, GrpcEndpoint endpoint, GrpcSessions sessions, CodeVersions versions, ILogger<GrpcListener> logger) : ITransportListener
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -29,8 +29,10 @@ internal sealed class GrpcListener(
             address = server.Features.Get<IServerAddressesFeature>()!.Addresses.First();
         }
 
-        HostLog.Ready(logger, RuntimeInfo.Version, TransportKind.Grpc.ToWire(), address, string.Join(", ", catalog.Names));
-        ReadyLine.Write(TransportKind.Grpc, address, RuntimeInfo.Version, catalog.Names);
+        var functions = versions.FunctionNames;
+        HostLog.Ready(logger, RuntimeInfo.Version, TransportKind.Grpc.ToWire(), address, string.Join(", ", functions));
+        // Deploy shares the session listener, so its address is the same.
+        ReadyLine.Write(TransportKind.Grpc, address, RuntimeInfo.Version, functions, versions.DeployEnabled ? address : null);
         StartupTrace.Mark("ready line written");
         return Task.CompletedTask;
     }

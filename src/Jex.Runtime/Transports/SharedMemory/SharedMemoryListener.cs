@@ -69,9 +69,24 @@ internal sealed class SharedMemoryListener : ITransportListener
     public static bool IsSharedMemory(UserCodeOptions options) =>
         options.Transport == TransportKind.SharedMemory;
 
-    /// <summary>Kestrel still hosts health checks; on loopback port 0 so runtimes never collide.</summary>
-    public static void ConfigureKestrel(KestrelServerOptions kestrel) =>
+    /// <summary>
+    /// Kestrel still hosts health checks; on loopback port 0 so runtimes never collide. With deploy
+    /// on, it also serves jex.v1.Deploy on a Unix socket whose path is known before the ready line.
+    /// </summary>
+    public static void ConfigureKestrel(KestrelServerOptions kestrel, UserCodeOptions options)
+    {
         kestrel.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2);
+        if (DeploySocket(options) is { } socket)
+        {
+            kestrel.ListenUnixSocket(socket, l => l.Protocols = HttpProtocols.Http2);
+        }
+    }
+
+    /// <summary>The deploy socket: UserCode:Deploy:Socket, or beside the shared-memory file; null without deploy.</summary>
+    public static string? DeploySocket(UserCodeOptions options) =>
+        !options.Deploy.Enabled ? null
+        : options.Deploy.Socket is { } socket ? Path.GetFullPath(socket)
+        : SharedMemoryChannel.PathFor(options.Uid!) + ".deploy";
 
     /// <summary>
     /// Creates the file, starts serving and writes the ready line, all before the host is built (a
@@ -99,9 +114,10 @@ internal sealed class SharedMemoryListener : ITransportListener
             thread.Start();
         }
 
-        var catalog = processor.Catalog;
-        HostLog.Ready(logger, RuntimeInfo.Version, TransportKind.SharedMemory.ToWire(), channel.Path, string.Join(", ", catalog.Names));
-        ReadyLine.Write(TransportKind.SharedMemory, channel.Path, RuntimeInfo.Version, catalog.Names);
+        var catalog = processor.Versions.FunctionNames;
+        HostLog.Ready(logger, RuntimeInfo.Version, TransportKind.SharedMemory.ToWire(), channel.Path, string.Join(", ", catalog));
+        var deploySocket = DeploySocket(options);
+        ReadyLine.Write(TransportKind.SharedMemory, channel.Path, RuntimeInfo.Version, catalog, deploySocket is null ? null : "unix:" + deploySocket);
         return listener;
     }
 

@@ -1,0 +1,97 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using Jex.Runtime.UserCode;
+
+namespace Jex.Runtime.Deploy;
+
+/// <summary>
+/// One activation of a version: its functions in their own load contexts, and the batches running
+/// on it. Activating a version again (a rollback) loads it again into a new instance. Once retired
+/// (another activation became current) and with no batch left, it drops its catalog and unloads
+/// its contexts.
+/// </summary>
+internal sealed class LoadedCode
+{
+    private readonly Action<LoadedCode> _onUnload;
+    private FunctionCatalog? _catalog;
+    private int _batches;
+    private int _retired;
+    private int _unloaded;
+
+    public LoadedCode(CodeVersion version, FunctionCatalog catalog, long generation, Action<LoadedCode> onUnload)
+    {
+        Version = version;
+        _catalog = catalog;
+        Generation = generation;
+        _onUnload = onUnload;
+        VersionId = version.Id;
+        VersionIdUtf8 = Encoding.UTF8.GetBytes(version.Id);
+    }
+
+    public CodeVersion Version { get; }
+
+    /// <summary>What BatchResult.code_version and Ready.code_version carry; empty when deploy is off.</summary>
+    public string VersionId { get; }
+
+    /// <summary><see cref="VersionId"/> encoded once, for the hand-written result encoder.</summary>
+    public byte[] VersionIdUtf8 { get; }
+
+    /// <summary>Increases with every activation in the runtime; sessions compare it to see a switch.</summary>
+    public long Generation { get; }
+
+    /// <summary>The functions; null once unloaded.</summary>
+    public FunctionCatalog? Catalog => Volatile.Read(ref _catalog);
+
+    public int Batches => Volatile.Read(ref _batches);
+
+    public bool IsRetired => Volatile.Read(ref _retired) != 0;
+
+    public bool IsUnloaded => Volatile.Read(ref _unloaded) != 0;
+
+    /// <summary>Counts a batch on this code (the caller then checks that it is still current).</summary>
+    public void Enter() => Interlocked.Increment(ref _batches);
+
+    /// <summary>A batch on this code ended; the last one on retired code unloads it.</summary>
+    public void Exit()
+    {
+        if (Interlocked.Decrement(ref _batches) == 0 && IsRetired)
+        {
+            Unload();
+        }
+    }
+
+    /// <summary>Another activation is current now: unload as soon as no batch runs here.</summary>
+    public void Retire()
+    {
+        Interlocked.Exchange(ref _retired, 1);
+        if (Volatile.Read(ref _batches) == 0)
+        {
+            Unload();
+        }
+    }
+
+    private void Unload()
+    {
+        if (Interlocked.Exchange(ref _unloaded, 1) != 0)
+        {
+            return;
+        }
+
+        // Sessions' cached bindings go first, so nothing the runtime holds points into the contexts.
+        _onUnload(this);
+        var catalog = Interlocked.Exchange(ref _catalog, null);
+        if (catalog is not null)
+        {
+            UnloadContexts(catalog);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void UnloadContexts(FunctionCatalog catalog)
+    {
+        foreach (var context in catalog.Contexts)
+        {
+            context.Unload();
+        }
+    }
+}
