@@ -74,9 +74,12 @@ internal sealed class LiveCode : IAsyncDisposable
         }
     }
 
-    /// <summary>Where jex.v1.Deploy is served: over gRPC the session's own address; else the ready line's deploy field.</summary>
+    /// <summary>
+    /// Where jex.v1.Deploy is served: the ready line's deploy field (for shared memory, the deploy
+    /// socket); a gRPC runtime that does not give it serves Deploy on its session address.
+    /// </summary>
     public static string? DeployAddress(RuntimeReadyInfo ready) =>
-        ready.Transport == TransportKinds.GrpcName ? ready.Address : null;
+        ready.Deploy ?? (ready.Transport == TransportKinds.GrpcName ? ready.Address : null);
 
     /// <summary>Watches, and deploys each change, until cancelled.</summary>
     public async Task RunAsync(TransformDriver driver, CancellationToken cancellationToken)
