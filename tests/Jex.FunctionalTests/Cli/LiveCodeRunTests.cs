@@ -37,16 +37,7 @@ public sealed partial class LiveCodeRunTests : IDisposable
     public async Task Watch_WhenVersion2IsCopiedOverTheUserCodeMidRun_SwitchesOnceWithNoEventLostOrRepeated(string job, string transport)
     {
         Assert.True(Directory.Exists(SamplesV2), $"{SamplesV2} is missing: run ./demo.sh build first");
-        // The job's variable JEX_OUT points at a folder whose runtime is the real one and whose
-        // samples are a copy this test may overwrite.
-        var jexOut = Path.Combine(_root, "out");
-        var watched = Path.Combine(jexOut, "samples", "Jex.Samples");
-        Directory.CreateDirectory(watched);
-        Directory.CreateSymbolicLink(Path.Combine(jexOut, "runtime"), Path.Combine(JexCli.Out, "runtime"));
-        foreach (var file in Directory.GetFiles(JexCli.Samples))
-        {
-            File.Copy(file, Path.Combine(watched, Path.GetFileName(file)));
-        }
+        var (jexOut, watched) = CopyUserCode();
 
         var output = Path.Combine(_root, "o.jsonl");
         var watching = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -106,6 +97,69 @@ public sealed partial class LiveCodeRunTests : IDisposable
         Assert.Equal(Events, seen.Count);
         Assert.True(switchAt > 0, $"no v1 result before the switch (switch at line {switchAt + 1}): the copy came too late or too early");
         _output.WriteLine($"{transport}: switch point at line {switchAt + 1} of {Events}; {deploy}");
+    }
+
+    [Fact]
+    public async Task Watch_WhenTheNewCodeDoesNotLoad_SaysWhyAndTheJobFinishesOnTheOldVersion()
+    {
+        var (jexOut, watched) = CopyUserCode();
+
+        var output = Path.Combine(_root, "o.jsonl");
+        var watching = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var run = JexCli.RunAsync(
+            ["run", JexCli.Job("dotnet-process-grpc.yml"), "JEX_OUT=" + jexOut, "--generate", "100000", "--rate", "25000", "--output", output, "--watch", "--show", "0"],
+            RunTimeout,
+            onStderr: (line, _) =>
+            {
+                if (line.StartsWith("jex run --watch: watching ", StringComparison.Ordinal))
+                {
+                    watching.TrySetResult();
+                }
+            });
+        if (await Task.WhenAny(watching.Task, run).WaitAsync(RunTimeout) == run)
+        {
+            Assert.Fail("jex run ended before it said it watches: " + await run);
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var dll = Path.Combine(watched, "Jex.Samples.dll");
+        var bytes = await File.ReadAllBytesAsync(dll);
+        await File.WriteAllBytesAsync(dll, bytes[..(bytes.Length / 2)]);
+
+        var result = await run;
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Matches("^job dotnet-process-grpc completed: in=100000 out=100000 errors=0 restarts=0 deploys=0 transport=grpc ", result.SummaryLine);
+        var failure = Assert.Single(result.Stderr.Split('\n'), l => l.StartsWith("jex run --watch: deploy of ", StringComparison.Ordinal));
+        Assert.Matches($"^jex run --watch: deploy of {Regex.Escape(watched)} failed: activation of v1 was refused, the current version keeps serving: .+; the job keeps running on version v0$", failure);
+        Assert.DoesNotContain(result.Stderr.Split('\n'), l => l.StartsWith("deploy ", StringComparison.Ordinal));
+        var values = File.ReadLines(output).Select(ValueOf).ToList();
+        Assert.Equal(100_000, values.Count);
+        Assert.All(values, v => Assert.Matches("^__\\d+__$", v));
+    }
+
+    /// <summary>
+    /// A folder for the job's variable JEX_OUT whose runtime is the real one and whose
+    /// samples/Jex.Samples is a copy of version 1 that the test may overwrite.
+    /// </summary>
+    private (string JexOut, string Watched) CopyUserCode()
+    {
+        var jexOut = Path.Combine(_root, "out");
+        var watched = Path.Combine(jexOut, "samples", "Jex.Samples");
+        Directory.CreateDirectory(watched);
+        Directory.CreateSymbolicLink(Path.Combine(jexOut, "runtime"), Path.Combine(JexCli.Out, "runtime"));
+        foreach (var file in Directory.GetFiles(JexCli.Samples))
+        {
+            File.Copy(file, Path.Combine(watched, Path.GetFileName(file)));
+        }
+
+        return (jexOut, watched);
+    }
+
+    private static string ValueOf(string line)
+    {
+        using var doc = JsonDocument.Parse(line);
+        return doc.RootElement.GetProperty("value").GetProperty("value").GetString()!;
     }
 
     [GeneratedRegex("^key-(\\d+)$")]
