@@ -120,6 +120,7 @@ internal sealed class JobRunner
             ReadyTimeout = transform.ReadyTimeout,
             InputSchemas = compact?.InputSchemas,
             OnSchemas = compact is null ? null : compact.Learn,
+            PrepareRuntime = liveCode is not null && transform.Service.Kind == ServiceKind.Container ? liveCode.DeployToStartedAsync : null,
         }, logger);
 
         var source = new EmbeddedJournalMap(_job.Source.MapName, format);

@@ -122,6 +122,38 @@ internal sealed class LiveCode : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>
+    /// Deploys the latest code into a runtime that has just started without it (a container gets
+    /// no code mounted under --watch), before its session opens. Not counted in <see cref="Deploys"/>.
+    /// </summary>
+    /// <exception cref="Member.Sessions.JobFailedException">The runtime refused the code: no restart would change that.</exception>
+    /// <exception cref="IOException">The runtime did not answer: it is treated as lost and restarted.</exception>
+    public async Task DeployToStartedAsync(LiveRuntime runtime, CancellationToken cancellationToken)
+    {
+        var package = CodePackage.FromPath(StartPath);
+        var address = DeployAddress(runtime.Ready)
+            ?? throw new Member.Sessions.JobFailedException($"{runtime.Name} did not say where it serves jex.v1.Deploy (no deploy address in its ready line); use a runtime image built from this version of Jex");
+        using var client = new DeployClient(address, runtime.Token, "the job's runtime");
+        try
+        {
+            var outcome = await client.DeployAsync(package, $"jex run --watch: {_userCode}", cancellationToken).ConfigureAwait(false);
+            await _err.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"jex run --watch: deployed {_userCode} into {runtime.Name} as {outcome.Activate.Version} ({outcome.Upload.Files} file(s); load {outcome.Activate.LoadUs / 1000.0:0.0} ms)")).ConfigureAwait(false);
+        }
+        catch (DeployException ex) when (ex.IsUnreachable)
+        {
+            throw new IOException($"{runtime.Name} did not take the job's code: {ex.Message}", ex);
+        }
+        catch (DeployException ex)
+        {
+            throw new Member.Sessions.JobFailedException($"{runtime.Name} refused the job's code: {ex.Message}", ex)
+            {
+                // As the runtime's own exit code 3: the user code does not load.
+                ExitCode = ex.Status == Grpc.Core.StatusCode.FailedPrecondition ? 3 : null,
+            };
+        }
+    }
+
     private async Task DeployChangeAsync(TransformDriver driver, CancellationToken cancellationToken)
     {
         CodePackage package;

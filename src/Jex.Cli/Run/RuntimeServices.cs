@@ -67,7 +67,9 @@ internal static class RuntimeServices
             return new RuntimeLaunchOptions(
                 Token: token,
                 Transport: transform.Transport.Kind,
-                UserCodePath: liveCode?.StartPath ?? transform.UserCodePath ?? "",
+                // --watch with a container: no code is mounted; LiveCode deploys it once the runtime is up.
+                UserCodePath: liveCode is null ? transform.UserCodePath ?? ""
+                    : transform.Service.Kind == ServiceKind.Container ? "" : liveCode.StartPath,
                 Uid: transform.Transport.Kind == TransportKind.SharedMemory ? $"{job.Uid}-{n.ToString(CultureInfo.InvariantCulture)}" : null,
                 GrpcPort: transform.Transport.Port,
                 GrpcSocket: transform.Transport.Socket,

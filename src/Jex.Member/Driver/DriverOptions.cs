@@ -41,6 +41,14 @@ internal sealed record DriverOptions
     /// <summary>Compact schemas the runtime announced (for the sink's decoder).</summary>
     public Action<Schemas>? OnSchemas { get; init; }
 
+    /// <summary>
+    /// Runs on each started runtime before its session opens, restarts included; null for nothing.
+    /// jex run --watch uses it to deploy the job's latest code into a container that has no code
+    /// mounted. Its exceptions count as the start's: a <see cref="Sessions.JobFailedException"/>
+    /// ends the job, an <see cref="IOException"/> is a lost runtime (restart).
+    /// </summary>
+    public Func<LiveRuntime, CancellationToken, Task>? PrepareRuntime { get; init; }
+
     /// <summary>At most this many item errors are logged one by one; all are counted.</summary>
     public int MaxLoggedItemErrors { get; init; } = 20;
 }

@@ -94,7 +94,12 @@ internal sealed class RuntimeSupervisor
                 var launch = _options.LaunchOptions();
                 instance = await _launcher.StartAsync(launch with { ReadyTimeout = launch.ReadyTimeout ?? _options.ReadyTimeout }, cancellationToken).ConfigureAwait(false);
                 _stats.RuntimePid = instance.Ready.Pid;
-                if (instance.Ready.Functions.Count > 0 && !instance.Ready.Functions.Contains(_options.Session.Function))
+                if (_options.PrepareRuntime is { } prepare)
+                {
+                    // The functions the runtime started with are not the ones it will serve.
+                    await prepare(new LiveRuntime(instance.Ready, launch.Token, instance.Name), cancellationToken).ConfigureAwait(false);
+                }
+                else if (instance.Ready.Functions.Count > 0 && !instance.Ready.Functions.Contains(_options.Session.Function))
                 {
                     throw new JobFailedException(
                         $"function '{_options.Session.Function}' is not in the runtime's user code; it has: {string.Join(", ", instance.Ready.Functions)}; fix the job's function key")
