@@ -1,3 +1,5 @@
+using System.Reflection;
+using System.Reflection.Metadata;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Jex.Runtime.UserCode;
@@ -93,5 +95,31 @@ internal sealed class LoadedCode
         {
             context.Unload();
         }
+
+        ClearJsonCaches();
+    }
+
+    private static readonly Action? ClearJsonCache = FindJsonCacheClear();
+
+    /// <summary>
+    /// System.Text.Json keeps the property accessors it emitted in a process-wide cache, keyed by
+    /// type, that it trims only while it is being used: the last version's types would stay in it,
+    /// and keep their load context alive, until some later JSON binding happened to run more than a
+    /// second after them. Its hot-reload hook clears that cache and the shared metadata caches; the
+    /// current version's metadata is rebuilt at its next JSON item.
+    /// </summary>
+    internal static void ClearJsonCaches() => ClearJsonCache?.Invoke();
+
+    private static Action? FindJsonCacheClear()
+    {
+        foreach (var attribute in typeof(System.Text.Json.JsonSerializer).Assembly.GetCustomAttributes<MetadataUpdateHandlerAttribute>())
+        {
+            if (attribute.HandlerType.GetMethod("ClearCache", BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static, [typeof(Type[])]) is { } clear)
+            {
+                return () => clear.Invoke(null, [null]);
+            }
+        }
+
+        return null;
     }
 }

@@ -23,8 +23,13 @@ internal sealed class PayloadCodecs
         return codecs;
     }
 
-    /// <summary>System.Text.Json's web defaults: camelCase out, case-insensitive in.</summary>
-    public JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web);
+    /// <summary>
+    /// System.Text.Json's web defaults: camelCase out, case-insensitive in. A resolver of its own, so
+    /// these options never share System.Text.Json's type metadata cache (shared between options with
+    /// equal settings and the same resolver) with another code version's: an unloaded version's
+    /// types must not stay reachable from the current version's options.
+    /// </summary>
+    public JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web) { TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver() };
 
     /// <summary>The Hazelcast <c>Data</c> codec, when this build has one; null refuses FORMAT_HAZELCAST.</summary>
     public IHazelcastBinding? Hazelcast { get; set; }

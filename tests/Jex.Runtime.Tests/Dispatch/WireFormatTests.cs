@@ -203,6 +203,20 @@ public sealed class WireFormatTests
         frame.Release();
     }
 
+    [Fact]
+    public void BatchResultWriter_WritesTheCodeVersionAfterTheElapsedTime_AsField5()
+    {
+        var writer = new BatchResultWriter(3, 64);
+        writer.AddOk([new PendingOutput(default, Format.Text, "x"u8.ToArray(), Format.Text)]);
+        var frame = writer.Finish(7, "v12"u8);
+
+        var bytes = frame.Span.ToArray();
+        // ... elapsed_us (field 3, varint 7), then code_version (field 5, length 3, "v12"), at the end.
+        Assert.Equal(new byte[] { 0x18, 7, 0x2A, 3, (byte)'v', (byte)'1', (byte)'2' }, bytes[^7..]);
+        Assert.Equal("v12", RuntimeMessage.Parser.ParseFrom(bytes).Result.CodeVersion);
+        frame.Release();
+    }
+
     private static Batch TestBatch(ulong id, params string[] values)
     {
         var b = new Batch { Id = id };
@@ -258,7 +272,10 @@ public sealed class WireFormatTests
 
         var elapsed = random.Next(3) == 0 ? 0UL : (ulong)random.NextInt64(0, 1L << 40);
         expected.ElapsedUs = elapsed;
-        var frame = writer.Finish(elapsed);
+        // Deploy off: no code_version; on: "v" and a number (long ids test a two-byte length).
+        var version = random.Next(3) switch { 0 => string.Empty, 1 => "v" + random.Next(100_000), _ => "v" + new string('9', random.Next(120, 200)) };
+        expected.CodeVersion = version;
+        var frame = writer.Finish(elapsed, System.Text.Encoding.UTF8.GetBytes(version));
         Assert.Equal(expected.Results.Count, writer.Count);
         Assert.Equal(new RuntimeMessage { Result = expected }.ToByteArray(), frame.Span.ToArray());
         frame.Release();

@@ -46,6 +46,29 @@ public sealed class ReadyLineTests
     }
 
     [Fact]
+    public void Format_WithoutADeployAddress_LeavesTheFieldOut()
+    {
+        var line = ReadyLine.Format(new RuntimeReadyInfo("grpc", "http://127.0.0.1:1", 1, "1.0", ["f"]));
+
+        Assert.DoesNotContain("deploy", line, StringComparison.Ordinal);
+        Assert.True(ReadyLine.TryParse(line, out var info));
+        Assert.Null(info!.Deploy);
+    }
+
+    [Fact]
+    public void Format_WithADeployAddress_WritesItLast_AndTryParseReadsItBack()
+    {
+        var written = new RuntimeReadyInfo("shared-memory", "/dev/shm/jex-x", 9, "1.0", []) { Deploy = "unix:/dev/shm/jex-x.deploy" };
+
+        var line = ReadyLine.Format(written);
+
+        Assert.EndsWith(""","functions":[],"deploy":"unix:/dev/shm/jex-x.deploy"}""", line, StringComparison.Ordinal);
+        Assert.True(ReadyLine.TryParse(line, out var read));
+        Assert.Equal(written, read);
+        Assert.NotEqual(written with { Deploy = null }, read);
+    }
+
+    [Fact]
     public void TryParse_WhenLineHasFieldsItDoesNotKnow_IgnoresThem()
     {
         var ok = ReadyLine.TryParse(
