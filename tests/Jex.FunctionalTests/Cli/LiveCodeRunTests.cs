@@ -138,6 +138,113 @@ public sealed partial class LiveCodeRunTests : IDisposable
         Assert.All(values, v => Assert.Matches("^__\\d+__$", v));
     }
 
+    [Fact]
+    public async Task Watch_WhenTheUserCodeIsACsproj_RebuildsOnASourceChangeAndDeploysTheBuild()
+    {
+        var project = WriteProject("one");
+        var job = Path.Combine(_root, "job.yml");
+        await File.WriteAllTextAsync(job, """
+            job:
+              name: acme
+              pipeline:
+                - source: map-journal
+                  map-name: input
+                - transform: user-code
+                  function: tag
+                  runtime:
+                    user-code: src/Acme.Tag/Acme.Tag.csproj
+                  parallel-operations: 4
+                - sink: map
+                  map-name: output
+            """);
+        var output = Path.Combine(_root, "o.jsonl");
+        var watching = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // 60 s of events: room for a rebuild on a busy machine.
+        var run = JexCli.RunAsync(
+            ["run", job, "--generate", "600000", "--rate", "10000", "--output", output, "--watch", "--show", "0"],
+            TimeSpan.FromSeconds(300),
+            onStderr: (line, _) =>
+            {
+                if (line.StartsWith("jex run --watch: watching ", StringComparison.Ordinal))
+                {
+                    watching.TrySetResult();
+                }
+            });
+        if (await Task.WhenAny(watching.Task, run).WaitAsync(TimeSpan.FromSeconds(300)) == run)
+        {
+            Assert.Fail("jex run ended before it said it watches: " + await run);
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        WriteProject("two");
+
+        var result = await run;
+        _output.WriteLine(result.Stderr);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Matches("^job acme completed: in=600000 out=600000 errors=0 restarts=0 deploys=1 ", result.SummaryLine);
+        Assert.Equal(2, result.Stderr.Split('\n').Count(l => l.StartsWith($"jex: building {project} ", StringComparison.Ordinal)));
+        Assert.Single(result.Stderr.Split('\n'), l => l.StartsWith("deploy 1: v1 (was v0) from ", StringComparison.Ordinal));
+        var switchAt = -1;
+        var index = 0;
+        foreach (var value in File.ReadLines(output).Select(ValueOf))
+        {
+            var match = TaggedValue().Match(value);
+            Assert.True(match.Success, $"line {index + 1}: {value}");
+            var isNew = match.Groups[1].Value == "two";
+            switchAt = isNew && switchAt < 0 ? index : switchAt;
+            Assert.True(switchAt < 0 || isNew, $"line {index + 1}: {value} comes after the switch at line {switchAt + 1}");
+            index++;
+        }
+
+        Assert.Equal(600_000, index);
+        Assert.True(switchAt > 0, $"the switch is at line {switchAt + 1}");
+    }
+
+    /// <summary>A function project whose <c>tag</c> function appends <paramref name="suffix"/>; returns the .csproj.</summary>
+    private string WriteProject(string suffix)
+    {
+        var src = Directory.CreateDirectory(Path.Combine(_root, "src", "Acme.Tag")).FullName;
+        var project = Path.Combine(src, "Acme.Tag.csproj");
+        File.WriteAllText(project, $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <TargetFramework>net10.0</TargetFramework>
+                <Nullable>enable</Nullable>
+                <EnableDynamicLoading>true</EnableDynamicLoading>
+              </PropertyGroup>
+              <ItemGroup>
+                <Reference Include="Jex.UserCode">
+                  <HintPath>{Path.Combine(JexCli.Out, "runtime", "Jex.UserCode.dll")}</HintPath>
+                  <Private>false</Private>
+                </Reference>
+              </ItemGroup>
+            </Project>
+            """);
+        File.WriteAllText(Path.Combine(src, "Functions.cs"), $$"""
+            using Jex.UserCode;
+
+            namespace Acme.Tag;
+
+            public sealed class Entry
+            {
+                public int Value { get; set; }
+            }
+
+            public sealed class Tagged
+            {
+                public string? Value { get; set; }
+            }
+
+            public static class Functions
+            {
+                [JexFunction("tag")]
+                public static Tagged Tag(Entry entry) => new() { Value = entry.Value + "-{{suffix}}" };
+            }
+            """);
+        return project;
+    }
+
     /// <summary>
     /// A folder for the job's variable JEX_OUT whose runtime is the real one and whose
     /// samples/Jex.Samples is a copy of version 1 that the test may overwrite.
@@ -164,4 +271,7 @@ public sealed partial class LiveCodeRunTests : IDisposable
 
     [GeneratedRegex("^key-(\\d+)$")]
     private static partial Regex KeyNumber();
+
+    [GeneratedRegex("^\\d+-(one|two)$")]
+    private static partial Regex TaggedValue();
 }
