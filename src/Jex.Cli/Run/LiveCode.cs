@@ -16,7 +16,7 @@ namespace Jex.Cli.Run;
 /// </summary>
 /// <remarks>
 /// The runtime never runs the watched files themselves: it starts from a private copy
-/// (<see cref="StartPath"/>), renewed after each deploy so a restarted runtime gets the latest
+/// (<see cref="StartPath"/>), a new one after each deploy so a restarted runtime gets the latest
 /// code. A runtime maps the assemblies it loads, and a copy over a mapped file would change the
 /// running version's bytes under it.
 /// </remarks>
@@ -259,13 +259,11 @@ internal sealed class LiveCode : IAsyncDisposable
 
     private void RenewCopy(CodePackage package)
     {
+        // Earlier copies stay until the run ends: the runtime may still load a dependency of its
+        // startup code from one, or be rolled back to it (Activate v0 reloads UserCode:Path).
         try
         {
-            var previous = StartPath;
             Volatile.Write(ref _startPath, WriteCopy(package, _copies, Interlocked.Increment(ref _copyCount)));
-            // A runtime started from the previous copy keeps its mapped files after they are deleted.
-            var previousRoot = Path.Combine(_copies.FullName, Path.GetRelativePath(_copies.FullName, previous).Split(Path.DirectorySeparatorChar)[0]);
-            Directory.Delete(previousRoot, recursive: true);
         }
         catch (IOException ex)
         {
