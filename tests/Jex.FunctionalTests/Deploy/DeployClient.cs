@@ -87,6 +87,23 @@ internal sealed class DeployClient : IDisposable
         return await call.ResponseAsync.WaitAsync(CallTimeout);
     }
 
+    /// <summary>An Upload whose only chunk carries data and no header.</summary>
+    public async Task<UploadResult> UploadWithoutHeaderAsync(byte[] data)
+    {
+        using var call = _client.Upload(_headers, DateTime.UtcNow + CallTimeout);
+        try
+        {
+            await call.RequestStream.WriteAsync(new UploadChunk { Data = ByteString.CopyFrom(data) });
+            await call.RequestStream.CompleteAsync();
+        }
+        catch (RpcException)
+        {
+            // The runtime refused at once; the response carries why.
+        }
+
+        return await call.ResponseAsync.WaitAsync(CallTimeout);
+    }
+
     public Task<UploadResult> UploadFolderAsync(string folder, string label = "test") =>
         UploadAsync(LiveCodeVersions.Zip(folder), PackageKind.Zip, label: label);
 
