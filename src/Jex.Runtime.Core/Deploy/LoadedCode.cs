@@ -97,6 +97,33 @@ internal sealed class LoadedCode
         }
 
         ClearJsonCaches();
+        CollectSoon();
+    }
+
+    private static int _collectPending;
+
+    /// <summary>
+    /// An unloaded context's memory (its JIT code, type data, statics) is freed only when a full
+    /// collection finds its loader unreachable and the finalizers have run; a runtime whose heap is
+    /// steady may not run one for a long time, so each unload asks for one, off the batch path.
+    /// Unloads close together share one.
+    /// </summary>
+    private static void CollectSoon()
+    {
+        if (Interlocked.Exchange(ref _collectPending, 1) != 0)
+        {
+            return;
+        }
+
+        _ = Task.Run(static async () =>
+        {
+            // Lets the batch that retired the code finish first, and coalesces a burst of unloads.
+            await Task.Delay(100).ConfigureAwait(false);
+            Volatile.Write(ref _collectPending, 0);
+            GC.Collect(2, GCCollectionMode.Forced, blocking: true);
+            GC.WaitForPendingFinalizers();
+            GC.Collect(2, GCCollectionMode.Forced, blocking: true);
+        });
     }
 
     private static readonly Action? ClearJsonCache = FindJsonCacheClear();

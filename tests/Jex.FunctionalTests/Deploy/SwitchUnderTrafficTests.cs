@@ -12,7 +12,7 @@ namespace Jex.FunctionalTests.Deploy;
 /// </summary>
 public sealed class SwitchUnderTrafficTests(LiveCodeVersions versions) : IClassFixture<LiveCodeVersions>
 {
-    private const int Batches = 400;
+    private const int AfterSwitch = 200;
     private const int Items = 5;
     private const int InFlight = 4;
 
@@ -34,6 +34,8 @@ public sealed class SwitchUnderTrafficTests(LiveCodeVersions versions) : IClassF
         using var deploy = new DeployClient(runtime.Address);
         var activated = await deploy.DeployAsync(versions.V2);
         Assert.Equal(2u, activated.Sessions);
+        tag.StopAfter(AfterSwitch);
+        echo.StopAfter(AfterSwitch);
         await running.WaitAsync(TestSession.Timeout);
 
         tag.AssertSwitchedOnce("-v1", "-v2", activated.Version);
@@ -43,6 +45,11 @@ public sealed class SwitchUnderTrafficTests(LiveCodeVersions versions) : IClassF
     private sealed class Driven(RuntimeProcess runtime, string function) : IAsyncDisposable
     {
         private readonly TestSession _session = new(GrpcTestChannel.Open(runtime.Address));
+        private long _sent;
+        private long _last = long.MaxValue;
+
+        /// <summary>Sends <paramref name="more"/> batches after those sent so far, then stops.</summary>
+        public void StopAfter(int more) => Volatile.Write(ref _last, Volatile.Read(ref _sent) + more);
 
         /// <summary>Results in the order they arrived.</summary>
         public ConcurrentQueue<BatchResult> Arrived { get; } = new();
@@ -55,14 +62,16 @@ public sealed class SwitchUnderTrafficTests(LiveCodeVersions versions) : IClassF
             using var gate = new SemaphoreSlim(InFlight, InFlight);
             var sender = Task.Run(async () =>
             {
-                for (var id = 1UL; id <= Batches; id++)
+                for (var id = 1UL; (long)id <= Volatile.Read(ref _last); id++)
                 {
                     await gate.WaitAsync(TestSession.Timeout);
                     var values = Enumerable.Range(0, Items).Select(i => $"{function}:{id}:{i}");
                     await _session.SendAsync(new MemberMessage { Batch = TestSession.MakeBatch(id, values) });
+                    Volatile.Write(ref _sent, (long)id);
                 }
             });
-            while (Arrived.Count < Batches)
+            // Until StopAfter, _last is unbounded; then the batches are exactly 1.._last.
+            while (Arrived.Count < Volatile.Read(ref _last))
             {
                 var message = await _session.ReadAsync() ?? throw new InvalidOperationException($"{function}: stream ended after {Arrived.Count} results");
                 if (message.Result is { } result)
@@ -82,7 +91,7 @@ public sealed class SwitchUnderTrafficTests(LiveCodeVersions versions) : IClassF
         public void AssertSwitchedOnce(string oldSuffix, string newSuffix, string newVersion)
         {
             var arrived = Arrived.ToList();
-            Assert.Equal(Enumerable.Range(1, Batches).Select(i => (ulong)i), arrived.Select(r => r.BatchId).Order());
+            Assert.Equal(Enumerable.Range(1, (int)Volatile.Read(ref _sent)).Select(i => (ulong)i), arrived.Select(r => r.BatchId).Order());
             foreach (var result in arrived)
             {
                 var suffix = result.CodeVersion == "v0" ? oldSuffix : result.CodeVersion == newVersion ? newSuffix : throw new InvalidOperationException($"batch {result.BatchId} ran on '{result.CodeVersion}'");
