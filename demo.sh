@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Jex: build, run the demo job, run every test tier, benchmark.
-#   ./demo.sh build   runtime -> out/runtime, samples -> out/samples, CLI -> out/cli
+#   ./demo.sh build   runtime -> out/runtime, samples -> out/samples (and out/samples-v2), CLI -> out/cli
 #   ./demo.sh run     build what is missing, then run jobs/dotnet-process-grpc.yml
 #   ./demo.sh test    install what the tests need, then run every tier; last line "N passed, N failed"
 #   ./demo.sh bench   the full benchmark matrix (jex bench), report in out/bench.json
@@ -31,7 +31,7 @@ build() {
   dotnet build Jex.sln -c Release -nologo -tl:off -clp:NoSummary -warnaserror | build_progress "$start"
   # PIPESTATUS: the filter above must not hide a failed build.
   [ "${PIPESTATUS[0]}" -eq 0 ] || { log "build failed"; exit 1; }
-  rm -rf "$OUT/runtime" "$OUT/cli" "$OUT/samples"
+  rm -rf "$OUT/runtime" "$OUT/cli" "$OUT/samples" "$OUT/samples-v2"
   log "publishing to $OUT"
   dotnet publish src/Jex.Runtime -c Release --no-build -o "$OUT/runtime" -nologo >/dev/null
   dotnet publish src/Jex.Cli -c Release --no-build -o "$OUT/cli" -nologo >/dev/null
@@ -39,7 +39,12 @@ build() {
     name=$(basename "$p")
     dotnet publish "$p" -c Release --no-build -o "$OUT/samples/$name" -nologo >/dev/null
   done
-  log "built in $((SECONDS - start)) s: $OUT/runtime/jex-runtime, $OUT/cli/jex, $OUT/samples/"
+  # The live-code demo's second version (doThingDotnet appends "v2"): only Jex.Samples, compiled
+  # on its own (--no-dependencies: Jex.UserCode is already built) into its own obj/ and bin/.
+  dotnet publish jobs/samples/Jex.Samples -c Release --no-dependencies -p:JexSampleVersion=2 \
+    -o "$OUT/samples-v2/Jex.Samples" -nologo -tl:off -clp:NoSummary -v:q -warnaserror >/dev/null \
+    || { log "publishing samples-v2 failed"; exit 1; }
+  log "built in $((SECONDS - start)) s: $OUT/runtime/jex-runtime, $OUT/cli/jex, $OUT/samples/, $OUT/samples-v2/"
 }
 
 # The shipped packages, in dependency order (docs/packages.md). Jex.Testing is packed when its

@@ -6,6 +6,7 @@
 #   3. runs jobs/dotnet-container-grpc.yml through `jex run` (ContainerLauncher) and compares its
 #      sink with jobs/dotnet-process-grpc.yml's, on the demo data and on generated data;
 #   4. kills the runtime's container mid-job: the job still ends with every key exactly once;
+#      then live code: jex run --watch into a container with no code mounted, jex deploy into one;
 #   5. a missing image fails the job with the engine's error;
 #   6. the sidecar of docker/compose.yml: a driver container and a runtime container in one pod;
 #   7. leaves no container behind.
@@ -179,6 +180,52 @@ elif [ -e "$token_src" ]; then
 else
   pass "token: a 0400 file mount, not in podman inspect, removed with the container"
 fi
+
+# --- 4c. live code: new code into a container that has none mounted (issue #14) -------------------
+# jex run --watch mounts no user code into the container: it deploys the job's code through
+# jex.v1.Deploy once the runtime is up, then each change of the watched folder.
+mkdir -p "$WORK/live/samples" && cp -r out/samples/Jex.Samples "$WORK/live/samples/"
+"$JEX" run jobs/dotnet-container-grpc.yml JEX_IMAGE="$IMAGE" JEX_OUT="$WORK/live" --generate 200000 --rate 40000 --watch \
+  --output "$WORK/live.jsonl" --show 0 >"$WORK/live.log" 2>&1 &
+jex_pid=$!
+for _ in $(seq 1 240); do grep -q '^jex run --watch: watching ' "$WORK/live.log" && break; sleep 0.25; done
+sleep 2
+cp out/samples-v2/Jex.Samples/* "$WORK/live/samples/Jex.Samples/"
+rc=0; wait "$jex_pid" || rc=$?
+s=$(grep '^job .* completed: ' "$WORK/live.log" | tail -1)
+# Every key once; every value __n__ or __n__v2 for its own n; all v1 before all v2 in sink order.
+check=$(python3 - "$WORK/live.jsonl" <<'PY'
+import json, sys
+keys, switch, bad = set(), None, []
+for i, line in enumerate(open(sys.argv[1])):
+    e = json.loads(line); n = e["key"][4:]; v = e["value"]["value"]
+    keys.add(e["key"])
+    if v == f"__{n}__v2": switch = i if switch is None else switch
+    elif v != f"__{n}__" or switch is not None: bad.append(f"line {i + 1}: {e['key']}={v}")
+print(f"keys={len(keys)} switch={switch} bad={len(bad)} {' '.join(bad[:3])}")
+PY
+)
+if [ "$rc" -eq 0 ] && [[ "$s" == *"in=200000 out=200000 errors=0 restarts=0 deploys=1 transport=grpc service=container"* ]] \
+    && grep -q '^jex run --watch: deployed .* into container .* as v1 ' "$WORK/live.log" \
+    && [[ "$check" == "keys=200000 switch="[1-9]*" bad=0 " ]]; then
+  pass "live code into a container with no code mounted: $(grep '^deploy 1: ' "$WORK/live.log" | cut -c1-40)...; $check"
+else
+  fail "live code into a container" "exit $rc, '$s', $check: $(grep -E '^(jex run|deploy )' "$WORK/live.log" | tail -3 | tr '\n' ' ')"
+fi
+
+# jex deploy into a container started by hand with no code of its own (UserCode__Path emptied).
+UserCode__Token=tier-token "$CLI" run -d --name "$STANDALONE" -e UserCode__Token -e UserCode__Path= -e UserCode__Deploy__Enabled=true \
+  -p 127.0.0.1::5252 "$IMAGE" >/dev/null 2>"$WORK/standalone-deploy.err"
+for _ in $(seq 1 60); do "$CLI" logs "$STANDALONE" 2>/dev/null | grep -q '^JEX-READY ' && break; sleep 0.5; done
+port=$("$CLI" port "$STANDALONE" 5252/tcp 2>/dev/null | head -1 | sed 's/.*://')
+rc=0
+UserCode__Token=tier-token "$JEX" deploy --address "127.0.0.1:$port" out/samples-v2/Jex.Samples >"$WORK/deploy.log" 2>&1 || rc=$?
+if [ "$rc" -eq 0 ] && grep -q '^jex deploy: v1 is current: switch took ' "$WORK/deploy.log"; then
+  pass "jex deploy into an empty container runtime: $(tail -1 "$WORK/deploy.log" | cut -c1-70)..."
+else
+  fail "jex deploy into a container" "exit $rc: $(cat "$WORK/deploy.log" "$WORK/standalone-deploy.err" | tail -3 | tr '\n' ' ') $("$CLI" logs "$STANDALONE" 2>&1 | tail -3 | tr '\n' ' ')"
+fi
+"$CLI" rm -f "$STANDALONE" >/dev/null 2>&1
 
 # --- 5. a missing image ---------------------------------------------------------------------------
 start=$SECONDS

@@ -31,9 +31,16 @@ public sealed class OtherThing
 public static class DemoFunctions
 {
     /// <summary>
-    /// SomeThing{Value=20} becomes OtherThing{Value="__20__"}. The item's format picks the codec:
-    /// JSON in, JSON out; Hazelcast Compact in, Compact out (the key passes through as sent).
+    /// SomeThing{Value=20} becomes OtherThing{Value="__20__"}; built as version 2 (the live-code
+    /// demo's out/samples-v2), "__20__v2". The item's format picks the codec: JSON in, JSON out;
+    /// Hazelcast Compact in, Compact out (the key passes through as sent).
     /// </summary>
     [JexFunction("doThingDotnet")]
-    public static OtherThing DoThing(SomeThing input) => new() { Value = $"__{input.Value}__" };
+    public static OtherThing DoThing(SomeThing input) => new() { Value = $"__{input.Value}__{VersionSuffix}" };
+
+#if JEX_SAMPLE_V2
+    private const string VersionSuffix = "v2";
+#else
+    private const string VersionSuffix = "";
+#endif
 }

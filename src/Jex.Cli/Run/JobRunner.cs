@@ -83,6 +83,20 @@ internal sealed class JobRunner
             return Fail(ExitBadInput, $"{_job.FilePath}:{transform.Line}: {ex.Message}");
         }
 
+        LiveCode? liveCode = null;
+        if (_options.WatchPath is { } watched)
+        {
+            try
+            {
+                liveCode = LiveCode.Start(watched, transform.UserCodePath ?? watched, _err, _options.WatchQuiet);
+            }
+            catch (Deploy.CodePackageException ex)
+            {
+                return Fail(ExitBadInput, $"--watch: {ex.Message}");
+            }
+        }
+
+        await using var liveCodeScope = liveCode;
         var inFlight = transform.ParallelProcessors * transform.ParallelOperations;
         var driver = new TransformDriver(launcher, connector, new DriverOptions
         {
@@ -100,7 +114,7 @@ internal sealed class JobRunner
                 Ordering = transform.Ordering,
                 MaxConcurrency = (uint)transform.MaxConcurrency,
             },
-            LaunchOptions = RuntimeServices.LaunchOptionsFactory(_job, _options.Token ?? Environment.GetEnvironmentVariable("UserCode__Token"), _options.Otlp?.RuntimeArguments()),
+            LaunchOptions = RuntimeServices.LaunchOptionsFactory(_job, _options.Token ?? Environment.GetEnvironmentVariable("UserCode__Token"), liveCode, _options.Otlp?.RuntimeArguments()),
             MaxBatchItems = transform.BatchMaxItems,
             MaxInFlight = inFlight,
             PreserveOrder = transform.PreserveOrder,
@@ -108,6 +122,7 @@ internal sealed class JobRunner
             ReadyTimeout = transform.ReadyTimeout,
             InputSchemas = compact?.InputSchemas,
             OnSchemas = compact is null ? null : compact.Learn,
+            PrepareRuntime = liveCode is not null && transform.Service.Kind == ServiceKind.Container ? liveCode.DeployToStartedAsync : null,
         }, logger);
 
         var source = new EmbeddedJournalMap(_job.Source.MapName, format);
@@ -120,6 +135,7 @@ internal sealed class JobRunner
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var run = driver.RunAsync(source.Journal, sinks, cts.Token);
         Task feeder = Task.CompletedTask;
+        var watching = Task.CompletedTask;
         var progress = ProgressAsync(driver, stopwatch, cts.Token);
         try
         {
@@ -128,6 +144,11 @@ internal sealed class JobRunner
             if (await Task.WhenAny(driver.FirstReady, run).ConfigureAwait(false) == driver.FirstReady)
             {
                 var inputType = ValueFormats.TypeNameOf(driver.FirstReady.Result.Signature?.Input);
+                if (liveCode is not null)
+                {
+                    watching = liveCode.RunAsync(driver, cts.Token);
+                }
+
                 feeder = entries is not null
                     ? FeedAsync(source, entries, format, inputType, cts.Token)
                     : GenerateAsync(source, _options.Generate!.Value, _options.Rate, compact, cts.Token);
@@ -161,7 +182,7 @@ internal sealed class JobRunner
             await cts.CancelAsync().ConfigureAwait(false);
             source.Complete();
             // The driver stops its runtime (SIGTERM, then SIGKILL after the grace) before we exit.
-            await Task.WhenAll(run, feeder, progress).ContinueWith(static _ => { }, TaskScheduler.Default)
+            await Task.WhenAll(run, feeder, progress, watching).ContinueWith(static _ => { }, TaskScheduler.Default)
                 .WaitAsync(TimeSpan.FromSeconds(30), CancellationToken.None).ConfigureAwait(false);
         }
 
@@ -173,7 +194,7 @@ internal sealed class JobRunner
         var stats = driver.Stats;
         var elapsed = stopwatch.Elapsed;
         _out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"job {_job.Name} completed: in={stats.In} out={stats.Out} errors={stats.Errors} restarts={stats.Restarts} transport={transform.Transport.Kind.ToWire()} service={transform.Service.Name} elapsed={elapsed.TotalSeconds:0.00}s p99_ms={RunFigures.Ms(stats.Latency.Snapshot().PercentileMs(0.99))}"));
+            $"job {_job.Name} completed: in={stats.In} out={stats.Out} errors={stats.Errors} restarts={stats.Restarts}{(liveCode is null ? "" : $" deploys={liveCode.Deploys}")} transport={transform.Transport.Kind.ToWire()} service={transform.Service.Name} elapsed={elapsed.TotalSeconds:0.00}s p99_ms={RunFigures.Ms(stats.Latency.Snapshot().PercentileMs(0.99))}"));
         var exit = ExitOk;
         if (stats.Errors > 0 && !_options.AllowErrors)
         {

@@ -34,11 +34,12 @@ internal static class RunCommand
         var metrics = new Option<FileInfo?>("--metrics") { HelpName = "FILE.json", Description = "Write the final figures per function to this JSON file: items ok/filtered/error, error codes, batches, batch p50/p95/p99 ms, events/s, elapsed." };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Debug logs, the runtime's own output, and the stack of each failed item." };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Warnings and errors only." };
+        var watch = new Option<bool>("--watch") { Description = "Watch the user code (the folder or .dll, or a .csproj's sources, rebuilt) and deploy each change into the running job, with no event lost; the summary counts deploys." };
 
         var command = new Command("run", "Run a JEX job file end to end with no cluster: embedded map and journal, the user-code runtime, embedded sink map.");
         command.Arguments.Add(job);
         command.Arguments.Add(variables);
-        foreach (var option in new Option[] { input, generate, rate, output, show, project, errors, allowErrors, record, otlp, otlpProtocol, metrics, token, verbose, quiet })
+        foreach (var option in new Option[] { input, generate, rate, output, show, project, errors, allowErrors, record, otlp, otlpProtocol, metrics, token, verbose, quiet, watch })
         {
             command.Options.Add(option);
         }
@@ -121,6 +122,17 @@ internal static class RunCommand
             {
                 userCodeKey = "--project";
                 definition = definition with { Transform = definition.Transform with { UserCodePath = projectFile.FullName } };
+            }
+
+            if (parse.GetValue(watch))
+            {
+                if (definition.Transform.UserCodePath is not { } watched)
+                {
+                    await Console.Error.WriteLineAsync($"jex run: --watch needs the code to watch: {definition.FilePath} has no runtime.user-code; add it or give --project CSPROJ").ConfigureAwait(false);
+                    return JobRunner.ExitBadInput;
+                }
+
+                options = options with { WatchPath = watched };
             }
 
             try

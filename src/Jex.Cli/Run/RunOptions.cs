@@ -37,4 +37,13 @@ internal sealed record RunOptions
     public string? MetricsPath { get; init; }
 
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// --watch: the user code as the job names it (a folder, a .dll or a .csproj), watched and
+    /// deployed into the running job on each change; null without --watch.
+    /// </summary>
+    public string? WatchPath { get; init; }
+
+    /// <summary>With --watch: how long the files must stay unchanged before a deploy.</summary>
+    public TimeSpan WatchQuiet { get; init; } = TimeSpan.FromMilliseconds(400);
 }

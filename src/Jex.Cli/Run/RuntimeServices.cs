@@ -50,11 +50,15 @@ internal static class RuntimeServices
             : $"http://{transform.Service.Address ?? "127.0.0.1"}:{transport.Port.ToString(CultureInfo.InvariantCulture)}";
     }
 
-    /// <summary>Launch options for one start: a fresh token (or the passthru one) and a fresh shared-memory uid.</summary>
+    /// <summary>
+    /// Launch options for one start: a fresh token (or the passthru one) and a fresh shared-memory
+    /// uid; with <paramref name="liveCode"/> (--watch), jex.v1.Deploy on and the latest code deployed.
+    /// </summary>
     /// <param name="job">The job.</param>
     /// <param name="passthruToken">The token of a runtime started by hand.</param>
+    /// <param name="liveCode">--watch's live code; null without it.</param>
     /// <param name="moreArguments">Switches for the runtime besides the job's runtime args (jex run's --otlp); null for none.</param>
-    public static Func<RuntimeLaunchOptions> LaunchOptionsFactory(JobDefinition job, string? passthruToken, IReadOnlyList<string>? moreArguments = null)
+    public static Func<RuntimeLaunchOptions> LaunchOptionsFactory(JobDefinition job, string? passthruToken, LiveCode? liveCode = null, IReadOnlyList<string>? moreArguments = null)
     {
         var starts = 0;
         var transform = job.Transform;
@@ -67,12 +71,15 @@ internal static class RuntimeServices
             return new RuntimeLaunchOptions(
                 Token: token,
                 Transport: transform.Transport.Kind,
-                UserCodePath: transform.UserCodePath ?? "",
+                // --watch with a container: no code is mounted; LiveCode deploys it once the runtime is up.
+                UserCodePath: liveCode is null ? transform.UserCodePath ?? ""
+                    : transform.Service.Kind == ServiceKind.Container ? "" : liveCode.StartPath,
                 Uid: transform.Transport.Kind == TransportKind.SharedMemory ? $"{job.Uid}-{n.ToString(CultureInfo.InvariantCulture)}" : null,
                 GrpcPort: transform.Transport.Port,
                 GrpcSocket: transform.Transport.Socket,
                 ExtraArguments: moreArguments is null ? transform.Service.Arguments : [.. transform.Service.Arguments, .. moreArguments],
-                ReadyTimeout: transform.ReadyTimeout);
+                ReadyTimeout: transform.ReadyTimeout,
+                Deploy: liveCode is null ? null : new DeployLaunchOptions());
         };
     }
 }

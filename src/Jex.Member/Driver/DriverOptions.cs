@@ -42,6 +42,14 @@ internal sealed record DriverOptions
     /// <summary>Compact schemas the runtime announced (for the sink's decoder).</summary>
     public Action<Schemas>? OnSchemas { get; init; }
 
+    /// <summary>
+    /// Runs on each started runtime before its session opens, restarts included; null for nothing.
+    /// jex run --watch uses it to deploy the job's latest code into a container that has no code
+    /// mounted. Its exceptions count as the start's: a <see cref="Sessions.JobFailedException"/>
+    /// ends the job, an <see cref="IOException"/> is a lost runtime (restart).
+    /// </summary>
+    public Func<LiveRuntime, CancellationToken, Task>? PrepareRuntime { get; init; }
+
     /// <summary>At most this many item errors are logged one by one; all are counted.</summary>
     public int MaxLoggedItemErrors { get; init; } = 20;
 }
@@ -60,6 +68,9 @@ internal sealed class DriverStats
 
     // Indexed by ItemError.Code; a code this build does not know is counted under CODE_UNSPECIFIED.
     private readonly long[] _errorCodes = new long[32];
+
+    private long _codeVersionChanges;
+    private string _codeVersion = "";
 
     /// <summary>Items read from the journal.</summary>
     public long In => Interlocked.Read(ref _in);
@@ -105,6 +116,18 @@ internal sealed class DriverStats
     /// <summary>The pid of the current runtime (0 for passthru or none).</summary>
     public int RuntimePid { get; internal set; }
 
+    /// <summary>
+    /// The code version (BatchResult.code_version) of the last batch handed to the sink; empty
+    /// while the runtime serves only the code it started with and nothing was deployed.
+    /// </summary>
+    public string CodeVersion => Volatile.Read(ref _codeVersion);
+
+    /// <summary>Times the code version changed between two batches in sink order (live code switches seen).</summary>
+    public long CodeVersionChanges => Interlocked.Read(ref _codeVersionChanges);
+
+    /// <summary>Raised by the sink's task with the new version when a batch ran on another version than the one before it.</summary>
+    public event Action<string>? CodeVersionChanged;
+
     internal void AddIn(long n) => Interlocked.Add(ref _in, n);
 
     internal void AddOut(long n) => Interlocked.Add(ref _out, n);
@@ -123,4 +146,22 @@ internal sealed class DriverStats
 
     internal void AddError(ItemError.Types.Code code) =>
         Interlocked.Increment(ref _errorCodes[(uint)code < (uint)_errorCodes.Length ? (int)code : 0]);
+
+    /// <summary>Notes the version of the next batch in sink order; the first batch sets it without counting a change.</summary>
+    internal void SeeCodeVersion(string version, bool first)
+    {
+        // Versions are few and the same string most of the time: the comparison stops at the
+        // reference or at the length, so this costs nothing per batch when nothing changed.
+        if (string.Equals(version, _codeVersion, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        Volatile.Write(ref _codeVersion, version);
+        if (!first)
+        {
+            Interlocked.Increment(ref _codeVersionChanges);
+            CodeVersionChanged?.Invoke(version);
+        }
+    }
 }

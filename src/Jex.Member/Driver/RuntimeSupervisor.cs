@@ -1,6 +1,7 @@
 using Jex.Member.Launch;
 using Jex.Member.Sessions;
 using Jex.Member.Transports;
+using Jex.Protocol.Contract;
 using Jex.Protocol.V1;
 using Microsoft.Extensions.Logging;
 using Log = Jex.Member.Diagnostics.Log;
@@ -39,6 +40,7 @@ internal sealed class RuntimeSupervisor
     private readonly RuntimeLogForwarder _logs;
     private readonly ILogger _logger;
     private readonly TaskCompletionSource<Ready> _firstReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private LiveRuntime? _current;
 
     /// <param name="launcher">Starts (or reaches) a runtime.</param>
     /// <param name="connector">Opens a session on a started runtime.</param>
@@ -66,6 +68,9 @@ internal sealed class RuntimeSupervisor
     /// <summary>The Ready of the current session (null before the first one).</summary>
     public Ready? LastReady { get; private set; }
 
+    /// <summary>The runtime the current session runs on, with its token; null while there is none (starting, restarting, stopped).</summary>
+    public LiveRuntime? Current => Volatile.Read(ref _current);
+
     private string Job => _options.Session.JobName;
 
     private string Stage => _options.Session.StageName;
@@ -89,7 +94,12 @@ internal sealed class RuntimeSupervisor
                 var launch = _options.LaunchOptions();
                 instance = await _launcher.StartAsync(launch with { ReadyTimeout = launch.ReadyTimeout ?? _options.ReadyTimeout }, cancellationToken).ConfigureAwait(false);
                 _stats.RuntimePid = instance.Ready.Pid;
-                if (instance.Ready.Functions.Count > 0 && !instance.Ready.Functions.Contains(_options.Session.Function))
+                if (_options.PrepareRuntime is { } prepare)
+                {
+                    // The functions the runtime started with are not the ones it will serve.
+                    await prepare(new LiveRuntime(instance.Ready, launch.Token, instance.Name), cancellationToken).ConfigureAwait(false);
+                }
+                else if (instance.Ready.Functions.Count > 0 && !instance.Ready.Functions.Contains(_options.Session.Function))
                 {
                     throw new JobFailedException(
                         $"function '{_options.Session.Function}' is not in the runtime's user code; it has: {string.Join(", ", instance.Ready.Functions)}; fix the job's function key")
@@ -102,6 +112,7 @@ internal sealed class RuntimeSupervisor
                 Ready ready;
                 (channel, ready) = await OpenSessionAsync(instance, launch.Token, cancellationToken).ConfigureAwait(false);
                 LastReady = ready;
+                Volatile.Write(ref _current, new LiveRuntime(instance.Ready, launch.Token, instance.Name));
                 _firstReady.TrySetResult(ready);
                 Log.SessionOpen(_logger, Job, Stage, instance.Ready.Address, ready.Signature?.Name ?? _options.Session.Function,
                     ready.Signature?.Input ?? "?", ready.Signature?.Output ?? "?", ready.Pid);
@@ -113,7 +124,7 @@ internal sealed class RuntimeSupervisor
                 await instance.StopAsync(_options.StopGrace, cancellationToken).ConfigureAwait(false);
                 return;
             }
-            catch (Exception ex) when (IsRecoverable(ex) && !cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (Forget() && IsRecoverable(ex) && !cancellationToken.IsCancellationRequested)
             {
                 // Close the session first: a draining runtime's server waits for its open
                 // connections before it exits.
@@ -161,6 +172,7 @@ internal sealed class RuntimeSupervisor
             }
             finally
             {
+                Forget();
                 if (instance is not null && cancellationToken.IsCancellationRequested)
                 {
                     // Cancelled (Ctrl+C): let the runtime drain and clean up (SIGTERM), SIGKILL only after the grace.
@@ -170,6 +182,13 @@ internal sealed class RuntimeSupervisor
                 await DisposeQuietlyAsync(channel, instance).ConfigureAwait(false);
             }
         }
+    }
+
+    // Runs in the exception filter too, so nobody deploys to a runtime that is being given up.
+    private bool Forget()
+    {
+        Volatile.Write(ref _current, null);
+        return true;
     }
 
     // A runtime that has just printed its ready line can still drop the first connection (seen
@@ -264,3 +283,9 @@ internal sealed class RuntimeSupervisor
         }
     }
 }
+
+/// <summary>A runtime serving the job's session now: where it is and the token it takes (for jex.v1.Deploy).</summary>
+/// <param name="Ready">Its ready line.</param>
+/// <param name="Token">Its UserCode:Token.</param>
+/// <param name="Name">Names it in messages (see <see cref="IRuntimeInstance.Name"/>).</param>
+internal sealed record LiveRuntime(RuntimeReadyInfo Ready, string Token, string Name);

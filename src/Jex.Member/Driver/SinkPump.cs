@@ -56,6 +56,7 @@ internal sealed class SinkPump
             }
 
             await _sink.WriteAsync(batch, result, cancellationToken).ConfigureAwait(false);
+            _stats.SeeCodeVersion(result.CodeVersion, first: _stats.Batches == 0);
             _stats.AddOut(outs);
             _stats.AddOk(ok);
             _stats.AddFiltered(filtered);

@@ -45,6 +45,9 @@ internal sealed class TransformDriver
     /// <summary>The Ready of the current session (null before the first one).</summary>
     public Ready? LastReady => _supervisor.LastReady;
 
+    /// <summary>The runtime serving the session now, with its token; null while there is none.</summary>
+    public LiveRuntime? CurrentRuntime => _supervisor.Current;
+
     /// <summary>Runs until <paramref name="source"/> completes and every result reached the sink.</summary>
     /// <exception cref="JobFailedException">The job cannot complete; the message says why.</exception>
     public async Task RunAsync(ChannelReader<Item> source, IResultSink sink, CancellationToken cancellationToken)

@@ -154,6 +154,9 @@ internal static class ContainerCommand
             args.Add("--UserCode:TokenFile=" + ContainerLauncherOptions.TokenMountPath);
         }
 
+        // Deployed versions live in the container's own tmpfs unless the job's args say otherwise;
+        // a CodeDir on the host would not exist inside.
+        ProcessLauncher.AddDeployArguments(args, launch.Deploy is null ? null : new DeployLaunchOptions());
         if (launch.ExtraArguments is { } extra)
         {
             args.AddRange(extra);

@@ -83,7 +83,8 @@ internal sealed class ContainerLauncher : IRuntimeLauncher
 
             var hostPort = ContainerCommand.ParsePublishedPort(port.StdOut, _options.HostAddress);
             var address = ContainerCommand.TranslateAddress(info.Address, _options.ContainerPort, _options.HostAddress, hostPort);
-            instance.SetReady(info with { Address = address });
+            // Deploy is served on the gRPC listener, so it is reached through the same published port.
+            instance.SetReady(info with { Address = address, Deploy = info.Deploy is null ? null : address });
             Log.RuntimeReady(_logger, info.Pid, address, info.Version, started.ElapsedMilliseconds);
             return instance;
         }

@@ -24,6 +24,7 @@ internal interface IRuntimeLauncher
 /// <param name="GrpcSocket">A Unix socket path to use instead of TCP, or null.</param>
 /// <param name="ExtraArguments">More command-line arguments (the job's runtime args).</param>
 /// <param name="ReadyTimeout">How long to wait for the ready line.</param>
+/// <param name="Deploy">Serve jex.v1.Deploy (UserCode:Deploy:Enabled), so new code can be pushed into the running job (jex run --watch); null for no.</param>
 internal sealed record RuntimeLaunchOptions(
     string Token,
     TransportKind Transport,
@@ -32,7 +33,12 @@ internal sealed record RuntimeLaunchOptions(
     int GrpcPort = 0,
     string? GrpcSocket = null,
     IReadOnlyList<string>? ExtraArguments = null,
-    TimeSpan? ReadyTimeout = null);
+    TimeSpan? ReadyTimeout = null,
+    DeployLaunchOptions? Deploy = null);
+
+/// <summary>Live code for a started runtime (docs/live-code.md).</summary>
+/// <param name="CodeDir">UserCode:CodeDir, where the runtime stores deployed versions; null for the runtime's default (a private temporary folder, removed at exit).</param>
+internal sealed record DeployLaunchOptions(string? CodeDir = null);
 
 /// <summary>A started runtime.</summary>
 internal interface IRuntimeInstance : IAsyncDisposable

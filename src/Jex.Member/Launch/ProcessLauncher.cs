@@ -56,12 +56,28 @@ internal sealed class ProcessLauncher : IRuntimeLauncher
             args.Add("--UserCode:Grpc:Port=" + options.GrpcPort.ToString(CultureInfo.InvariantCulture));
         }
 
+        AddDeployArguments(args, options.Deploy);
         if (options.ExtraArguments is { } extra)
         {
             args.AddRange(extra);
         }
 
         return args;
+    }
+
+    /// <summary>The runtime arguments that turn on jex.v1.Deploy; none when <paramref name="deploy"/> is null.</summary>
+    public static void AddDeployArguments(List<string> args, DeployLaunchOptions? deploy)
+    {
+        if (deploy is null)
+        {
+            return;
+        }
+
+        args.Add("--UserCode:Deploy:Enabled=true");
+        if (!string.IsNullOrEmpty(deploy.CodeDir))
+        {
+            args.Add("--UserCode:CodeDir=" + deploy.CodeDir);
+        }
     }
 
     public async Task<IRuntimeInstance> StartAsync(RuntimeLaunchOptions options, CancellationToken cancellationToken)

@@ -41,6 +41,17 @@ public sealed class ContainerCommandTests : IDisposable
     }
 
     [Fact]
+    public void BuildRunArguments_WhenDeployIsAsked_TurnsItOnButKeepsVersionsInTheContainer()
+    {
+        var launch = new RuntimeLaunchOptions("t", TransportKind.Grpc, "unused", ExtraArguments: ["--x=1"], Deploy: new DeployLaunchOptions("/host/only/dir"));
+
+        var args = ContainerCommand.BuildRunArguments(Options(), launch, "jex-runtime-42-abcd", 42, null, "/tmp/jex-token-x/token");
+
+        Assert.Equal(["--UserCode:Deploy:Enabled=true", "--x=1"], args.TakeLast(2));
+        Assert.DoesNotContain(args, a => a.Contains("/host/only/dir", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void BuildRunArguments_NeverCarriesTheTokenValueNorATokenVariable()
     {
         var launch = new RuntimeLaunchOptions("s3cret-token", TransportKind.Grpc, "unused", ExtraArguments: ["--x=1"]);

@@ -18,6 +18,22 @@ public sealed class ProcessLauncherTests
     }
 
     [Fact]
+    public void BuildArguments_WhenDeployIsAsked_TurnsItOnWithTheCodeDirBeforeTheJobsArguments()
+    {
+        var args = ProcessLauncher.BuildArguments(new RuntimeLaunchOptions("t", TransportKind.Grpc, "/code", ExtraArguments: ["--x=1"], Deploy: new DeployLaunchOptions("/var/jex/code")));
+
+        Assert.Equal(["--UserCode:Deploy:Enabled=true", "--UserCode:CodeDir=/var/jex/code", "--x=1"], args.TakeLast(3));
+    }
+
+    [Fact]
+    public void BuildArguments_WithoutDeploy_SaysNothingAboutIt()
+    {
+        var args = ProcessLauncher.BuildArguments(new RuntimeLaunchOptions("t", TransportKind.Grpc, "/code"));
+
+        Assert.DoesNotContain(args, a => a.Contains("Deploy", StringComparison.Ordinal) || a.Contains("CodeDir", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void BuildArguments_WhenASocketIsGiven_UsesItInsteadOfAPort()
     {
         var args = ProcessLauncher.BuildArguments(new RuntimeLaunchOptions("t", TransportKind.Grpc, "/code", GrpcSocket: "/tmp/s.sock"));
