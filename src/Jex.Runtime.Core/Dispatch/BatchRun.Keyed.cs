@@ -316,21 +316,7 @@ internal sealed partial class BatchRun : IKeyedBatch
                 encoded.Release();
                 _context.Metrics?.ItemsFailed(ItemError.Types.Code.ResultTooLarge, count - errors);
                 errors = count;
-                encoded = RuntimeMessageBuffer.From(new RuntimeMessage
-                {
-                    Result = new BatchResult
-                    {
-                        BatchId = batchId,
-                        ElapsedUs = (ulong)elapsedUs,
-                        CodeVersion = _binding!.VersionId,
-                        Error = new ItemError
-                        {
-                            Code = ItemError.Types.Code.ResultTooLarge,
-                            Type = "Jex.ResultTooLarge",
-                            Message = $"the result of batch {batchId} exceeds UserCode:MaxMessageBytes ({maxMessageBytes})",
-                        },
-                    },
-                });
+                encoded = WholeResultTooLarge(batchId, elapsedUs, _binding!.VersionId, maxMessageBytes);
             }
 
             encoded.HoldsInFlight = true;
@@ -388,12 +374,6 @@ internal sealed class KeyedResults
 {
     private const int Stopped = -1;
     private const int TooLarge = -2;
-    private static readonly byte OkTag = ProtoWire.Tag(1, ProtoWire.LengthDelimited);
-    private static readonly byte OutputTag = OkTag;
-    private static readonly byte KeyTag = OkTag;
-    private static readonly byte ValueTag = ProtoWire.Tag(2, ProtoWire.LengthDelimited);
-    private static readonly byte KeyFormatTag = ProtoWire.Tag(3, ProtoWire.Varint);
-    private static readonly byte ValueFormatTag = ProtoWire.Tag(4, ProtoWire.Varint);
 
     private readonly int _count;
     private readonly long _maxItemBytes;
@@ -432,28 +412,7 @@ internal sealed class KeyedResults
 
         var outputsSize = (int)total;
         var itemSize = ProtoWire.DelimitedSize(outputsSize);
-        var buffer = Reserve(itemSize).Span;
-        var pos = 0;
-        buffer[pos++] = OkTag;
-        pos = ProtoWire.WriteVarint(buffer, pos, (uint)outputsSize);
-        foreach (ref readonly var output in outputs)
-        {
-            buffer[pos++] = OutputTag;
-            pos = ProtoWire.WriteVarint(buffer, pos, (uint)output.Size);
-            if (output.Key.Length > 0)
-            {
-                pos = ProtoWire.WriteDelimited(buffer, pos, KeyTag, output.Key.Span);
-            }
-
-            if (output.Value.Length > 0)
-            {
-                pos = ProtoWire.WriteDelimited(buffer, pos, ValueTag, output.Value.Span);
-            }
-
-            pos = ProtoWire.WriteEnum(buffer, pos, KeyFormatTag, (int)output.KeyFormat);
-            pos = ProtoWire.WriteEnum(buffer, pos, ValueFormatTag, (int)output.ValueFormat);
-        }
-
+        BatchResultWriter.WriteOk(Reserve(itemSize).Span, 0, outputs, outputsSize);
         Commit(index, itemSize);
     }
 

@@ -158,21 +158,7 @@ internal sealed partial class BatchRun
                 _context.Metrics?.ItemsFailed(ItemError.Types.Code.ResultTooLarge, count - errors);
                 errors = count;
                 filtered = 0;
-                encoded = RuntimeMessageBuffer.From(new RuntimeMessage
-                {
-                    Result = new BatchResult
-                    {
-                        BatchId = batchId,
-                        ElapsedUs = (ulong)elapsedUs,
-                        CodeVersion = binding.VersionId,
-                        Error = new ItemError
-                        {
-                            Code = ItemError.Types.Code.ResultTooLarge,
-                            Type = "Jex.ResultTooLarge",
-                            Message = $"the result of batch {batchId} exceeds UserCode:MaxMessageBytes ({maxMessageBytes})",
-                        },
-                    },
-                });
+                encoded = WholeResultTooLarge(batchId, elapsedUs, binding.VersionId, maxMessageBytes);
             }
 
             encoded.HoldsInFlight = true;
@@ -221,6 +207,27 @@ internal sealed partial class BatchRun
         // writer) once nobody can receive it.
         await _context.Writer.SendAsync(result).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// The batch-level answer when even one small error per item does not fit in a message (a tiny
+    /// UserCode:MaxMessageBytes): every item failed with CODE_RESULT_TOO_LARGE.
+    /// </summary>
+    private static RuntimeMessageBuffer WholeResultTooLarge(ulong batchId, long elapsedUs, string codeVersion, int maxMessageBytes) =>
+        RuntimeMessageBuffer.From(new RuntimeMessage
+        {
+            Result = new BatchResult
+            {
+                BatchId = batchId,
+                ElapsedUs = (ulong)elapsedUs,
+                CodeVersion = codeVersion,
+                Error = new ItemError
+                {
+                    Code = ItemError.Types.Code.ResultTooLarge,
+                    Type = "Jex.ResultTooLarge",
+                    Message = $"the result of batch {batchId} exceeds UserCode:MaxMessageBytes ({maxMessageBytes})",
+                },
+            },
+        });
 
     private int FillStopped(BatchResultWriter result, int remaining)
     {

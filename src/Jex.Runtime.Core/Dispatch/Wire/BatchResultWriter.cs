@@ -133,6 +133,17 @@ internal sealed class BatchResultWriter
         var pos = _pos;
         buffer[pos++] = ResultsTag;
         pos = ProtoWire.WriteVarint(buffer, pos, (uint)itemSize);
+        _pos = WriteOk(buffer, pos, outputs, outputsSize);
+        Count++;
+    }
+
+    /// <summary>
+    /// Writes the body of <c>ItemResult { ok: Outputs { outputs } }</c> (its ok field and outputs, not
+    /// its own length prefix) at <paramref name="pos"/>; returns the position after it. Shared with
+    /// key-ordered batches, which keep each item's result apart until the batch answers.
+    /// </summary>
+    internal static int WriteOk(Span<byte> buffer, int pos, ReadOnlySpan<PendingOutput> outputs, int outputsSize)
+    {
         buffer[pos++] = OkTag;
         pos = ProtoWire.WriteVarint(buffer, pos, (uint)outputsSize);
         foreach (ref readonly var output in outputs)
@@ -153,8 +164,7 @@ internal sealed class BatchResultWriter
             pos = ProtoWire.WriteEnum(buffer, pos, ValueFormatTag, (int)output.ValueFormat);
         }
 
-        _pos = pos;
-        Count++;
+        return pos;
     }
 
     /// <summary>Adds an ItemResult already encoded (errors, built with the generated classes), <paramref name="times"/> times.</summary>
