@@ -14,21 +14,7 @@ public sealed class FunctionProject : IDisposable
         JexCli.RequireBuilt();
         Root = Directory.CreateTempSubdirectory("jex-cli-fn-").FullName;
         var src = Directory.CreateDirectory(Path.Combine(Root, "src", "Acme.Fn")).FullName;
-        System.IO.File.WriteAllText(Path.Combine(src, "Acme.Fn.csproj"), $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <TargetFramework>net10.0</TargetFramework>
-                <Nullable>enable</Nullable>
-                <EnableDynamicLoading>true</EnableDynamicLoading>
-              </PropertyGroup>
-              <ItemGroup>
-                <Reference Include="Jex.UserCode">
-                  <HintPath>{Path.Combine(JexCli.Out, "runtime", "Jex.UserCode.dll")}</HintPath>
-                  <Private>false</Private>
-                </Reference>
-              </ItemGroup>
-            </Project>
-            """);
+        System.IO.File.WriteAllText(Path.Combine(src, "Acme.Fn.csproj"), ProjectXml());
         System.IO.File.WriteAllText(Path.Combine(src, "Functions.cs"), """
             using System;
             using Jex.UserCode;
@@ -106,6 +92,23 @@ public sealed class FunctionProject : IDisposable
             """);
         return path;
     }
+
+    /// <summary>A function library's .csproj that references the built Jex.UserCode (out/runtime), as a user's would.</summary>
+    public static string ProjectXml() => $"""
+        <Project Sdk="Microsoft.NET.Sdk">
+          <PropertyGroup>
+            <TargetFramework>net10.0</TargetFramework>
+            <Nullable>enable</Nullable>
+            <EnableDynamicLoading>true</EnableDynamicLoading>
+          </PropertyGroup>
+          <ItemGroup>
+            <Reference Include="Jex.UserCode">
+              <HintPath>{Path.Combine(JexCli.Out, "runtime", "Jex.UserCode.dll")}</HintPath>
+              <Private>false</Private>
+            </Reference>
+          </ItemGroup>
+        </Project>
+        """;
 
     public void Dispose()
     {

@@ -206,21 +206,7 @@ public sealed partial class LiveCodeRunTests : IDisposable
     {
         var src = Directory.CreateDirectory(Path.Combine(_root, "src", "Acme.Tag")).FullName;
         var project = Path.Combine(src, "Acme.Tag.csproj");
-        File.WriteAllText(project, $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <TargetFramework>net10.0</TargetFramework>
-                <Nullable>enable</Nullable>
-                <EnableDynamicLoading>true</EnableDynamicLoading>
-              </PropertyGroup>
-              <ItemGroup>
-                <Reference Include="Jex.UserCode">
-                  <HintPath>{Path.Combine(JexCli.Out, "runtime", "Jex.UserCode.dll")}</HintPath>
-                  <Private>false</Private>
-                </Reference>
-              </ItemGroup>
-            </Project>
-            """);
+        File.WriteAllText(project, FunctionProject.ProjectXml());
         File.WriteAllText(Path.Combine(src, "Functions.cs"), $$"""
             using Jex.UserCode;
 
