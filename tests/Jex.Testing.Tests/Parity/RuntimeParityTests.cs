@@ -32,6 +32,7 @@ public sealed partial class RuntimeParityTests(RuntimeFixture fixture, ITestOutp
         ["jitter"] = ["a", "b", "c"],
         ["countCalls"] = ["a"],
         ["burn1us"] = ["x"],
+        ["async5ms"] = ["a", "héllo"],
         ["charsAsync"] = ["héllo"],
         ["byteCount"] = ["abc", "ü"],
         ["describe"] = ["v1", "v2"],
