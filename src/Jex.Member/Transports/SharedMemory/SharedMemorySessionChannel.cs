@@ -16,8 +16,9 @@ namespace Jex.Member.Transports.SharedMemory;
 /// </summary>
 internal sealed class SharedMemorySessionChannel : ISessionChannel
 {
-    // How long a reader waits on the queue before parking (see ReadBytesAsync), unless the wait
-    // mode spins longer or not at all.
+    // How long a reader waits on the queue before parking (see ReadBytesAsync); none with block.
+    // Not longer with spin: the ring reader already spins, and a second spinning member thread
+    // takes the core the runtime needs on 2 cores (docs/shared-memory.md, "Waiting").
     private static readonly long QueueSpinTicks = System.Diagnostics.Stopwatch.Frequency / 50_000;
     private const byte ClosedTag = (8 << 3) | 2;
 
@@ -32,7 +33,7 @@ internal sealed class SharedMemorySessionChannel : ISessionChannel
     private SharedMemorySessionChannel(SharedMemoryChannel channel, IdleStrategy idle)
     {
         _channel = channel;
-        _spinTicks = idle.SpinTicks == 0 ? 0 : Math.Max(QueueSpinTicks, idle.SpinTicks);
+        _spinTicks = idle.SpinTicks == 0 ? 0 : QueueSpinTicks;
         _reader = new Thread(ReadLoop) { IsBackground = true, Name = "jex-shm-member-reader" };
         _reader.Start();
     }
