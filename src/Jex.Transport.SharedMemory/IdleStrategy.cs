@@ -4,14 +4,32 @@ namespace Jex.Transport.SharedMemory;
 
 /// <summary>
 /// How a ring waiter passes time: spin (no syscall, lowest latency), then yield the core, then block
-/// on the doorbell FIFO (CPU at rest is zero). The defaults are measured in docs/shared-memory.md.
+/// on the doorbell FIFO (CPU at rest is zero). <see cref="For(WaitMode, int)"/> maps a <see cref="WaitMode"/> onto
+/// one; the choices are measured in docs/shared-memory.md ("Waiting: adaptive, spin, block").
 /// </summary>
 internal sealed class IdleStrategy
 {
+    /// <summary>Spin 10 µs, then block: what adaptive picks on fewer than <see cref="ManyCores"/> cores.</summary>
     public static readonly IdleStrategy Default = new(TimeSpan.FromMicroseconds(10), TimeSpan.Zero);
 
-    /// <summary>Never spins or yields: blocks at once. Used to measure the pure doorbell wake-up.</summary>
+    /// <summary>
+    /// Adaptive with cores to spare: spin 100 µs, yield up to 200 µs, then block. 100 µs covers the
+    /// gap between back-to-back batches of a busy session (a 256-item batch takes about 60 µs to run),
+    /// so under load the reader never sleeps; an idle session costs at most 200 µs of CPU per gap.
+    /// </summary>
+    public static readonly IdleStrategy ManyCoresAdaptive = new(TimeSpan.FromMicroseconds(100), TimeSpan.FromMicroseconds(100));
+
+    /// <summary>Spin 1 ms, yield 1 ms more, then block: bounded, so an idle runtime still costs about nothing.</summary>
+    public static readonly IdleStrategy LongSpin = new(TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(1));
+
+    /// <summary>Never spins or yields: blocks at once.</summary>
     public static readonly IdleStrategy BlockOnly = new(TimeSpan.Zero, TimeSpan.Zero);
+
+    /// <summary>
+    /// From this many cores, adaptive spins long. Below it a spinning waiter takes the core the
+    /// other side (or the batch's own worker) needs, and measured slower than blocking soon.
+    /// </summary>
+    public const int ManyCores = 4;
 
     public IdleStrategy(TimeSpan spin, TimeSpan yield)
     {
@@ -24,4 +42,15 @@ internal sealed class IdleStrategy
 
     /// <summary>Stopwatch ticks (from the start of the wait) after which the waiter blocks.</summary>
     public long YieldTicks { get; }
+
+    /// <summary>The strategy for <paramref name="mode"/> on a machine with <paramref name="processorCount"/> cores.</summary>
+    public static IdleStrategy For(WaitMode mode, int processorCount) => mode switch
+    {
+        WaitMode.Spin => LongSpin,
+        WaitMode.Block => BlockOnly,
+        _ => processorCount >= ManyCores ? ManyCoresAdaptive : Default,
+    };
+
+    /// <summary>The strategy for <paramref name="mode"/> on this machine (<see cref="Environment.ProcessorCount"/>).</summary>
+    public static IdleStrategy For(WaitMode mode) => For(mode, Environment.ProcessorCount);
 }

@@ -30,11 +30,12 @@ internal static class BenchCommand
         var repeats = new Option<int?>("--repeats") { HelpName = "N", Description = "Measured repeats per cell (default 5, quick 3)." };
         var starts = new Option<int?>("--starts") { HelpName = "N", Description = "Runtime starts per path for fork-to-ready (default 10, quick 3)." };
         var startupOnly = new Option<bool>("--startup-only") { Description = "Measure fork-to-ready only, no load." };
+        var shmWait = new Option<string?>("--shm-wait") { HelpName = "LIST", Description = "Comma-separated wait modes for the shm path, both sides: adaptive, spin, block; each runs as its own path (shm-spin, ...). Default: adaptive, as path shm." };
         var noOrdering = new Option<bool>("--no-ordering-cells") { Description = "Leave out the key-ordering cells (identity at ordering key; async5ms at ordering batch and key)." };
 
         var command = new Command("bench", "Benchmark the paths from member to user function: direct, shm, grpc-tcp, grpc-uds.")
         {
-            runtime, samples, json, html, from, quick, paths, payloads, batches, inFlight, functions, formats, measureMs, repeats, starts, startupOnly, noOrdering,
+            runtime, samples, json, html, from, quick, paths, payloads, batches, inFlight, functions, formats, measureMs, repeats, starts, startupOnly, noOrdering, shmWait,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -74,6 +75,7 @@ internal static class BenchCommand
                     Starts = parse.GetValue(starts) ?? settings.Starts,
                     StartupOnly = parse.GetValue(startupOnly),
                     OrderingCells = !parse.GetValue(noOrdering),
+                    ShmWaits = Strings(parse.GetValue(shmWait), "--shm-wait", Jex.Transport.SharedMemory.WaitModes.Names),
                 };
                 ForkedRuntimeOptions.CheckExist(settings.Runtime, settings.Samples);
             }

@@ -3,6 +3,7 @@ using Jex.Member.Transports;
 using Jex.Member.Transports.Grpc;
 using Jex.Member.Transports.SharedMemory;
 using Jex.Protocol.Contract;
+using Jex.Transport.SharedMemory;
 
 namespace Jex.Cli.Bench;
 
@@ -39,6 +40,8 @@ internal abstract class BenchPath : IAsyncDisposable
         "grpc-tcp" => new ForkedPath(name, settings, ForkedPath.Kind.GrpcTcp),
         "grpc-uds" => new ForkedPath(name, settings, ForkedPath.Kind.GrpcUds),
         "shm" => new ForkedPath(name, settings, ForkedPath.Kind.SharedMemory),
+        _ when name.StartsWith("shm-", StringComparison.Ordinal) && WaitModes.TryParse(name[4..], out var wait) =>
+            new ForkedPath(name, settings, ForkedPath.Kind.SharedMemory, wait),
         _ => throw new ArgumentException($"unknown path '{name}'; known: {string.Join(", ", BenchSettings.AllPaths)}", nameof(name)),
     };
 }
@@ -74,7 +77,7 @@ internal sealed class DirectPath(BenchSettings settings) : BenchPath("direct")
 }
 
 [SupportedOSPlatform("linux")]
-internal sealed class ForkedPath(string name, BenchSettings settings, ForkedPath.Kind kind) : BenchPath(name)
+internal sealed class ForkedPath(string name, BenchSettings settings, ForkedPath.Kind kind, WaitMode wait = WaitMode.Adaptive) : BenchPath(name)
 {
     private RuntimeProcess? _runtime;
     private bool _used;
@@ -110,7 +113,7 @@ internal sealed class ForkedPath(string name, BenchSettings settings, ForkedPath
         }
 
         _used = true;
-        return SharedMemorySessionChannel.Open(_runtime!.Address);
+        return SharedMemorySessionChannel.Open(_runtime!.Address, wait);
     }
 
     public override async Task<(double Wall, double Cpu)?> MeasureStartAsync(CancellationToken cancellationToken)
@@ -129,7 +132,7 @@ internal sealed class ForkedPath(string name, BenchSettings settings, ForkedPath
         {
             Kind.GrpcTcp => ["--UserCode:Transport=grpc", "--UserCode:Grpc:Port=0"],
             Kind.GrpcUds => ["--UserCode:Transport=grpc", "--UserCode:Grpc:Socket=" + Path.Combine(Path.GetTempPath(), unique + ".sock")],
-            _ => ["--UserCode:Transport=shared-memory", "--UserCode:Uid=" + unique],
+            _ => ["--UserCode:Transport=shared-memory", "--UserCode:Uid=" + unique, "--UserCode:SharedMemory:Wait=" + WaitModes.ToName(wait)],
         };
         return RuntimeProcess.StartAsync(settings.Runtime, settings.Samples, args, cancellationToken);
     }

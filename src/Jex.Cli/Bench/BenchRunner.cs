@@ -79,7 +79,7 @@ internal sealed class BenchRunner(BenchSettings settings, TextWriter progress)
         var results = new List<CellResult>();
         var startup = new List<StartupResult>();
         var unavailable = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var name in settings.Paths)
+        foreach (var name in settings.RunPaths)
         {
             await using var path = BenchPath.Create(name, settings);
             try

@@ -13,6 +13,17 @@ internal sealed record BenchSettings
 
     public IReadOnlyList<string> Paths { get; init; } = AllPaths;
 
+    /// <summary>
+    /// The wait modes the shm path runs with, both sides (--shm-wait); null runs it once, adaptive,
+    /// as the path <c>shm</c>. Given, each mode is a path of its own, <c>shm-adaptive</c>,
+    /// <c>shm-spin</c>, <c>shm-block</c>, so one run compares them cell by cell.
+    /// </summary>
+    public IReadOnlyList<string>? ShmWaits { get; init; }
+
+    /// <summary>The paths as run and reported: <see cref="Paths"/> with shm expanded per <see cref="ShmWaits"/>.</summary>
+    public IReadOnlyList<string> RunPaths =>
+        ShmWaits is null ? Paths : [.. Paths.SelectMany(p => p == "shm" ? ShmWaits.Select(w => "shm-" + w) : [p])];
+
     public IReadOnlyList<int> Payloads { get; init; } = [64, 1024, 16 * 1024];
 
     public IReadOnlyList<int> Batches { get; init; } = [1, 16, 256];
@@ -61,7 +72,7 @@ internal sealed record BenchSettings
         }
 
         yield return new Cell(path, 64, 256, 4, "identity", "raw", Cell.KeyOrder);
-        if (Quick && path != Paths[^1])
+        if (Quick && path != RunPaths[^1])
         {
             // Quick mode keeps the slow batch-order cell (about 7 s) to one path, the last.
             yield break;

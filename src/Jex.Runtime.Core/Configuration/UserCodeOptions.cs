@@ -202,4 +202,16 @@ internal sealed class SharedMemoryEndpointOptions
 
     /// <summary>Bytes of each ring (power of two, 4096..1 GiB). Default 1 MiB.</summary>
     public int RingBytes { get; set; } = 1 << 20;
+
+    // Waiting (docs/shared-memory.md, "Waiting: adaptive, spin, block").
+
+    /// <summary>
+    /// How a slot thread with nothing to read waits: <c>adaptive</c> (default: spin 10 µs then block
+    /// on fewer than 4 cores, spin 100 µs, yield, then block on more), <c>spin</c> (spin 1 ms, yield
+    /// 1 ms, then block) or <c>block</c> (block at once). Mapped by Jex.Transport.SharedMemory's IdleStrategy.
+    /// </summary>
+    public string Wait { get; set; } = "adaptive";
+
+    /// <summary>The spellings <see cref="Wait"/> takes.</summary>
+    public static readonly IReadOnlyList<string> WaitModes = ["adaptive", "spin", "block"];
 }

@@ -70,6 +70,11 @@ internal sealed class UserCodeOptionsValidator : IValidateOptions<UserCodeOption
             errors.Add($"UserCode:SharedMemory:RingBytes {o.SharedMemory.RingBytes} must be a power of two from 4096 to 1073741824");
         }
 
+        if (!SharedMemoryEndpointOptions.WaitModes.Contains(o.SharedMemory.Wait?.Trim(), StringComparer.OrdinalIgnoreCase))
+        {
+            errors.Add($"UserCode:SharedMemory:Wait '{o.SharedMemory.Wait}' is not one of {string.Join(", ", SharedMemoryEndpointOptions.WaitModes)}: how a shared-memory reader waits (adaptive picks by core count)");
+        }
+
         InRange(errors, "MaxInFlight", o.MaxInFlight, 1, 1024);
         if (o.MaxConcurrency is < 1 or > UserCodeOptions.MaxConcurrencyLimit)
         {

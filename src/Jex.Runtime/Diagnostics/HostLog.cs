@@ -32,8 +32,8 @@ internal static partial class HostLog
     [LoggerMessage(312, LogLevel.Warning, "gRPC call refused: {Status}: {Reason}")]
     public static partial void CallRefused(ILogger logger, string status, string reason);
 
-    [LoggerMessage(420, LogLevel.Information, "Shared memory: created {Path} ({Sessions} session slot(s), rings {RingBytes} bytes)")]
-    public static partial void SharedMemoryCreated(ILogger logger, string path, int sessions, int ringBytes);
+    [LoggerMessage(420, LogLevel.Information, "Shared memory: created {Path} ({Sessions} session slot(s), rings {RingBytes} bytes, wait {Wait}: spin {SpinMicroseconds} us on {Cores} cores)")]
+    public static partial void SharedMemoryCreated(ILogger logger, string path, int sessions, int ringBytes, string wait, long spinMicroseconds, int cores);
 
     [LoggerMessage(421, LogLevel.Warning, "Shared memory: {Reason}")]
     public static partial void SharedMemoryPeerLost(ILogger logger, string reason);

@@ -174,13 +174,46 @@ public sealed class SharedMemoryTransportTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
-    public async Task RuntimeAtRest_WithASessionOpen_UsesUnderTwoPercentOfACoreOverFiveSeconds()
+    [Theory]
+    [InlineData("adaptive")]
+    [InlineData("spin")]
+    [InlineData("block")]
+    public async Task Session_InEachWaitMode_ReturnsEveryResultInPlace(string mode)
     {
-        await using var runtime = await StartAsync();
+        await using var runtime = await StartAsync("--UserCode:SharedMemory:Wait=" + mode);
         await WithLog(runtime, async () =>
         {
-            await using var session = new TestSession(SharedMemorySessionChannel.Open(runtime.Address));
+            Assert.True(WaitModes.TryParse(mode, out var wait));
+            await using var session = new TestSession(SharedMemorySessionChannel.Open(runtime.Address, wait));
+            await session.OpenAsync(TestSession.InitFor("identity"));
+            var batches = Enumerable.Range(1, 40)
+                .Select(b => TestSession.MakeBatch((ulong)b, Enumerable.Range(0, 16).Select(i => $"{mode}-{b}-{i}")))
+                .ToArray();
+
+            var results = await session.RunAsync(batches, 4);
+
+            Assert.Equal(40, results.Count);
+            foreach (var (id, result) in results)
+            {
+                Assert.Equal(Enumerable.Range(0, 16).Select(i => $"{mode}-{id}-{i}"), result.Results.Select(r => TestSession.Text(r.Ok.Outputs_[0].Value)));
+            }
+
+            // The text log may quote the string property.
+            Assert.Matches($"wait \"?{mode}\"?: spin", runtime.Log);
+        });
+    }
+
+    [Theory]
+    [InlineData("adaptive")]
+    [InlineData("spin")]
+    public async Task RuntimeAtRest_WithASessionOpen_UsesUnderTwoPercentOfACoreOverFiveSeconds(string mode)
+    {
+        // spin too: its spin is bounded (1 ms, then yield, then block), so rest still costs nothing.
+        await using var runtime = await StartAsync("--UserCode:SharedMemory:Wait=" + mode);
+        await WithLog(runtime, async () =>
+        {
+            Assert.True(WaitModes.TryParse(mode, out var wait));
+            await using var session = new TestSession(SharedMemorySessionChannel.Open(runtime.Address, wait));
             await session.OpenAsync(TestSession.InitFor("identity"));
             await session.RunAsync([TestSession.MakeBatch(1, ["warm"])], 1);
             // Let warm-up work settle first: the JIT tiers up hot methods in the background for a few

@@ -128,4 +128,12 @@ public sealed class UserCodeBindingTests
         Assert.Equal(TransportKind.SharedMemory, options.Transport);
         Assert.Equal(LogFormat.Json, options.LogFormat);
     }
+
+    [Fact]
+    public void SharedMemoryWait_IsBoundAsWritten()
+    {
+        var (options, problems) = Bind(("UserCode:SharedMemory:Wait", "spin"));
+        Assert.Empty(problems);
+        Assert.Equal("spin", options.SharedMemory.Wait);
+    }
 }

@@ -222,4 +222,34 @@ public sealed class UserCodeOptionsValidatorTests
         o.MaxConcurrency = value;
         Assert.Empty(UserCodeOptionsValidator.Validate(o));
     }
+
+    [Theory]
+    [InlineData("busy")]
+    [InlineData("")]
+    [InlineData("spin,block")]
+    public void SharedMemoryWait_Unknown_NamesTheKeyTheValueAndTheModes(string value)
+    {
+        var o = Valid();
+        o.SharedMemory.Wait = value;
+        Assert.Equal([$"UserCode:SharedMemory:Wait '{value}' is not one of adaptive, spin, block: how a shared-memory reader waits (adaptive picks by core count)"], UserCodeOptionsValidator.Validate(o));
+    }
+
+    [Theory]
+    [InlineData("adaptive")]
+    [InlineData("Spin")]
+    [InlineData("BLOCK")]
+    public void SharedMemoryWait_AnyModeInAnyCase_IsValid(string value)
+    {
+        var o = Valid();
+        o.SharedMemory.Wait = value;
+        Assert.Empty(UserCodeOptionsValidator.Validate(o));
+    }
+
+    [Fact]
+    public void SharedMemoryWaitModes_AreTheSpellingsTheTransportParses()
+    {
+        // The runtime maps the validated string with the transport's parser: the two lists must agree.
+        Assert.Equal(Jex.Transport.SharedMemory.WaitModes.Names, SharedMemoryEndpointOptions.WaitModes);
+        Assert.Equal("adaptive", new UserCodeOptions().SharedMemory.Wait);
+    }
 }

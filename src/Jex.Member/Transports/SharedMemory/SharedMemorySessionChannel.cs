@@ -16,9 +16,10 @@ namespace Jex.Member.Transports.SharedMemory;
 /// </summary>
 internal sealed class SharedMemorySessionChannel : ISessionChannel
 {
-
-    // How long a reader waits on the queue before parking (see ReadBytesAsync).
-    private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 50_000;
+    // How long a reader waits on the queue before parking (see ReadBytesAsync); none with block.
+    // Not longer with spin: the ring reader already spins, and a second spinning member thread
+    // takes the core the runtime needs on 2 cores (docs/shared-memory.md, "Waiting").
+    private static readonly long QueueSpinTicks = System.Diagnostics.Stopwatch.Frequency / 50_000;
     private const byte ClosedTag = (8 << 3) | 2;
 
     private readonly SharedMemoryChannel _channel;
@@ -26,11 +27,13 @@ internal sealed class SharedMemorySessionChannel : ISessionChannel
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly Thread _reader;
     private readonly CancellationTokenSource _stop = new();
+    private readonly long _spinTicks;
     private bool _completed;
 
-    private SharedMemorySessionChannel(SharedMemoryChannel channel)
+    private SharedMemorySessionChannel(SharedMemoryChannel channel, IdleStrategy idle)
     {
         _channel = channel;
+        _spinTicks = idle.SpinTicks == 0 ? 0 : QueueSpinTicks;
         _reader = new Thread(ReadLoop) { IsBackground = true, Name = "jex-shm-member-reader" };
         _reader.Start();
     }
@@ -45,8 +48,15 @@ internal sealed class SharedMemorySessionChannel : ISessionChannel
     internal void ImpersonateForTest(int pid) => _channel.ImpersonateForTest(pid);
 
     /// <summary>Attaches to the file the runtime named in its ready line.</summary>
-    public static SharedMemorySessionChannel Open(string path, SharedMemoryOptions? options = null) =>
-        new(SharedMemoryChannel.Open(path, options ?? new SharedMemoryOptions()));
+    public static SharedMemorySessionChannel Open(string path, SharedMemoryOptions? options = null)
+    {
+        options ??= new SharedMemoryOptions();
+        return new(SharedMemoryChannel.Open(path, options), options.Idle);
+    }
+
+    /// <summary>Attaches with the ring waits of <paramref name="wait"/> on this machine (<see cref="IdleStrategy.For(WaitMode)"/>).</summary>
+    public static SharedMemorySessionChannel Open(string path, WaitMode wait) =>
+        Open(path, new SharedMemoryOptions { Idle = IdleStrategy.For(wait) });
 
     public ValueTask SendAsync(MemberMessage message, CancellationToken cancellationToken)
     {
@@ -109,7 +119,7 @@ internal sealed class SharedMemorySessionChannel : ISessionChannel
 
     private bool SpinForMessage(out RuntimeBytes? message)
     {
-        var until = System.Diagnostics.Stopwatch.GetTimestamp() + SpinTicks;
+        var until = System.Diagnostics.Stopwatch.GetTimestamp() + _spinTicks;
         var spinner = default(SpinWait);
         while (System.Diagnostics.Stopwatch.GetTimestamp() < until)
         {

@@ -99,15 +99,18 @@ internal sealed class SharedMemoryListener : ITransportListener
     {
         var logger = loggerFactory.CreateLogger("Jex.Runtime.SharedMemory");
         var shm = options.SharedMemory;
+        var wait = WaitModes.TryParse(shm.Wait, out var mode) ? mode : WaitMode.Adaptive;
+        var idle = IdleStrategy.For(wait);
         var channel = SharedMemoryChannel.Create(options.Uid!, new SharedMemoryOptions
         {
             MemberToRuntimeCapacity = shm.RingBytes,
             RuntimeToMemberCapacity = shm.RingBytes,
             MaxMessageBytes = options.MaxMessageBytes,
             Sessions = shm.Sessions,
+            Idle = idle,
         });
         ExitCleanup.Register(channel.RemoveFiles);
-        HostLog.SharedMemoryCreated(logger, channel.Path, shm.Sessions, shm.RingBytes);
+        HostLog.SharedMemoryCreated(logger, channel.Path, shm.Sessions, shm.RingBytes, WaitModes.ToName(wait), idle.SpinTicks * 1_000_000 / System.Diagnostics.Stopwatch.Frequency, Environment.ProcessorCount);
         var listener = new SharedMemoryListener(channel, processor, lifetime.ApplicationStopping, logger);
         foreach (var thread in listener._threads)
         {
