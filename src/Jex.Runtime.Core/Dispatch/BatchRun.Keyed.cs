@@ -22,17 +22,11 @@ internal sealed partial class BatchRun : IKeyedBatch
     private const byte ItemRunning = 1;
     private const byte ItemResolved = 2;
 
-    // Set by StartKeyed; the results object is also the lock for the keyed state below.
-    private KeyedResults? _results;
-    private byte[]? _itemStates;
-    private ForwardingLogger? _keyedLogger;
-    private TaskCompletionSource? _allResolved;
-    private CancellationTokenRegistration _stopRegistration;
-    private int _unresolved;
-    private bool _stopped;
-    private bool _anyAbandoned;
-    private int _keyedErrors;
-    private int _keyedFiltered;
+    // Set by StartKeyed, and only for a key-ordered batch: a batch-ordered one (every batch of most
+    // sessions) does not carry these fields.
+    private KeyedState? _keyed;
+
+    private KeyedState Keyed => _keyed!;
 
     public int ItemCount => _batch.ItemCount;
 
@@ -49,23 +43,24 @@ internal sealed partial class BatchRun : IKeyedBatch
     private Task StartKeyed(KeyOrderedScheduler scheduler, bool inline)
     {
         var count = _batch.ItemCount;
-        _results = new KeyedResults(count, _batch.BatchBytes, _context.MaxMessageBytes);
-        _itemStates = ArrayPool<byte>.Shared.Rent(Math.Max(count, 1));
-        _itemStates.AsSpan(0, count).Clear();
-        _unresolved = count;
-        _keyedLogger = new ForwardingLogger(_context.UserLogger, _context.UserCategory, _context.Writer, _context.ForwardLevel, Id);
+        _keyed = new KeyedState();
+        _keyed.Results = new KeyedResults(count, _batch.BatchBytes, _context.MaxMessageBytes);
+        Keyed.ItemStates = ArrayPool<byte>.Shared.Rent(Math.Max(count, 1));
+        Keyed.ItemStates.AsSpan(0, count).Clear();
+        Keyed.Unresolved = count;
+        Keyed.Logger = new ForwardingLogger(_context.UserLogger, _context.UserCategory, _context.Writer, _context.ForwardLevel, Id);
 
         // Continuations on the pool: the last item may end inside a cancellation callback or on a
         // thread that holds the scheduler's pump; the answer is sent from elsewhere.
-        _allResolved = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Keyed.AllResolved = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         if (count == 0)
         {
-            _allResolved.TrySetResult();
+            Keyed.AllResolved.TrySetResult();
         }
         else
         {
             scheduler.Enqueue(this);
-            _stopRegistration = _cts.Token.UnsafeRegister(static s => ((BatchRun)s!).StopKeyed(), this);
+            Keyed.StopRegistration = _cts.Token.UnsafeRegister(static s => ((BatchRun)s!).StopKeyed(), this);
             if (inline)
             {
                 scheduler.Pump();
@@ -81,17 +76,17 @@ internal sealed partial class BatchRun : IKeyedBatch
 
     bool IKeyedBatch.RunItem(int index, KeyChain chain, KeyOrderedScheduler scheduler, ref InvocationContext? context)
     {
-        var results = _results!;
+        var results = Keyed.Results;
         bool run;
         lock (results)
         {
-            // _stopped first: a batch answered already has stopped items only, and its state
+            // Stopped first: a batch answered already has stopped items only, and its state
             // array may be back in the pool. A cancelled token whose StopKeyed has not run yet
             // (cancellation callbacks run one after another) leaves the item to StopKeyed.
-            run = !_stopped && !_cts.IsCancellationRequested && _itemStates![index] == ItemPending;
+            run = !Keyed.Stopped && !_cts.IsCancellationRequested && Keyed.ItemStates[index] == ItemPending;
             if (run)
             {
-                _itemStates![index] = ItemRunning;
+                Keyed.ItemStates[index] = ItemRunning;
             }
         }
 
@@ -105,11 +100,11 @@ internal sealed partial class BatchRun : IKeyedBatch
         var token = _cts.Token;
         if (context is null)
         {
-            context = scheduler.RentContext(_keyedLogger!, (long)Id, token);
+            context = scheduler.RentContext(Keyed.Logger, (long)Id, token);
         }
         else
         {
-            context.Retarget(_keyedLogger!, (long)Id, token);
+            context.Retarget(Keyed.Logger, (long)Id, token);
         }
 
         context.MoveTo(_batch, _batch.Items[index]);
@@ -147,9 +142,9 @@ internal sealed partial class BatchRun : IKeyedBatch
         catch (OperationCanceledException) when (token.IsCancellationRequested && !call.IsCompleted)
         {
             context.Abandon();
-            lock (_results!)
+            lock (Keyed.Results)
             {
-                _anyAbandoned = true;
+                Keyed.AnyAbandoned = true;
             }
 
             ObserveAbandoned(call);
@@ -171,12 +166,12 @@ internal sealed partial class BatchRun : IKeyedBatch
     private void ResolveOk(int index, InvocationContext context)
     {
         bool last;
-        lock (_results!)
+        lock (Keyed.Results)
         {
-            _results.AddOk(index, context.Outputs);
+            Keyed.Results.AddOk(index, context.Outputs);
             if (context.Outputs.IsEmpty)
             {
-                _keyedFiltered++;
+                Keyed.Filtered++;
             }
 
             last = MarkResolved(index);
@@ -184,7 +179,7 @@ internal sealed partial class BatchRun : IKeyedBatch
 
         if (last)
         {
-            _allResolved!.TrySetResult();
+            Keyed.AllResolved.TrySetResult();
         }
     }
 
@@ -201,69 +196,69 @@ internal sealed partial class BatchRun : IKeyedBatch
         _context.Metrics?.ItemsFailed(error.Code, 1);
         var encoded = new ItemResult { Error = error }.ToByteArray();
         bool last;
-        lock (_results!)
+        lock (Keyed.Results)
         {
-            _results.AddEncoded(index, encoded);
-            _keyedErrors++;
+            Keyed.Results.AddEncoded(index, encoded);
+            Keyed.Errors++;
             last = MarkResolved(index);
         }
 
         if (last)
         {
-            _allResolved!.TrySetResult();
+            Keyed.AllResolved.TrySetResult();
         }
     }
 
     private void ResolveStopped(int index)
     {
         bool last;
-        lock (_results!)
+        lock (Keyed.Results)
         {
-            _results.MarkStopped(index);
+            Keyed.Results.MarkStopped(index);
             last = MarkResolved(index);
         }
 
         if (last)
         {
-            _allResolved!.TrySetResult();
+            Keyed.AllResolved.TrySetResult();
         }
     }
 
     /// <summary>Under the lock. True when this was the batch's last unresolved item.</summary>
     private bool MarkResolved(int index)
     {
-        _itemStates![index] = ItemResolved;
-        return --_unresolved == 0;
+        Keyed.ItemStates[index] = ItemResolved;
+        return --Keyed.Unresolved == 0;
     }
 
     /// <summary>Cancel, deadline or the session's end: items not started yet will not run.</summary>
     private void StopKeyed()
     {
         bool last;
-        lock (_results!)
+        lock (Keyed.Results)
         {
-            if (_stopped || _unresolved == 0)
+            if (Keyed.Stopped || Keyed.Unresolved == 0)
             {
                 return;
             }
 
-            _stopped = true;
+            Keyed.Stopped = true;
             for (var i = 0; i < _batch.ItemCount; i++)
             {
-                if (_itemStates![i] == ItemPending)
+                if (Keyed.ItemStates[i] == ItemPending)
                 {
-                    _results.MarkStopped(i);
-                    _itemStates[i] = ItemResolved;
-                    _unresolved--;
+                    Keyed.Results.MarkStopped(i);
+                    Keyed.ItemStates[i] = ItemResolved;
+                    Keyed.Unresolved--;
                 }
             }
 
-            last = _unresolved == 0;
+            last = Keyed.Unresolved == 0;
         }
 
         if (last)
         {
-            _allResolved!.TrySetResult();
+            Keyed.AllResolved.TrySetResult();
         }
     }
 
@@ -283,15 +278,15 @@ internal sealed partial class BatchRun : IKeyedBatch
         RuntimeActivity.StartBatch(_batch, _context.FunctionName);
         try
         {
-            await _allResolved!.Task.ConfigureAwait(false);
+            await Keyed.AllResolved.Task.ConfigureAwait(false);
             elapsedUs = (long)Stopwatch.GetElapsedTime(Started).Ticks / 10;
-            result = new BatchResultWriter(batchId, _results!.Size, maxMessageBytes, count);
+            result = new BatchResultWriter(batchId, Keyed.Results.Size, maxMessageBytes, count);
             int stopped;
-            lock (_results)
+            lock (Keyed.Results)
             {
-                stopped = _results.WriteTo(result, _results.StoppedCount > 0 ? StoppedItem().ToByteArray() : []);
-                errors = _keyedErrors + stopped;
-                filtered = _keyedFiltered;
+                stopped = Keyed.Results.WriteTo(result, Keyed.Results.StoppedCount > 0 ? StoppedItem().ToByteArray() : []);
+                errors = Keyed.Errors + stopped;
+                filtered = Keyed.Filtered;
             }
 
             if (stopped > 0)
@@ -330,16 +325,16 @@ internal sealed partial class BatchRun : IKeyedBatch
         }
         finally
         {
-            await _stopRegistration.DisposeAsync().ConfigureAwait(false);
+            await Keyed.StopRegistration.DisposeAsync().ConfigureAwait(false);
             bool anyAbandoned;
-            lock (_results!)
+            lock (Keyed.Results)
             {
-                // Queued items of this batch still to come see _stopped, or none is left.
-                _stopped = true;
-                anyAbandoned = _anyAbandoned;
-                ArrayPool<byte>.Shared.Return(_itemStates!);
-                _itemStates = null;
-                _results.Release();
+                // Queued items of this batch still to come see Stopped, or none is left.
+                Keyed.Stopped = true;
+                anyAbandoned = Keyed.AnyAbandoned;
+                ArrayPool<byte>.Shared.Return(Keyed.ItemStates);
+                Keyed.ItemStates = null!;
+                Keyed.Results.Release();
             }
 
             _cts.Dispose();
@@ -488,4 +483,19 @@ internal sealed class KeyedResults
         _lengths[index] = length;
         _pos += length;
     }
+}
+
+/// <summary>A key-ordered batch's own state; <see cref="Results"/> is also its lock.</summary>
+internal sealed class KeyedState
+{
+    public KeyedResults Results = null!;
+    public byte[] ItemStates = null!;
+    public ForwardingLogger Logger = null!;
+    public TaskCompletionSource AllResolved = null!;
+    public CancellationTokenRegistration StopRegistration;
+    public int Unresolved;
+    public bool Stopped;
+    public bool AnyAbandoned;
+    public int Errors;
+    public int Filtered;
 }
