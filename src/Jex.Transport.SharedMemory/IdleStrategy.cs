@@ -9,7 +9,7 @@ namespace Jex.Transport.SharedMemory;
 /// </summary>
 internal sealed class IdleStrategy
 {
-    /// <summary>Spin 10 µs, then block: what adaptive picks on fewer than <see cref="ManyCores"/> cores.</summary>
+    /// <summary>Spin 10 µs, then block: the channel's default when no <see cref="WaitMode"/> is given.</summary>
     public static readonly IdleStrategy Default = new(TimeSpan.FromMicroseconds(10), TimeSpan.Zero);
 
     /// <summary>
@@ -22,12 +22,13 @@ internal sealed class IdleStrategy
     /// <summary>Spin 1 ms, yield 1 ms more, then block: bounded, so an idle runtime still costs about nothing.</summary>
     public static readonly IdleStrategy LongSpin = new(TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(1));
 
-    /// <summary>Never spins or yields: blocks at once.</summary>
+    /// <summary>Never spins or yields: blocks at once. What adaptive picks on fewer than <see cref="ManyCores"/> cores.</summary>
     public static readonly IdleStrategy BlockOnly = new(TimeSpan.Zero, TimeSpan.Zero);
 
     /// <summary>
     /// From this many cores, adaptive spins long. Below it a spinning waiter takes the core the
-    /// other side (or the batch's own worker) needs, and measured slower than blocking soon.
+    /// other side (or the batch's own worker) needs: on 2 cores even a 10 µs spin measured slower
+    /// than blocking at once, in every cell (docs/shared-memory.md).
     /// </summary>
     public const int ManyCores = 4;
 
@@ -48,7 +49,7 @@ internal sealed class IdleStrategy
     {
         WaitMode.Spin => LongSpin,
         WaitMode.Block => BlockOnly,
-        _ => processorCount >= ManyCores ? ManyCoresAdaptive : Default,
+        _ => processorCount >= ManyCores ? ManyCoresAdaptive : BlockOnly,
     };
 
     /// <summary>The strategy for <paramref name="mode"/> on this machine (<see cref="Environment.ProcessorCount"/>).</summary>

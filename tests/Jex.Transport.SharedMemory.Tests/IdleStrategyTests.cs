@@ -8,12 +8,13 @@ public sealed class IdleStrategyTests
     [InlineData(1)]
     [InlineData(2)]
     [InlineData(3)]
-    public void For_AdaptiveOnFewerThanFourCores_SpinsTenMicrosecondsThenBlocks(int cores)
+    public void For_AdaptiveOnFewerThanFourCores_BlocksAtOnce(int cores)
     {
         var idle = IdleStrategy.For(WaitMode.Adaptive, cores);
 
-        Assert.Equal(Ticks(TimeSpan.FromMicroseconds(10)), idle.SpinTicks);
-        Assert.Equal(idle.SpinTicks, idle.YieldTicks);
+        Assert.Same(IdleStrategy.BlockOnly, idle);
+        Assert.Equal(0, idle.SpinTicks);
+        Assert.Equal(0, idle.YieldTicks);
     }
 
     [Theory]

@@ -66,7 +66,7 @@ internal static class Usage
             ("Uid", Text(d.Uid), "names the shared-memory channel (/dev/shm/jex-<uid>); required with shared-memory"),
             ("SharedMemory:Sessions", Text(d.SharedMemory.Sessions), "shared-memory session slots, 1..64"),
             ("SharedMemory:RingBytes", Text(d.SharedMemory.RingBytes), "bytes per ring, a power of two from 4096"),
-            ("SharedMemory:Wait", d.SharedMemory.Wait, string.Join(", ", SharedMemoryEndpointOptions.WaitModes) + " (adaptive: spin 10 us on < 4 cores, 100 us on more, then block)"),
+            ("SharedMemory:Wait", d.SharedMemory.Wait, string.Join(", ", SharedMemoryEndpointOptions.WaitModes) + " (adaptive: block at once on < 4 cores; spin 100 us, yield, then block on more)"),
             ("Path", "(required)", "a user assembly (.dll) or a directory of them (optional with Deploy:Enabled)"),
             ("Token", Text(d.Token), "the token sessions must present (set it as UserCode__Token)"),
             ("TokenFile", Text(d.TokenFile), "a file holding the token (mode 0400 or 0600); exclusive with Token"),
