@@ -11,8 +11,7 @@ using Jex.Member.Sessions;
 using Jex.Member.Transports.Grpc;
 using Jex.Protocol.Contract;
 using Jex.Protocol.V1;
-using Microsoft.Extensions.Logging;
-using MelLogLevel = Microsoft.Extensions.Logging.LogLevel;
+using Jex.Testing.Shared;
 
 namespace Jex.FunctionalTests.Cli;
 
@@ -43,7 +42,7 @@ public sealed class TraceAcrossProcessesTests
             },
         };
         ActivitySource.AddActivityListener(listener);
-        var logger = new ScopeLogger();
+        var logger = new ScopeCapturingLogger();
         var driver = new TransformDriver(new ProcessLauncher(JexCli.Runtime, logger), new GrpcSessionConnector(), new DriverOptions
         {
             Session = new SessionSettings { JobId = job, JobName = job, StageName = "stage", Function = "logAndEcho", KeyFormat = Format.Text, ValueFormat = Format.Text },
@@ -86,32 +85,5 @@ public sealed class TraceAcrossProcessesTests
     private sealed class NullSink : IResultSink
     {
         public ValueTask WriteAsync(PendingBatch batch, BatchResult result, CancellationToken cancellationToken) => ValueTask.CompletedTask;
-    }
-
-    private sealed class ScopeLogger : ILogger
-    {
-        private readonly AsyncLocal<IReadOnlyDictionary<string, object?>?> _scope = new();
-
-        public ConcurrentQueue<(string Message, IReadOnlyDictionary<string, object?>? Scope)> Records { get; } = new();
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull
-        {
-            var outer = _scope.Value;
-            _scope.Value = state is IEnumerable<KeyValuePair<string, object?>> pairs ? pairs.ToDictionary(p => p.Key, p => p.Value) : null;
-            return new Pop(() => _scope.Value = outer);
-        }
-
-        public bool IsEnabled(MelLogLevel logLevel) => true;
-
-        public void Log<TState>(MelLogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            Records.Enqueue((formatter(state, exception), _scope.Value));
-
-        public override string ToString() => string.Join('\n', Records.Select(r => r.Message));
-
-        private sealed class Pop(Action pop) : IDisposable
-        {
-            public void Dispose() => pop();
-        }
     }
 }

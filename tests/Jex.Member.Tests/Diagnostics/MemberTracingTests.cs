@@ -7,9 +7,8 @@ using Jex.Member.Sessions;
 using Jex.Member.Tests.Driver;
 using Jex.Protocol.Contract;
 using Jex.Protocol.V1;
-using Microsoft.Extensions.Logging;
+using Jex.Testing.Shared;
 using Microsoft.Extensions.Logging.Abstractions;
-using LogLevel = Microsoft.Extensions.Logging.LogLevel;
 
 namespace Jex.Member.Tests.Diagnostics;
 
@@ -179,30 +178,5 @@ public sealed class MemberTracingTests
         Assert.Equal((300L, 50L, 150L, 300L), (stats.Ok, stats.Filtered, stats.Errors, stats.Out));
         Assert.Equal([(ItemError.Types.Code.UserException, 100L), (ItemError.Types.Code.Decode, 50L)], stats.ErrorCodes());
         Assert.Equal(10, stats.Latency.Snapshot().Count);
-    }
-
-    private sealed class ScopeCapturingLogger : ILogger
-    {
-        private readonly AsyncLocal<IReadOnlyDictionary<string, object?>?> _scope = new();
-
-        public ConcurrentQueue<(string Message, IReadOnlyDictionary<string, object?>? Scope)> Records { get; } = new();
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull
-        {
-            var outer = _scope.Value;
-            _scope.Value = state is IEnumerable<KeyValuePair<string, object?>> pairs ? pairs.ToDictionary(p => p.Key, p => p.Value) : null;
-            return new Pop(() => _scope.Value = outer);
-        }
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            Records.Enqueue((formatter(state, exception), _scope.Value));
-
-        private sealed class Pop(Action pop) : IDisposable
-        {
-            public void Dispose() => pop();
-        }
     }
 }
