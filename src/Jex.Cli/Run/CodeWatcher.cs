@@ -13,16 +13,19 @@ internal sealed class CodeWatcher : IDisposable
     private readonly FileSystemWatcher _watcher;
     private readonly Func<string, bool> _include;
     private readonly TimeSpan _quiet;
+    private readonly TimeProvider _time;
     private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private long _changes;
 
     /// <param name="root">The folder to watch, with its subfolders.</param>
     /// <param name="include">Whether a changed full path counts.</param>
     /// <param name="quiet">How long nothing must change before a change counts as finished.</param>
-    public CodeWatcher(string root, Func<string, bool> include, TimeSpan quiet)
+    /// <param name="time">The clock the quiet period is measured on; the system's unless a test moves its own.</param>
+    public CodeWatcher(string root, Func<string, bool> include, TimeSpan quiet, TimeProvider? time = null)
     {
         _include = include;
         _quiet = quiet;
+        _time = time ?? TimeProvider.System;
         _watcher = new FileSystemWatcher(root)
         {
             IncludeSubdirectories = true,
@@ -75,7 +78,7 @@ internal sealed class CodeWatcher : IDisposable
         while (true)
         {
             var before = Changes;
-            await Task.Delay(_quiet, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(_quiet, _time, cancellationToken).ConfigureAwait(false);
             if (Changes == before)
             {
                 break;

@@ -1,4 +1,5 @@
 using Jex.Cli.Run;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Jex.Cli.Tests.Run;
 
@@ -22,26 +23,63 @@ public sealed class CodeWatcherTests : IDisposable
     [Fact]
     public async Task WaitForChange_WhenFilesKeepChanging_ReturnsOnlyOnceTheyWereQuietForThePeriod()
     {
+        // The quiet period runs on a clock the test moves, so a slow machine cannot stretch the
+        // gaps between writes past it; only the file events themselves are real.
+        var time = new FakeTimeProvider();
         Write("code/A.dll");
         var (root, include) = CodeWatcher.For(Path.Combine(_root, "code"));
-        using var watcher = new CodeWatcher(root, include, Quiet);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var watcher = new CodeWatcher(root, include, Quiet, time);
 
         var change = watcher.WaitForChangeAsync(CancellationToken.None);
+        var step = Quiet / 3;
         for (var i = 0; i < 5; i++)
         {
-            Write("code/A.dll", "v" + i);
-            await Task.Delay(100);
+            await WriteAndSeeAsync(watcher, "code/A.dll", "v" + i);
+            time.Advance(step);
+            await Task.Delay(50);
+            Assert.False(change.IsCompleted, $"returned during the burst, {step.TotalMilliseconds} ms after write {i}");
         }
 
-        var lastWrite = clock.Elapsed;
+        // Two thirds of the quiet period after the last write: still waiting.
+        time.Advance(step);
+        await Task.Delay(50);
+        Assert.False(change.IsCompleted, $"returned {(2 * step).TotalMilliseconds} ms after the last write, before the quiet period of {Quiet.TotalMilliseconds} ms");
+
+        // Once the clock has moved on far enough, it returns.
+        for (var i = 0; i < 10 && !change.IsCompleted; i++)
+        {
+            time.Advance(Quiet);
+            await Task.WhenAny(change, Task.Delay(500));
+        }
+
         await change.WaitAsync(Timeout);
 
-        Assert.True(clock.Elapsed - lastWrite >= Quiet - TimeSpan.FromMilliseconds(20), $"returned {(clock.Elapsed - lastWrite).TotalMilliseconds} ms after the last write");
         // The burst was one change: nothing is pending now.
         var next = watcher.WaitForChangeAsync(CancellationToken.None);
-        await Task.Delay(Quiet * 2);
+        time.Advance(Quiet * 2);
+        await Task.Delay(200);
         Assert.False(next.IsCompleted);
+    }
+
+    /// <summary>Writes a file and waits until the watcher has seen it and its events have stopped coming.</summary>
+    private async Task WriteAndSeeAsync(CodeWatcher watcher, string relative, string content)
+    {
+        var before = watcher.Changes;
+        Write(relative, content);
+        var deadline = DateTime.UtcNow + Timeout;
+        while (watcher.Changes == before)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"no file event for {relative} within {Timeout.TotalSeconds} s");
+            await Task.Delay(10);
+        }
+
+        long seen;
+        do
+        {
+            seen = watcher.Changes;
+            await Task.Delay(100);
+        }
+        while (watcher.Changes != seen);
     }
 
     [Fact]
