@@ -62,7 +62,11 @@ internal sealed record ServiceSpec(ServiceKind Kind, string? Executable, IReadOn
 }
 
 /// <summary>runtime.transport: gRPC (TCP port, or a Unix socket) or shared memory.</summary>
-internal sealed record TransportSpec(TransportKind Kind, int Port, string? Socket);
+/// <param name="Kind">gRPC or shared memory.</param>
+/// <param name="Port">gRPC's TCP port; 0 for any.</param>
+/// <param name="Socket">gRPC's Unix socket, if given.</param>
+/// <param name="Wait">shared-memory's <c>wait</c>: how both sides' readers wait; null for each side's default.</param>
+internal sealed record TransportSpec(TransportKind Kind, int Port, string? Socket, Jex.Transport.SharedMemory.WaitMode? Wait = null);
 
 internal sealed record TransformStage
 {

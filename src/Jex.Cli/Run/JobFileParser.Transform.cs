@@ -126,15 +126,33 @@ internal sealed partial class JobFileParser
 
                 return new TransportSpec(TransportKind.Grpc, port, socket);
             case TransportKinds.SharedMemoryName:
-                if (options is not null)
+                if (options is null)
                 {
-                    CheckKeys(options, path + ".shared-memory", []);
+                    return new TransportSpec(TransportKind.SharedMemory, 0, null);
                 }
 
-                return new TransportSpec(TransportKind.SharedMemory, 0, null);
+                CheckKeys(options, path + ".shared-memory", ["wait"]);
+                return new TransportSpec(TransportKind.SharedMemory, 0, null, ParseWait(options, path + ".shared-memory.wait"));
             default:
                 throw Error(node is YamlScalarNode ? node : parent, path, $"unsupported transport '{kind}' (supported: {string.Join(", ", TransportKinds.Names)})");
         }
+    }
+
+    /// <summary>shared-memory's <c>wait: adaptive|spin|block</c>; null when absent.</summary>
+    private Jex.Transport.SharedMemory.WaitMode? ParseWait(YamlMappingNode options, string path)
+    {
+        if (Get(options, "wait") is not { } node)
+        {
+            return null;
+        }
+
+        var text = Scalar(node, path);
+        if (!Jex.Transport.SharedMemory.WaitModes.TryParse(text, out var mode))
+        {
+            throw Error(node, path, $"unknown wait mode '{text}' (expected one of: {string.Join(", ", Jex.Transport.SharedMemory.WaitModes.Names)})");
+        }
+
+        return mode;
     }
 
     private ServiceSpec ParseService(YamlNode node, string path)

@@ -76,7 +76,7 @@ internal sealed class JobRunner
         try
         {
             launcher = RuntimeServices.CreateLauncher(transform, logger);
-            connector = RuntimeServices.CreateConnector(transform.Transport.Kind);
+            connector = RuntimeServices.CreateConnector(transform.Transport);
         }
         catch (NotSupportedException ex)
         {

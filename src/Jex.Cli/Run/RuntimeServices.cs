@@ -30,12 +30,21 @@ internal static class RuntimeServices
         };
     }
 
-    public static ISessionConnector CreateConnector(TransportKind transport) => transport switch
+    public static ISessionConnector CreateConnector(TransportSpec transport) => transport.Kind switch
     {
         TransportKind.Grpc => new GrpcSessionConnector(),
-        TransportKind.SharedMemory => new SharedMemorySessionConnector(),
-        _ => throw new NotSupportedException($"runtime.transport '{transport.ToWire()}' is not available in this build of jex yet"),
+        TransportKind.SharedMemory => new SharedMemorySessionConnector(transport.Wait ?? Jex.Transport.SharedMemory.WaitMode.Adaptive),
+        _ => throw new NotSupportedException($"runtime.transport '{transport.Kind.ToWire()}' is not available in this build of jex yet"),
     };
+
+    /// <summary>
+    /// The runtime's switches that follow from the job's transport: shared memory's <c>wait</c> for the
+    /// runtime's side too. A passthru runtime was started by hand and keeps its own setting.
+    /// </summary>
+    public static IReadOnlyList<string> TransportArguments(TransformStage transform) =>
+        transform.Transport.Wait is { } wait && transform.Service.Kind != ServiceKind.Passthru
+            ? ["--UserCode:SharedMemory:Wait=" + Jex.Transport.SharedMemory.WaitModes.ToName(wait)]
+            : [];
 
     public static string PassthruAddress(TransformStage transform)
     {
@@ -77,7 +86,7 @@ internal static class RuntimeServices
                 Uid: transform.Transport.Kind == TransportKind.SharedMemory ? $"{job.Uid}-{n.ToString(CultureInfo.InvariantCulture)}" : null,
                 GrpcPort: transform.Transport.Port,
                 GrpcSocket: transform.Transport.Socket,
-                ExtraArguments: moreArguments is null ? transform.Service.Arguments : [.. transform.Service.Arguments, .. moreArguments],
+                ExtraArguments: [.. TransportArguments(transform), .. transform.Service.Arguments, .. moreArguments ?? []],
                 ReadyTimeout: transform.ReadyTimeout,
                 Deploy: liveCode is null ? null : new DeployLaunchOptions());
         };

@@ -1,6 +1,7 @@
 using Jex.Cli.Run;
 using Jex.Protocol.Contract;
 using Jex.Testing.Shared;
+using Jex.Transport.SharedMemory;
 
 namespace Jex.Cli.Tests.Run;
 
@@ -113,6 +114,45 @@ public sealed class JobFileParserTests
         Assert.Equal("job.pipeline[0].pipeline[1].runtime.transport", ex.Key);
         Assert.Equal(25, ex.Line);
         Assert.Contains("unsupported transport 'carrier-pigeon' (supported: grpc, shared-memory)", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("block", "Block")]
+    [InlineData("Spin", "Spin")]
+    [InlineData("adaptive", "Adaptive")]
+    public void Parse_SharedMemoryWait_IsTheNamedMode(string text, string mode)
+    {
+        var expected = Enum.Parse<WaitMode>(mode);
+        var job = Parse(ValidJob.Replace("              grpc:\n                port: 0", $"              shared-memory:\n                wait: {text}", StringComparison.Ordinal));
+
+        Assert.Equal(new TransportSpec(TransportKind.SharedMemory, 0, null, expected), job.Transform.Transport);
+    }
+
+    [Fact]
+    public void Parse_SharedMemoryWithoutWait_LeavesEachSideItsDefault()
+    {
+        var job = Parse(ValidJob.Replace("            transport:\n              grpc:\n                port: 0", "            transport: shared-memory", StringComparison.Ordinal));
+
+        Assert.Equal(new TransportSpec(TransportKind.SharedMemory, 0, null), job.Transform.Transport);
+    }
+
+    [Fact]
+    public void Parse_WhenSharedMemoryWaitIsUnknown_NamesTheKeyLineAndTheModes()
+    {
+        var ex = ParseFails(ValidJob.Replace("              grpc:\n                port: 0", "              shared-memory:\n                wait: nap", StringComparison.Ordinal));
+
+        Assert.Equal("job.pipeline[0].pipeline[1].runtime.transport.shared-memory.wait", ex.Key);
+        Assert.Equal(27, ex.Line);
+        Assert.Contains("unknown wait mode 'nap' (expected one of: adaptive, spin, block)", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_WhenSharedMemoryHasAnUnknownOption_NamesIt()
+    {
+        var ex = ParseFails(ValidJob.Replace("              grpc:\n                port: 0", "              shared-memory:\n                spin-us: 5", StringComparison.Ordinal));
+
+        Assert.Contains("spin-us", ex.Message, StringComparison.Ordinal);
+        Assert.StartsWith("job.pipeline[0].pipeline[1].runtime.transport.shared-memory", ex.Key, StringComparison.Ordinal);
     }
 
     [Fact]

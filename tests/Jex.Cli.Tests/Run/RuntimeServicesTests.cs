@@ -1,5 +1,7 @@
 using Jex.Cli.Run;
+using Jex.Member.Transports;
 using Jex.Protocol.Contract;
+using Jex.Transport.SharedMemory;
 
 namespace Jex.Cli.Tests.Run;
 
@@ -37,6 +39,40 @@ public sealed class RuntimeServicesTests
         Assert.Equal(("abc-1", "abc-2"), (first.Uid, second.Uid));
         Assert.Equal((TransportKind.SharedMemory, "/code"), (first.Transport, first.UserCodePath));
         Assert.Equal(["--x"], first.ExtraArguments!);
+    }
+
+    [Fact]
+    public void SharedMemoryWait_ReachesTheRuntimeAsItsSwitch_AndTheMemberAsItsConnector()
+    {
+        var transport = new TransportSpec(TransportKind.SharedMemory, 0, null, WaitMode.Block);
+        var factory = RuntimeServices.LaunchOptionsFactory(
+            Job(new ServiceSpec(ServiceKind.Process, "/rt/jex-runtime", ["--x"], null, null), transport), passthruToken: null, moreArguments: ["--y"]);
+
+        Assert.Equal(["--UserCode:SharedMemory:Wait=block", "--x", "--y"], factory().ExtraArguments!);
+        var connector = Assert.IsType<SharedMemorySessionConnector>(RuntimeServices.CreateConnector(transport));
+        Assert.Equal(WaitMode.Block, connector.Wait);
+    }
+
+    [Fact]
+    public void SharedMemoryWait_ForPassthru_SetsOnlyTheMembersSide()
+    {
+        var transport = new TransportSpec(TransportKind.SharedMemory, 0, null, WaitMode.Spin);
+        var factory = RuntimeServices.LaunchOptionsFactory(
+            Job(new ServiceSpec(ServiceKind.Passthru, null, [], null, null), transport), passthruToken: "t");
+
+        Assert.Empty(factory().ExtraArguments!);
+        Assert.Equal(WaitMode.Spin, Assert.IsType<SharedMemorySessionConnector>(RuntimeServices.CreateConnector(transport)).Wait);
+    }
+
+    [Fact]
+    public void SharedMemoryWithoutWait_AddsNoSwitch_AndTheConnectorAdapts()
+    {
+        var transport = new TransportSpec(TransportKind.SharedMemory, 0, null);
+        var factory = RuntimeServices.LaunchOptionsFactory(
+            Job(new ServiceSpec(ServiceKind.Process, "/rt/jex-runtime", [], null, null), transport), passthruToken: null);
+
+        Assert.Empty(factory().ExtraArguments!);
+        Assert.Equal(WaitMode.Adaptive, Assert.IsType<SharedMemorySessionConnector>(RuntimeServices.CreateConnector(transport)).Wait);
     }
 
     [Fact]

@@ -72,6 +72,24 @@ public sealed partial class RunJobTests
         Assert.Equal(expected, await File.ReadAllLinesAsync(output));
     }
 
+    [Fact]
+    public async Task Run_WithASharedMemoryWaitInTheJob_TheForkedRuntimeWaitsThatWay()
+    {
+        using var dir = new TempDirectory("jex-member");
+        var job = dir.File("shm-spin.yml");
+        var yaml = (await File.ReadAllTextAsync(JexCli.Job("dotnet-process-shmem.yml")))
+            .Replace("transport: shared-memory ", "transport: {shared-memory: {wait: spin}} ", StringComparison.Ordinal);
+        Assert.Contains("wait: spin", yaml, StringComparison.Ordinal);
+        await File.WriteAllTextAsync(job, yaml);
+
+        var result = await JexCli.RunAsync(["run", job, $"JEX_OUT={JexCli.Out}", "--generate", "50", "--verbose"], JobTimeout);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains(" in=50 out=50 errors=0 ", result.SummaryLine, StringComparison.Ordinal);
+        // The runtime's own start-up line (shown with --verbose) names the mode it was given.
+        Assert.Matches(@"Shared memory: created /dev/shm/jex-\S+ \(.*wait spin: spin \d+ us", result.Stderr);
+    }
+
     private static async Task<CliResult> RunPassthruAsync(string[] common)
     {
         var port = JexCli.FreeTcpPort();
