@@ -71,7 +71,16 @@ internal sealed class SharedMemorySessionChannel : ISessionChannel
             // Sending into a ring nobody reads would "succeed" until it fills: fail at once instead.
             _channel.Peer.ThrowIfLost();
             var ring = _channel.Outbound;
-            ring.Write(message.CalculateSize(), message, static (span, m) => m.WriteTo(span), cancellationToken);
+            if (message.KindCase == MemberMessage.KindOneofCase.Batch)
+            {
+                var batchSize = BatchMessageWriter.BatchSize(message.Batch);
+                ring.Write(BatchMessageWriter.MessageSize(batchSize), (message.Batch, batchSize),
+                    static (span, state) => BatchMessageWriter.Write(span, state.Batch, state.batchSize), cancellationToken);
+            }
+            else
+            {
+                ring.Write(message.CalculateSize(), message, static (span, m) => m.WriteTo(span), cancellationToken);
+            }
 
             ring.Flush();
             return ValueTask.CompletedTask;
