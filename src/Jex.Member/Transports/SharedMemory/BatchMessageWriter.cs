@@ -34,9 +34,10 @@ internal static class BatchMessageWriter
 
     /// <summary>
     /// Writes <c>new MemberMessage { Batch = batch }</c>; <paramref name="destination"/> is exactly
-    /// <see cref="MessageSize"/> long and <paramref name="batchSize"/> is <see cref="BatchSize"/>.
+    /// <see cref="MessageSize"/> long, and <paramref name="batchSize"/> and <paramref name="itemSizes"/>
+    /// are what <see cref="BatchSize"/> computed.
     /// </summary>
-    public static void Write(Span<byte> destination, Batch batch, int batchSize)
+    public static void Write(Span<byte> destination, Batch batch, int batchSize, ReadOnlySpan<int> itemSizes)
     {
         destination[0] = BatchTag;
         var pos = ProtoWire.WriteVarint(destination, 1, (uint)batchSize);
@@ -47,7 +48,7 @@ internal static class BatchMessageWriter
         {
             var item = items[i];
             destination[pos++] = ItemTag;
-            pos = ProtoWire.WriteVarint(destination, pos, (uint)ItemSize(item));
+            pos = ProtoWire.WriteVarint(destination, pos, (uint)itemSizes[i]);
             pos = WriteItem(destination, pos, item);
         }
 
@@ -59,8 +60,12 @@ internal static class BatchMessageWriter
         }
     }
 
-    /// <summary>The encoded size of the Batch alone (the MemberMessage's field 3 payload).</summary>
-    public static int BatchSize(Batch batch)
+    /// <summary>
+    /// The encoded size of the Batch alone (the MemberMessage's field 3 payload). Each item's size
+    /// goes into <paramref name="itemSizes"/> (at least as long as the batch's items), so
+    /// <see cref="Write"/> does not compute it again.
+    /// </summary>
+    public static int BatchSize(Batch batch, Span<int> itemSizes)
     {
         var size = VarintFieldSize(batch.Id) + VarintFieldSize(batch.DeadlineMs)
             + StringSize(batch.Traceparent) + StringSize(batch.Tracestate);
@@ -69,6 +74,7 @@ internal static class BatchMessageWriter
         for (var i = 0; i < items.Count; i++)
         {
             var itemSize = ItemSize(items[i]);
+            itemSizes[i] = itemSize;
             size += 1 + ProtoWire.VarintSize((uint)itemSize) + itemSize;
         }
 

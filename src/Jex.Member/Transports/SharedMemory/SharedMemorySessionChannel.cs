@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Threading.Channels;
 using Google.Protobuf;
 using Grpc.Core;
@@ -73,9 +74,17 @@ internal sealed class SharedMemorySessionChannel : ISessionChannel
             var ring = _channel.Outbound;
             if (message.KindCase == MemberMessage.KindOneofCase.Batch)
             {
-                var batchSize = BatchMessageWriter.BatchSize(message.Batch);
-                ring.Write(BatchMessageWriter.MessageSize(batchSize), (message.Batch, batchSize),
-                    static (span, state) => BatchMessageWriter.Write(span, state.Batch, state.batchSize), cancellationToken);
+                var itemSizes = ArrayPool<int>.Shared.Rent(message.Batch.Items.Count);
+                try
+                {
+                    var batchSize = BatchMessageWriter.BatchSize(message.Batch, itemSizes);
+                    ring.Write(BatchMessageWriter.MessageSize(batchSize), (message.Batch, batchSize, itemSizes),
+                        static (span, state) => BatchMessageWriter.Write(span, state.Batch, state.batchSize, state.itemSizes), cancellationToken);
+                }
+                finally
+                {
+                    ArrayPool<int>.Shared.Return(itemSizes);
+                }
             }
             else
             {

@@ -52,9 +52,10 @@ public sealed class BatchMessageWriterTests
 
     private static byte[] Encode(Batch batch)
     {
-        var batchSize = BatchMessageWriter.BatchSize(batch);
+        var itemSizes = new int[batch.Items.Count];
+        var batchSize = BatchMessageWriter.BatchSize(batch, itemSizes);
         var bytes = new byte[BatchMessageWriter.MessageSize(batchSize)];
-        BatchMessageWriter.Write(bytes, batch, batchSize);
+        BatchMessageWriter.Write(bytes, batch, batchSize, itemSizes);
         return bytes;
     }
 
