@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 
 namespace Jex.Protocol.Wire;
@@ -114,17 +115,8 @@ public static class ProtoWire
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int VarintSize(ulong value) => value < 0x80 ? 1 : VarintSizeSlow(value);
 
-    private static int VarintSizeSlow(ulong value)
-    {
-        var size = 1;
-        while (value >= 0x80)
-        {
-            value >>= 7;
-            size++;
-        }
-
-        return size;
-    }
+    // Seven bits per byte: bytes = ceil((log2(value) + 1) / 7), as multiply and shift, no loop.
+    private static int VarintSizeSlow(ulong value) => ((BitOperations.Log2(value) * 9) + 73) >> 6;
 
     /// <summary>Size of a length-delimited field with a one-byte tag: tag, length, payload.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

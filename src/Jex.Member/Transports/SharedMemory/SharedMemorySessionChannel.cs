@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Threading.Channels;
 using Google.Protobuf;
 using Grpc.Core;
@@ -71,7 +72,24 @@ internal sealed class SharedMemorySessionChannel : ISessionChannel
             // Sending into a ring nobody reads would "succeed" until it fills: fail at once instead.
             _channel.Peer.ThrowIfLost();
             var ring = _channel.Outbound;
-            ring.Write(message.CalculateSize(), message, static (span, m) => m.WriteTo(span), cancellationToken);
+            if (message.KindCase == MemberMessage.KindOneofCase.Batch)
+            {
+                var itemSizes = ArrayPool<int>.Shared.Rent(message.Batch.Items.Count);
+                try
+                {
+                    var batchSize = BatchMessageWriter.BatchSize(message.Batch, itemSizes);
+                    ring.Write(BatchMessageWriter.MessageSize(batchSize), (message.Batch, batchSize, itemSizes),
+                        static (span, state) => BatchMessageWriter.Write(span, state.Batch, state.batchSize, state.itemSizes), cancellationToken);
+                }
+                finally
+                {
+                    ArrayPool<int>.Shared.Return(itemSizes);
+                }
+            }
+            else
+            {
+                ring.Write(message.CalculateSize(), message, static (span, m) => m.WriteTo(span), cancellationToken);
+            }
 
             ring.Flush();
             return ValueTask.CompletedTask;
