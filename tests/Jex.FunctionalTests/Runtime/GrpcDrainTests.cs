@@ -90,6 +90,37 @@ public sealed class GrpcDrainTests(ITestOutputHelper output) : IDisposable
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Grpc))]
+    public async Task Sigterm_WhenTheMemberNeverEndsItsSide_TheRuntimeStillExitsZeroAtTheDrainTimeout(TransportKind kind)
+    {
+        var runtime = await Transports.StartRuntimeAsync(kind, _scratch, "--UserCode:DrainTimeoutSeconds=2");
+        await using var _ = runtime;
+        try
+        {
+            await using var session = new TestSession(Transports.Open(kind, runtime));
+            await session.OpenAsync(TestSession.InitFor("identity"));
+            await session.SendAsync(new MemberMessage { Batch = TestSession.MakeBatch(1, ["a"]) });
+            Assert.NotNull(await session.ReadUntilAsync(m => m.Result is not null, TimeSpan.FromSeconds(30)));
+
+            runtime.Signal(LibC.SigTerm);
+
+            // Drained arrives; the member then neither half-closes nor cancels. The drain timeout
+            // bounds the wait: the runtime aborts the call, exits 0 and removes its socket.
+            Assert.NotNull(await session.ReadUntilAsync(m => m.Drained is not null, TimeSpan.FromSeconds(30)));
+            Assert.Equal(0, await runtime.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+            if (Transports.EndpointFile(kind, runtime) is { } socket)
+            {
+                Assert.False(File.Exists(socket), $"{socket} left behind");
+            }
+        }
+        catch
+        {
+            output.WriteLine("runtime log:\n" + runtime.Log);
+            throw;
+        }
+    }
+
     private static async Task<bool> WaitForLogAsync(RuntimeProcess runtime, string text, TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);
