@@ -51,6 +51,9 @@ internal sealed class TestSession : IAsyncDisposable
 
     public Task SendAsync(MemberMessage message) => _channel.SendAsync(message, CancellationToken.None).AsTask().WaitAsync(Timeout);
 
+    /// <summary>Ends the member's side of the session (a gRPC half-close).</summary>
+    public Task CompleteAsync() => _channel.CompleteAsync(CancellationToken.None).AsTask().WaitAsync(Timeout);
+
     /// <summary>Reads the next message, recording logs and protocol errors; null at stream end.</summary>
     public async Task<RuntimeMessage?> ReadAsync(TimeSpan? timeout = null)
     {

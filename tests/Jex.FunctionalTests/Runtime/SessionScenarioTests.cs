@@ -395,7 +395,9 @@ public sealed class SessionScenarioTests(ITestOutputHelper output) : IDisposable
             }
             else if (m.Drained is { } d)
             {
+                // The member ends its side after Drained: a stopping runtime holds the call until then.
                 drained = d;
+                await session.CompleteAsync();
             }
         }
 

@@ -48,10 +48,41 @@ internal sealed class UserCodeService : UserCodeServiceBinding
             var body = context.GetHttpContext().Request.BodyReader;
             await _processor.RunAsync(ReadAsync(requestStream, body, context.CancellationToken, CancellationToken.None), new StreamOutput(responseStream), context.CancellationToken)
                 .ConfigureAwait(false);
+            if (_processor.IsStopping)
+            {
+                await AwaitMemberEndAsync(body, context.CancellationToken).ConfigureAwait(false);
+            }
         }
         catch (SessionRejectedException e)
         {
             throw new RpcException(new Status(e.StatusCode, e.Message));
+        }
+    }
+
+    /// <summary>
+    /// Holds a session the runtime drained because it is stopping until the member ends its side
+    /// (half-close or cancel), or the drain timeout aborts the call. Ending the call first would let
+    /// Kestrel's graceful stop close the connection while the member's side is still open, and the
+    /// member's HTTP/2 client then drops the results and Drained it has received but not yet read.
+    /// Whatever the member still sends is discarded: the session took nothing after the drain began.
+    /// </summary>
+    private static async Task AwaitMemberEndAsync(PipeReader body, CancellationToken callAborted)
+    {
+        try
+        {
+            while (true)
+            {
+                var read = await body.ReadAsync(callAborted).ConfigureAwait(false);
+                body.AdvanceTo(read.Buffer.End);
+                if (read.IsCompleted || read.IsCanceled)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException)
+        {
+            // The member cancelled or left, or its stream already ended: either way it is done.
         }
     }
 
