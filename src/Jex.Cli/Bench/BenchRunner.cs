@@ -337,12 +337,12 @@ internal sealed class BenchRunner(BenchSettings settings, TextWriter progress)
     }
 
     /// <summary>
-    /// Runs <see cref="BenchSettings.WarmUp"/>, then slices of half that for as long as each is
-    /// more than <see cref="BenchSettings.WarmUpGain"/> faster than the one before, up to
-    /// <see cref="BenchSettings.WarmUpLimit"/> in all. A runtime forked for the cell (every shm
-    /// cell) is still compiling its hot methods to their final tier for a while on a busy machine;
-    /// a fixed warm-up that ends before that puts the climb into the first repeats.
-    /// Returns how long the warm-up ran.
+    /// Runs <see cref="BenchSettings.WarmUp"/>, then slices of half that while the runtime has
+    /// used less than <see cref="BenchSettings.WarmUpRuntimeCpu"/> in all, or while each slice is
+    /// more than <see cref="BenchSettings.WarmUpGain"/> faster than the one before; up to
+    /// <see cref="BenchSettings.WarmUpLimit"/>. Without it, a runtime forked for the cell (every
+    /// shm cell) still climbs through the first repeats on a busy machine. Returns how long the
+    /// warm-up ran.
     /// </summary>
     private async Task<TimeSpan> WarmUpAsync(ICellWorkload workload, Cell cell, CancellationToken cancellationToken)
     {
@@ -360,7 +360,8 @@ internal sealed class BenchRunner(BenchSettings settings, TextWriter progress)
         {
             var next = await workload.RunAsync(slice, null, cancellationToken).ConfigureAwait(false);
             total += slice;
-            if (next.EventsPerSecond <= last.EventsPerSecond * (1 + settings.WarmUpGain))
+            var cpuShort = workload.RuntimeCpuMicroseconds() is { } cpu && cpu < settings.WarmUpRuntimeCpu.TotalMicroseconds;
+            if (!cpuShort && next.EventsPerSecond <= last.EventsPerSecond * (1 + settings.WarmUpGain))
             {
                 break;
             }
@@ -383,6 +384,9 @@ internal interface ICellWorkload
 {
     /// <summary>Whether runs report the runtime's allocated bytes (the Jex runtime does; a peer does not).</summary>
     bool MeasuresAllocation { get; }
+
+    /// <summary>The CPU time the runtime (or peer) process has used since it started, or null when unknown.</summary>
+    double? RuntimeCpuMicroseconds();
 
     /// <summary>One run: closed loop with <paramref name="batchesPerSecond"/> null, otherwise at that fixed rate.</summary>
     Task<RunSample> RunAsync(TimeSpan duration, double? batchesPerSecond, CancellationToken cancellationToken);

@@ -79,6 +79,8 @@ internal sealed class Workload : ICellWorkload
 {
     public bool MeasuresAllocation => true;
 
+    public double? RuntimeCpuMicroseconds() => ProcStat.CpuMicroseconds(_runtimePid);
+
     private const int Window = 1024;
     private const ulong MarkerNonce = ulong.MaxValue;
 

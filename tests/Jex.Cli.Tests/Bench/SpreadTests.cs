@@ -20,7 +20,8 @@ public sealed class SpreadTests : IDisposable
         Runtime = "r",
         Samples = "s",
         WarmUp = TimeSpan.FromMilliseconds(500),
-        WarmUpLimit = TimeSpan.FromMilliseconds(2000),
+        WarmUpLimit = TimeSpan.FromMilliseconds(4000),
+        WarmUpRuntimeCpu = TimeSpan.FromMilliseconds(1500),
         Measure = TimeSpan.FromMilliseconds(600),
         Repeats = 5,
         FixedRate = TimeSpan.FromMilliseconds(300),
@@ -30,6 +31,13 @@ public sealed class SpreadTests : IDisposable
     private sealed class ScriptedWorkload(params double[] rates) : ICellWorkload
     {
         private int _next;
+
+        /// <summary>The runtime's CPU so far, per call; past the end, the last. Warm by default.</summary>
+        public double[] CpuMicroseconds { get; init; } = [10e6];
+
+        private int _cpuCalls;
+
+        public double? RuntimeCpuMicroseconds() => CpuMicroseconds[Math.Min(_cpuCalls++, CpuMicroseconds.Length - 1)];
 
         public List<(TimeSpan Duration, double? Rate)> Runs { get; } = [];
 
@@ -95,12 +103,24 @@ public sealed class SpreadTests : IDisposable
     [Fact]
     public async Task MeasureAsync_WhenThroughputKeepsClimbing_StopsTheWarmUpAtItsLimit()
     {
-        var workload = new ScriptedWorkload([.. Enumerable.Range(1, 20).Select(i => i * 1000.0)]);
+        var workload = new ScriptedWorkload([.. Enumerable.Range(1, 30).Select(i => i * 1000.0)]);
 
         var result = await new BenchRunner(Settings, TextWriter.Null).MeasureAsync(workload, Cell16, forked: true, CancellationToken.None);
 
-        Assert.Equal(2000, result.WarmUpMilliseconds);
-        Assert.Equal(7 + 5 + 1, workload.Runs.Count);
+        Assert.Equal(4000, result.WarmUpMilliseconds);
+        Assert.Equal(15 + 5 + 1, workload.Runs.Count);
+    }
+
+    [Fact]
+    public async Task MeasureAsync_WhileTheRuntimeHasUsedTooLittleCpu_WarmsUpOnEvenWhenThroughputIsFlat()
+    {
+        // 0.4 s, 0.9 s, then 1.6 s of CPU: the third slice passes the 1.5 s mark.
+        var workload = new ScriptedWorkload(100, 100, 100, 100, 100, 100, 100, 100, 100, 100) { CpuMicroseconds = [0.4e6, 0.9e6, 1.6e6] };
+
+        var result = await new BenchRunner(Settings, TextWriter.Null).MeasureAsync(workload, Cell16, forked: true, CancellationToken.None);
+
+        Assert.Equal(500 + (3 * 250), result.WarmUpMilliseconds);
+        Assert.Equal(4 + 5 + 1, workload.Runs.Count);
     }
 
     [Fact]

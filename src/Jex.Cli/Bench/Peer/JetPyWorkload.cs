@@ -43,6 +43,8 @@ internal sealed class JetPyWorkload : ICellWorkload, IAsyncDisposable
 
     public bool MeasuresAllocation => false;
 
+    public double? RuntimeCpuMicroseconds() => ProcStat.CpuMicroseconds(_peerPid);
+
     /// <summary>Item <paramref name="index"/>: its number, then letters, <paramref name="length"/> characters in all, so no two in a batch are equal.</summary>
     public static string Item(int index, int length)
     {
