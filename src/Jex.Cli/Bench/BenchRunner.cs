@@ -129,6 +129,9 @@ internal sealed record BenchReport(
 [SupportedOSPlatform("linux")]
 internal sealed class BenchRunner(BenchSettings settings, TextWriter progress)
 {
+    /// <summary>This process's CPU microseconds spent in runs of each path so far: its side of the path is warm past the mark too.</summary>
+    private readonly Dictionary<string, double> _memberCpuByPath = new(StringComparer.Ordinal);
+
     public async Task<BenchReport> RunAsync(CancellationToken cancellationToken)
     {
         var watch = Stopwatch.StartNew();
@@ -305,7 +308,7 @@ internal sealed class BenchRunner(BenchSettings settings, TextWriter progress)
         for (var r = 0; r < settings.Repeats; r++)
         {
             CollectMemberGarbage();
-            samples.Add(await workload.RunAsync(settings.Measure, null, cancellationToken).ConfigureAwait(false));
+            samples.Add(Count(cell, await workload.RunAsync(settings.Measure, null, cancellationToken).ConfigureAwait(false)));
         }
 
         var rates = samples.Select(s => s.EventsPerSecond).Order().ToArray();
@@ -338,7 +341,9 @@ internal sealed class BenchRunner(BenchSettings settings, TextWriter progress)
 
     /// <summary>
     /// Runs <see cref="BenchSettings.WarmUp"/>, then slices of half that while the runtime has
-    /// used less than <see cref="BenchSettings.WarmUpRuntimeCpu"/> in all, or while each slice is
+    /// used less than <see cref="BenchSettings.WarmUpRuntimeCpu"/> in all, or this process less
+    /// than that in runs of the cell's path (the member's side of a path, e.g. the gRPC client,
+    /// tiers up too: the first gRPC cell after the shm ones climbed for seconds), or while each slice is
     /// more than <see cref="BenchSettings.WarmUpGain"/> faster than the one before; up to
     /// <see cref="BenchSettings.WarmUpLimit"/>. Without it, a runtime forked for the cell (every
     /// shm cell) still climbs through the first repeats on a busy machine. Returns how long the
@@ -346,7 +351,7 @@ internal sealed class BenchRunner(BenchSettings settings, TextWriter progress)
     /// </summary>
     private async Task<TimeSpan> WarmUpAsync(ICellWorkload workload, Cell cell, CancellationToken cancellationToken)
     {
-        var last = await workload.RunAsync(settings.WarmUp, null, cancellationToken).ConfigureAwait(false);
+        var last = Count(cell, await workload.RunAsync(settings.WarmUp, null, cancellationToken).ConfigureAwait(false));
         var total = settings.WarmUp;
 
         // async5ms waits on timers, not on compiled code; a batch-order run of it lasts a whole batch.
@@ -358,9 +363,10 @@ internal sealed class BenchRunner(BenchSettings settings, TextWriter progress)
         var slice = settings.WarmUp / 2;
         while (total + slice <= settings.WarmUpLimit)
         {
-            var next = await workload.RunAsync(slice, null, cancellationToken).ConfigureAwait(false);
+            var next = Count(cell, await workload.RunAsync(slice, null, cancellationToken).ConfigureAwait(false));
             total += slice;
-            var cpuShort = workload.RuntimeCpuMicroseconds() is { } cpu && cpu < settings.WarmUpRuntimeCpu.TotalMicroseconds;
+            var mark = settings.WarmUpRuntimeCpu.TotalMicroseconds;
+            var cpuShort = (workload.RuntimeCpuMicroseconds() is { } cpu && cpu < mark) || _memberCpuByPath[cell.Path] < mark;
             if (!cpuShort && next.EventsPerSecond <= last.EventsPerSecond * (1 + settings.WarmUpGain))
             {
                 break;
@@ -370,6 +376,13 @@ internal sealed class BenchRunner(BenchSettings settings, TextWriter progress)
         }
 
         return total;
+    }
+
+    /// <summary>Adds a run's member CPU to its path's total, and returns the run.</summary>
+    private RunSample Count(Cell cell, RunSample sample)
+    {
+        _memberCpuByPath[cell.Path] = _memberCpuByPath.GetValueOrDefault(cell.Path) + sample.MemberCpuUs;
+        return sample;
     }
 
     private static void CollectMemberGarbage()

@@ -62,7 +62,8 @@ internal sealed record BenchSettings
     /// forked for one cell (every shm cell) is still compiling its hot methods to their final
     /// tier until it has run them for a while; on a loaded machine it gets a share of a core, so
     /// wall time alone says little about how far it got. A runtime that serves many cells (gRPC,
-    /// direct) passes this after its first.
+    /// direct) passes this after its first. The same mark applies to this process's CPU in runs
+    /// of the path, for the member's side of it.
     /// </summary>
     public TimeSpan WarmUpRuntimeCpu { get; init; } = TimeSpan.FromMilliseconds(1500);
 

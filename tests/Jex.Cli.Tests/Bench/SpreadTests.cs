@@ -37,6 +37,9 @@ public sealed class SpreadTests : IDisposable
 
         private int _cpuCalls;
 
+        /// <summary>This process's CPU per run; enough by default for the path to be warm at once.</summary>
+        public double MemberCpuPerRun { get; init; } = 10e6;
+
         public double? RuntimeCpuMicroseconds() => CpuMicroseconds[Math.Min(_cpuCalls++, CpuMicroseconds.Length - 1)];
 
         public List<(TimeSpan Duration, double? Rate)> Runs { get; } = [];
@@ -47,7 +50,7 @@ public sealed class SpreadTests : IDisposable
         {
             Runs.Add((duration, batchesPerSecond));
             var rate = rates[Math.Min(_next++, rates.Length - 1)];
-            return Task.FromResult(new RunSample((long)rate, (long)rate / 16, 1.0, [100, 200], 0, 10, 5) { OtherCores = 0.25 * _next });
+            return Task.FromResult(new RunSample((long)rate, (long)rate / 16, 1.0, [100, 200], 0, 10, MemberCpuPerRun) { OtherCores = 0.25 * _next });
         }
     }
 
@@ -121,6 +124,21 @@ public sealed class SpreadTests : IDisposable
 
         Assert.Equal(500 + (3 * 250), result.WarmUpMilliseconds);
         Assert.Equal(4 + 5 + 1, workload.Runs.Count);
+    }
+
+    [Fact]
+    public async Task MeasureAsync_OnAPathWhoseMemberSideHasUsedTooLittleCpu_WarmsUpOnlyItsFirstCellLonger()
+    {
+        // 0.3 s of member CPU per run: the path passes 1.5 s in the fifth warm-up run of its first cell.
+        var runner = new BenchRunner(Settings, TextWriter.Null);
+        var first = new ScriptedWorkload(100) { MemberCpuPerRun = 0.3e6 };
+        var second = new ScriptedWorkload(100) { MemberCpuPerRun = 0.3e6 };
+
+        var a = await runner.MeasureAsync(first, Cell16, forked: true, CancellationToken.None);
+        var b = await runner.MeasureAsync(second, Cell16 with { Batch = 256 }, forked: true, CancellationToken.None);
+
+        Assert.Equal(500 + (4 * 250), a.WarmUpMilliseconds);
+        Assert.Equal(500 + 250, b.WarmUpMilliseconds);
     }
 
     [Fact]
