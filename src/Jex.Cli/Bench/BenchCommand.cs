@@ -1,11 +1,13 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Runtime.Versioning;
+using Jex.Cli.Bench.Peer;
 
 namespace Jex.Cli.Bench;
 
 /// <summary>
-/// <c>jex bench</c>: one workload through direct, shm, grpc-tcp and grpc-uds in one run. Prints a
+/// <c>jex bench</c>: one workload through direct, shm, grpc-tcp and grpc-uds in one run (and,
+/// with <c>--jetpy DIR</c>, through Hazelcast's Python peer). Prints a
 /// table, writes JSON with <c>--json</c> and a page with charts with <c>--html</c> (also from an
 /// earlier JSON report, <c>--from</c>, with no run). Exit code 0 when it ran (whatever the
 /// numbers), 1 when a cell failed, 2 on bad arguments.
@@ -31,11 +33,18 @@ internal static class BenchCommand
         var starts = new Option<int?>("--starts") { HelpName = "N", Description = "Runtime starts per path for fork-to-ready (default 10, quick 3)." };
         var startupOnly = new Option<bool>("--startup-only") { Description = "Measure fork-to-ready only, no load." };
         var shmWait = new Option<string?>("--shm-wait") { HelpName = "LIST", Description = "Comma-separated wait modes for the shm path, both sides: adaptive, spin, block; each runs as its own path (shm-spin, ...). Default: adaptive, as path shm." };
+        var jetPy = new Option<string?>("--jetpy")
+        {
+            HelpName = "DIR",
+            Description = "Also run Hazelcast Jet's Python user-code server (mapUsingPython) as the path jetpy, with identity over strings, at the same "
+                + $"payloads, batches and in-flight counts. DIR must hold {string.Join(", ", JetPyFolder.RequiredFiles)} as Hazelcast ships them "
+                + $"(the jet-python extension's resources); they run with {JetPyFolder.Python}, which needs grpcio. Jex does not include them.",
+        };
         var noOrdering = new Option<bool>("--no-ordering-cells") { Description = "Leave out the key-ordering cells (identity at ordering key; async5ms at ordering batch and key)." };
 
         var command = new Command("bench", "Benchmark the paths from member to user function: direct, shm, grpc-tcp, grpc-uds.")
         {
-            runtime, samples, json, html, from, quick, paths, payloads, batches, inFlight, functions, formats, measureMs, repeats, starts, startupOnly, noOrdering, shmWait,
+            runtime, samples, json, html, from, quick, paths, payloads, batches, inFlight, functions, formats, measureMs, repeats, starts, startupOnly, noOrdering, shmWait, jetPy,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -76,8 +85,13 @@ internal static class BenchCommand
                     StartupOnly = parse.GetValue(startupOnly),
                     OrderingCells = !parse.GetValue(noOrdering),
                     ShmWaits = Strings(parse.GetValue(shmWait), "--shm-wait", Jex.Transport.SharedMemory.WaitModes.Names),
+                    JetPy = parse.GetValue(jetPy) is { } peer ? Path.GetFullPath(peer) : null,
                 };
                 ForkedRuntimeOptions.CheckExist(settings.Runtime, settings.Samples);
+                if (settings.JetPy is { } folder && JetPyFolder.Problem(folder) is { } problem)
+                {
+                    throw new ArgumentException(problem);
+                }
             }
             catch (ArgumentException e)
             {

@@ -20,9 +20,23 @@ internal sealed record BenchSettings
     /// </summary>
     public IReadOnlyList<string>? ShmWaits { get; init; }
 
-    /// <summary>The paths as run and reported: <see cref="Paths"/> with shm expanded per <see cref="ShmWaits"/>.</summary>
+    /// <summary>The path name of the Jet Python peer (<see cref="JetPy"/>).</summary>
+    public const string JetPyPath = "jetpy";
+
+    /// <summary>
+    /// The folder with Hazelcast's Python user-code server (--jetpy), or null. Given, the run ends
+    /// with the path <see cref="JetPyPath"/>: that peer driven with identity over strings of each
+    /// payload size, at the same batch sizes and batches in flight as the other paths.
+    /// </summary>
+    public string? JetPy { get; init; }
+
+    /// <summary>
+    /// The paths as run and reported: <see cref="Paths"/> with shm expanded per <see cref="ShmWaits"/>,
+    /// then <see cref="JetPyPath"/> when <see cref="JetPy"/> is given.
+    /// </summary>
     public IReadOnlyList<string> RunPaths =>
-        ShmWaits is null ? Paths : [.. Paths.SelectMany(p => p == "shm" ? ShmWaits.Select(w => "shm-" + w) : [p])];
+        [.. (ShmWaits is null ? Paths : Paths.SelectMany(p => p == "shm" ? ShmWaits.Select(w => "shm-" + w) : [p])),
+         .. (JetPy is null ? Array.Empty<string>() : [JetPyPath])];
 
     public IReadOnlyList<int> Payloads { get; init; } = [64, 1024, 16 * 1024];
 
@@ -35,6 +49,25 @@ internal sealed record BenchSettings
     public IReadOnlyList<string> Formats { get; init; } = AllFormats;
 
     public TimeSpan WarmUp { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// The longest warm-up: it runs on past <see cref="WarmUp"/> while the runtime has used less
+    /// than <see cref="WarmUpRuntimeCpu"/> since it started, or throughput still climbs by more
+    /// than <see cref="WarmUpGain"/> slice on slice.
+    /// </summary>
+    public TimeSpan WarmUpLimit { get; init; } = TimeSpan.FromMilliseconds(4000);
+
+    /// <summary>
+    /// CPU time a runtime spends, start-up included, before its cells are measured. A runtime
+    /// forked for one cell (every shm cell) is still compiling its hot methods to their final
+    /// tier until it has run them for a while; on a loaded machine it gets a share of a core, so
+    /// wall time alone says little about how far it got. A runtime that serves many cells (gRPC,
+    /// direct) passes this after its first. The same mark applies to this process's CPU in runs
+    /// of the path, for the member's side of it.
+    /// </summary>
+    public TimeSpan WarmUpRuntimeCpu { get; init; } = TimeSpan.FromMilliseconds(1500);
+
+    public double WarmUpGain { get; init; } = 0.05;
 
     public TimeSpan Measure { get; init; } = TimeSpan.FromMilliseconds(600);
 
@@ -71,8 +104,13 @@ internal sealed record BenchSettings
             yield break;
         }
 
+        if (path == JetPyPath)
+        {
+            yield break;
+        }
+
         yield return new Cell(path, 64, 256, 4, "identity", "raw", Cell.KeyOrder);
-        if (Quick && path != RunPaths[^1])
+        if (Quick && path != RunPaths.Last(p => p != JetPyPath))
         {
             // Quick mode keeps the slow batch-order cell (about 7 s) to one path, the last.
             yield break;
@@ -115,6 +153,16 @@ internal sealed record BenchSettings
         }
     }
 
+    /// <summary>
+    /// The peer's cells: identity over raw strings at every payload, batch and in-flight count the
+    /// Jex paths run (quick mode leaves out the same ones), and nothing else: the peer has no
+    /// burn1us, no Compact and no key ordering.
+    /// </summary>
+    public IEnumerable<Cell> PeerCells() => Cells(JetPyPath)
+        .Where(c => c.Format == "raw")
+        .Select(c => c with { Function = "identity" })
+        .Distinct();
+
     public static BenchSettings QuickFrom(BenchSettings s) => s with
     {
         Payloads = [64],
@@ -122,6 +170,8 @@ internal sealed record BenchSettings
         Functions = ["identity"],
         Formats = AllFormats,
         WarmUp = TimeSpan.FromMilliseconds(300),
+        WarmUpLimit = TimeSpan.FromMilliseconds(1200),
+        WarmUpRuntimeCpu = TimeSpan.FromMilliseconds(600),
         Measure = TimeSpan.FromMilliseconds(400),
         Repeats = 3,
         FixedRate = TimeSpan.FromMilliseconds(400),

@@ -278,7 +278,7 @@ internal static class HtmlReport
             html.Append(Inv, $"<tr><td>{Enc(c.Path)}</td><td>{c.Payload}</td><td>{c.Batch}</td><td>{c.InFlight}</td><td>{Enc(c.Function)}</td><td>{Enc(c.Format)}</td>");
             html.Append(r.Error is not null
                 ? $"<td colspan=\"7\">error: {Enc(r.Error)}</td></tr>\n"
-                : string.Create(Inv, $"<td>{r.EventsPerSecond:N0}</td><td>±{r.SpreadPercent:F0}%</td><td>{r.Latency.P50:N1}</td><td>{r.Latency.P99:N1}</td><td>{r.ClosedLatency.P50:N1}</td><td>{r.AllocatedBytesPerEvent:N0}</td><td>{r.CpuUsPerEvent:F2}</td></tr>\n"));
+                : string.Create(Inv, $"<td>{r.EventsPerSecond:N0}</td><td>±{r.SpreadPercent:F0}%{(double.IsFinite(r.SpreadIqrPercent) ? $" (IQR ±{r.SpreadIqrPercent:F0}%)" : "")}</td><td>{r.Latency.P50:N1}</td><td>{r.Latency.P99:N1}</td><td>{r.ClosedLatency.P50:N1}</td><td>{r.AllocatedBytesPerEvent:N0}</td><td>{r.CpuUsPerEvent:F2}</td></tr>\n"));
         }
 
         html.Append("</table></details>\n");

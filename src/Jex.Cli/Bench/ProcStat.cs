@@ -37,6 +37,40 @@ internal static class ProcStat
     }
 
     /// <summary>
+    /// CPU microseconds the whole machine spent busy so far, over all cores (the first line of
+    /// <c>/proc/stat</c>: user, nice, system, irq, softirq and steal; not idle or iowait); null when
+    /// it cannot be read.
+    /// </summary>
+    public static double? MachineBusyMicroseconds()
+    {
+        string text;
+        try
+        {
+            using var reader = new StreamReader("/proc/stat");
+            text = reader.ReadLine() ?? string.Empty;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        // "cpu  user nice system idle iowait irq softirq steal guest guest_nice"
+        var fields = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (fields.Length < 9 || fields[0] != "cpu")
+        {
+            return null;
+        }
+
+        long busy = 0;
+        foreach (var i in (ReadOnlySpan<int>)[1, 2, 3, 6, 7, 8])
+        {
+            busy += long.Parse(fields[i], CultureInfo.InvariantCulture);
+        }
+
+        return busy * MicrosecondsPerTick;
+    }
+
+    /// <summary>
     /// The text of <c>/proc/&lt;pid&gt;/<paramref name="file"/></c>, or null when it cannot be read:
     /// the process has exited (or is not ours to read), which callers report as "gone".
     /// </summary>

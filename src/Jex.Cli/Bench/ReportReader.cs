@@ -32,7 +32,8 @@ internal static class ReportReader
             {
                 var cell = new Cell(
                     Get(r, "transport").GetString()!, Get(r, "payload").GetInt32(), Get(r, "batch").GetInt32(),
-                    Get(r, "inflight").GetInt32(), Get(r, "function").GetString()!, Get(r, "format").GetString()!);
+                    Get(r, "inflight").GetInt32(), Get(r, "function").GetString()!, Get(r, "format").GetString()!,
+                    r.TryGetProperty("ordering", out var ordering) && ordering.GetString() is { } o ? o : Cell.BatchOrder);
                 if (r.TryGetProperty("error", out var error))
                 {
                     results.Add(new CellResult(cell) { Error = error.GetString() });
@@ -44,6 +45,9 @@ internal static class ReportReader
                     EventsPerSecond = Double(r, "events_per_s"),
                     EventsPerSecondMin = Double(r, "events_per_s_min"),
                     EventsPerSecondMax = Double(r, "events_per_s_max"),
+                    RepeatEventsPerSecond = Doubles(r, "events_per_s_repeats"),
+                    RepeatOtherCores = Doubles(r, "other_cores_repeats"),
+                    WarmUpMilliseconds = Double(r, "warmup_ms"),
                     Latency = new Percentiles(Double(r, "p50_us"), Double(r, "p99_us"), Double(r, "max_us"), 0),
                     FixedRateBatchesPerSecond = Double(r, "fixed_rate_batches_per_s"),
                     ClosedLatency = new Percentiles(Double(r, "closed_p50_us"), Double(r, "closed_p99_us"), Double(r, "closed_max_us"), 0),
@@ -74,6 +78,12 @@ internal static class ReportReader
     private static Dictionary<string, string> Strings(JsonElement root, string name) =>
         root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Object
             ? value.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? "", StringComparer.Ordinal)
+            : [];
+
+    /// <summary>An array of numbers (null entries as NaN); empty when the report is older than the field.</summary>
+    private static double[] Doubles(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Array
+            ? [.. value.EnumerateArray().Select(v => v.ValueKind == JsonValueKind.Number ? v.GetDouble() : double.NaN)]
             : [];
 
     private static double Double(JsonElement e, string name) =>

@@ -35,6 +35,37 @@ internal sealed record Cell(string Path, int Payload, int Batch, int InFlight, s
 internal sealed record RunSample(long Events, long Batches, double Seconds, long[] LatencyTicks, ulong RuntimeAllocated, double RuntimeCpuUs, double MemberCpuUs)
 {
     public double EventsPerSecond => Events / Seconds;
+
+    /// <summary>Cores the rest of the machine kept busy during the run (see <see cref="CellResult.RepeatOtherCores"/>); NaN when unknown.</summary>
+    public double OtherCores { get; init; } = double.NaN;
+}
+
+/// <summary>
+/// CPU time of the runtime, of this process and of the whole machine across one run, so the
+/// run's sample can say how busy the rest of the machine was meanwhile.
+/// </summary>
+[SupportedOSPlatform("linux")]
+internal readonly record struct CpuMark(long At, double Runtime, double Member, double? Machine)
+{
+    public static CpuMark Now(int runtimePid) => new(
+        Stopwatch.GetTimestamp(),
+        ProcStat.CpuMicroseconds(runtimePid) ?? 0,
+        ProcStat.CpuMicroseconds(Environment.ProcessId) ?? 0,
+        ProcStat.MachineBusyMicroseconds());
+
+    /// <summary>Runtime and member CPU microseconds since <paramref name="start"/>, and the cores everything else used.</summary>
+    public (double RuntimeUs, double MemberUs, double OtherCores) Since(CpuMark start, int runtimePid)
+    {
+        var runtime = Runtime - start.Runtime;
+        var member = Member - start.Member;
+        var wallUs = (At - start.At) * 1e6 / Stopwatch.Frequency;
+        // Direct: the runtime is this process, counted once.
+        var ours = runtimePid == Environment.ProcessId ? member : runtime + member;
+        var other = Machine is { } end && start.Machine is { } begin && wallUs > 0
+            ? Math.Max(0, (end - begin - ours) / wallUs)
+            : double.NaN;
+        return (runtime, member, other);
+    }
 }
 
 /// <summary>
@@ -44,8 +75,12 @@ internal sealed record RunSample(long Events, long Batches, double Seconds, long
 /// allocates next to nothing and the runtime's allocation can be read from its Pong.
 /// </summary>
 [SupportedOSPlatform("linux")]
-internal sealed class Workload
+internal sealed class Workload : ICellWorkload
 {
+    public bool MeasuresAllocation => true;
+
+    public double? RuntimeCpuMicroseconds() => ProcStat.CpuMicroseconds(_runtimePid);
+
     private const int Window = 1024;
     private const ulong MarkerNonce = ulong.MaxValue;
 
@@ -143,8 +178,7 @@ internal sealed class Workload
         runCts.CancelAfter(duration + TimeSpan.FromSeconds(60));
         cancellationToken = runCts.Token;
         var before = await PingAsync(cancellationToken).ConfigureAwait(false);
-        var runtimeCpu0 = ProcStat.CpuMicroseconds(_runtimePid) ?? 0;
-        var memberCpu0 = ProcStat.CpuMicroseconds(Environment.ProcessId) ?? 0;
+        var cpu0 = CpuMark.Now(_runtimePid);
 
         var latencies = new List<long>(batchesPerSecond is { } r ? (int)Math.Min(4_000_000, r * duration.TotalSeconds * 1.2) + 16 : 1 << 16);
         using var inFlight = new SemaphoreSlim(_cell.InFlight, _cell.InFlight);
@@ -274,10 +308,12 @@ internal sealed class Workload
 
         await sender.ConfigureAwait(false);
         var seconds = (double)(lastAt - start) / Stopwatch.Frequency;
-        var runtimeCpu = (ProcStat.CpuMicroseconds(_runtimePid) ?? 0) - runtimeCpu0;
-        var memberCpu = (ProcStat.CpuMicroseconds(Environment.ProcessId) ?? 0) - memberCpu0;
+        var (runtimeCpu, memberCpu, otherCores) = CpuMark.Now(_runtimePid).Since(cpu0, _runtimePid);
         var after = await PingAsync(cancellationToken).ConfigureAwait(false);
-        return new RunSample(events, batches, seconds, [.. latencies], after.AllocatedBytes - before.AllocatedBytes, runtimeCpu, memberCpu);
+        return new RunSample(events, batches, seconds, [.. latencies], after.AllocatedBytes - before.AllocatedBytes, runtimeCpu, memberCpu)
+        {
+            OtherCores = otherCores,
+        };
     }
 
     /// <summary>Sends the next pooled batch, stamped with the time its round trip counts from.</summary>
@@ -336,7 +372,7 @@ internal sealed class Workload
     /// Waits for a send time with sub-millisecond precision: sleeps while far off, then yields the
     /// core (this machine has two, and the runtime needs one) until the time comes.
     /// </summary>
-    private static void WaitUntil(long due)
+    internal static void WaitUntil(long due)
     {
         while (true)
         {

@@ -56,4 +56,32 @@ public sealed class BenchSettingsTests
         Assert.Equal(7_000_000, goal.Measured);
         Assert.Equal("met (shm-block)", goal.Status);
     }
+
+    [Fact]
+    public void RunPaths_WithJetPy_EndWithThePeer()
+    {
+        Assert.Equal(["direct", "shm", "grpc-uds", "jetpy"], (Base with { JetPy = "/peer" }).RunPaths);
+    }
+
+    [Fact]
+    public void PeerCells_InQuickMode_AreIdentityRawAtTheJexPathsBatchesAndInFlight()
+    {
+        var quick = BenchSettings.QuickFrom(Base with { JetPy = "/peer" });
+
+        Assert.Equal(
+            [new Cell("jetpy", 64, 1, 1, "identity", "raw"), new Cell("jetpy", 64, 1, 4, "identity", "raw"), new Cell("jetpy", 64, 256, 4, "identity", "raw")],
+            quick.PeerCells());
+        Assert.Equal(quick.Cells("grpc-uds").Where(c => c.Format == "raw").Select(c => (c.Batch, c.InFlight)), quick.PeerCells().Select(c => (c.Batch, c.InFlight)));
+        Assert.Empty(quick.OrderingCellsFor("jetpy"));
+        // Quick mode's slow async5ms pair stays on the last Jex path.
+        Assert.Contains(quick.OrderingCellsFor("grpc-uds"), c => c.Function == BenchSettings.Async5Ms);
+    }
+
+    [Fact]
+    public void PeerCells_WithBurn1usOnly_StillRunIdentity()
+    {
+        var settings = Base with { JetPy = "/peer", Functions = ["burn1us"], Payloads = [64], Batches = [16], InFlight = [4] };
+
+        Assert.Equal([new Cell("jetpy", 64, 16, 4, "identity", "raw")], settings.PeerCells());
+    }
 }
