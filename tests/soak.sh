@@ -50,9 +50,10 @@ if report is not None:
               and t.get("duplicates") == 0 and t.get("unknown") == 0,
               f"sent {sent}, right {ok}, lost {t.get('lost')}, wrong {t.get('items_wrong')}, duplicated {t.get('duplicates')}, unknown {t.get('unknown')}; {t.get('first_wrong') or t.get('error') or ''}")
         samples = t.get("samples", [])
-        # One a second; a busy machine may delay a tick (the timer then skips it), so allow 20%.
+        # One a second; a busy machine may delay ticks (the timer then skips them), so the floor is
+        # half: enough to show the sampler ran the whole window, without depending on the load.
         check(f"{p}: an RSS sample every second ({len(samples)} in {seconds:.0f} s)",
-              seconds * 0.8 <= len(samples) <= seconds + 2, f"{len(samples)} samples")
+              seconds * 0.5 <= len(samples) <= seconds + 2, f"{len(samples)} samples")
         ref, final = t.get("rss_reference_kib"), t.get("rss_final_kib")
         check(f"{p}: final RSS within 10% of the RSS at {t.get('rss_reference_at_s')} s ({ref} -> {final} KiB)",
               isinstance(ref, int) and isinstance(final, int) and ref > 0 and final <= ref * 1.10, why)

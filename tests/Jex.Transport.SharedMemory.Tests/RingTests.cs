@@ -21,7 +21,8 @@ public sealed class RingTests
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
         var started = DateTime.UtcNow;
         Assert.ThrowsAny<OperationCanceledException>(() => pair.Consumer.WaitForData(cts.Token));
-        Assert.InRange(DateTime.UtcNow - started, TimeSpan.FromMilliseconds(150), TimeSpan.FromSeconds(3));
+        // Not before the cancellation; the upper bound only has to catch a wait that ignores it.
+        Assert.InRange(DateTime.UtcNow - started, TimeSpan.FromMilliseconds(150), TimeSpan.FromSeconds(30));
     }
 
     [Fact]

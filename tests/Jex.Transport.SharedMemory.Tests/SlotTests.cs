@@ -50,7 +50,7 @@ public sealed class SlotTests
             slot.Outbound.Flush();
         }
 
-        var (reason, died) = await closed.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        var (reason, died) = await closed.Task.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.False(died);
         Assert.Contains("closed", reason, StringComparison.Ordinal);
         Assert.True(slot.Peer.IsLost);
@@ -135,11 +135,12 @@ public sealed class SlotTests
         // A live process (this one) claims slot 1 and never writes its heartbeat or state.
         Assert.Equal(0, runtime.Slots[1].TryClaim(Environment.ProcessId));
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        var (index, reason, died) = await lost.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        var (index, reason, died) = await lost.Task.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(1, index);
         Assert.True(died);
         Assert.Contains("has not attached", reason, StringComparison.Ordinal);
-        Assert.InRange(watch.Elapsed, TimeSpan.FromMilliseconds(350), TimeSpan.FromSeconds(3));
+        // Not before the timeout; a late verdict only means a busy machine, so the upper bound is loose.
+        Assert.InRange(watch.Elapsed, TimeSpan.FromMilliseconds(350), TimeSpan.FromSeconds(30));
         Assert.False(runtime.Slots[0].Peer.IsLost);
     }
 }

@@ -70,7 +70,7 @@ uid=$("$CLI" run --rm --entrypoint id "$IMAGE" -u 2>&1)
 
 UserCode__Token=tier-token "$CLI" run -d --name "$STANDALONE" -e UserCode__Token -p 127.0.0.1::5252 "$IMAGE" >/dev/null 2>"$WORK/standalone.err"
 ready=""
-for _ in $(seq 1 60); do
+for _ in $(seq 1 240); do
   ready=$("$CLI" logs "$STANDALONE" 2>/dev/null | grep '^JEX-READY ' || true)
   [ -n "$ready" ] && break
   sleep 0.5
@@ -129,7 +129,7 @@ fi
   --output "$WORK/container-kill.jsonl" --show 0 >"$WORK/container-kill.log" 2>&1 &
 jex_pid=$!
 killed=""
-for _ in $(seq 1 120); do
+for _ in $(seq 1 480); do
   # Kill once results are flowing, so batches are in flight.
   if [ -s "$WORK/container-kill.jsonl" ]; then
     killed=$("$CLI" ps -q --filter "label=jex.owner-pid=$jex_pid" | head -1)
@@ -188,8 +188,10 @@ mkdir -p "$WORK/live/samples" && cp -r out/samples/Jex.Samples "$WORK/live/sampl
 "$JEX" run jobs/dotnet-container-grpc.yml JEX_IMAGE="$IMAGE" JEX_OUT="$WORK/live" --generate 200000 --rate 40000 --watch \
   --output "$WORK/live.jsonl" --show 0 >"$WORK/live.log" 2>&1 &
 jex_pid=$!
-for _ in $(seq 1 240); do grep -q '^jex run --watch: watching ' "$WORK/live.log" && break; sleep 0.25; done
-sleep 2
+for _ in $(seq 1 480); do grep -q '^jex run --watch: watching ' "$WORK/live.log" && break; sleep 0.25; done
+# Copy v2 once v1 results are in the output (the sink writes it in blocks), not after a fixed pause:
+# that could come before any v1 result or eat the time a busy machine needs for the deploy.
+for _ in $(seq 1 480); do [ -s "$WORK/live.jsonl" ] && break; kill -0 "$jex_pid" 2>/dev/null || break; sleep 0.25; done
 cp out/samples-v2/Jex.Samples/* "$WORK/live/samples/Jex.Samples/"
 rc=0; wait "$jex_pid" || rc=$?
 s=$(grep '^job .* completed: ' "$WORK/live.log" | tail -1)
@@ -216,7 +218,7 @@ fi
 # jex deploy into a container started by hand with no code of its own (UserCode__Path emptied).
 UserCode__Token=tier-token "$CLI" run -d --name "$STANDALONE" -e UserCode__Token -e UserCode__Path= -e UserCode__Deploy__Enabled=true \
   -p 127.0.0.1::5252 "$IMAGE" >/dev/null 2>"$WORK/standalone-deploy.err"
-for _ in $(seq 1 60); do "$CLI" logs "$STANDALONE" 2>/dev/null | grep -q '^JEX-READY ' && break; sleep 0.5; done
+for _ in $(seq 1 240); do "$CLI" logs "$STANDALONE" 2>/dev/null | grep -q '^JEX-READY ' && break; sleep 0.5; done
 port=$("$CLI" port "$STANDALONE" 5252/tcp 2>/dev/null | head -1 | sed 's/.*://')
 rc=0
 UserCode__Token=tier-token "$JEX" deploy --address "127.0.0.1:$port" out/samples-v2/Jex.Samples >"$WORK/deploy.log" 2>&1 || rc=$?

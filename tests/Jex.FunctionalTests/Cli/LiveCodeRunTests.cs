@@ -57,7 +57,7 @@ public sealed partial class LiveCodeRunTests : IDisposable
             Assert.Fail("jex run ended before it said it watches: " + await run);
         }
 
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        await WaitForFirstResultsAsync(output, run, RunTimeout);
         foreach (var file in Directory.GetFiles(SamplesV2))
         {
             File.Copy(file, Path.Combine(watched, Path.GetFileName(file)), overwrite: true);
@@ -121,7 +121,7 @@ public sealed partial class LiveCodeRunTests : IDisposable
             Assert.Fail("jex run ended before it said it watches: " + await run);
         }
 
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        await WaitForFirstResultsAsync(output, run, RunTimeout);
         var dll = Path.Combine(watched, "Jex.Samples.dll");
         var bytes = await File.ReadAllBytesAsync(dll);
         await File.WriteAllBytesAsync(dll, bytes[..(bytes.Length / 2)]);
@@ -175,7 +175,7 @@ public sealed partial class LiveCodeRunTests : IDisposable
             Assert.Fail("jex run ended before it said it watches: " + await run);
         }
 
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        await WaitForFirstResultsAsync(output, run, TimeSpan.FromSeconds(300));
         WriteProject("two");
 
         var result = await run;
@@ -199,6 +199,26 @@ public sealed partial class LiveCodeRunTests : IDisposable
 
         Assert.Equal(600_000, index);
         Assert.True(switchAt > 0, $"the switch is at line {switchAt + 1}");
+    }
+
+    /// <summary>
+    /// Waits until results of the current version are in the output file (the sink writes it in
+    /// blocks), so the change that follows comes after some of them, and as early as that: a fixed
+    /// pause instead would eat into the job's remaining time, which a busy machine needs for the deploy.
+    /// </summary>
+    private static async Task WaitForFirstResultsAsync(string output, Task<CliResult> run, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!File.Exists(output) || new FileInfo(output).Length == 0)
+        {
+            if (run.IsCompleted)
+            {
+                Assert.Fail("jex run ended before it wrote a result: " + await run);
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"jex run wrote no result to {output} within {timeout.TotalSeconds} s");
+            await Task.Delay(20);
+        }
     }
 
     /// <summary>A function project whose <c>tag</c> function appends <paramref name="suffix"/>; returns the .csproj.</summary>

@@ -9,8 +9,8 @@ namespace Jex.FunctionalTests.Deploy;
 /// <summary>
 /// The switch latency docs/live-code.md reports: a session paced at about 40,000 events/s (batches of
 /// 100 every 2.5 ms, 4 in flight), and the time from Activate's answer to the first result of the
-/// new version; also Activate's own load_us. Printed; the assertion only bounds it loosely, as the
-/// machine may be shared.
+/// new version; also Activate's own load_us. Printed; the assertion only bounds it loosely (5 s), as
+/// the machine may be shared.
 /// </summary>
 public sealed class SwitchLatencyTests(LiveCodeVersions versions, ITestOutputHelper output) : IClassFixture<LiveCodeVersions>
 {
@@ -18,7 +18,7 @@ public sealed class SwitchLatencyTests(LiveCodeVersions versions, ITestOutputHel
     private static readonly TimeSpan Pace = TimeSpan.FromMicroseconds(2500);
 
     [Fact]
-    public async Task FirstResultOfTheNewVersion_FollowsActivate_WithinASecond_At40kEventsPerSecond()
+    public async Task FirstResultOfTheNewVersion_FollowsActivate_WithinAFewSeconds_At40kEventsPerSecond()
     {
         await using var runtime = await RuntimeProcess.StartAsync(
             ["--UserCode:Grpc:Port=0", "--UserCode:Deploy:Enabled=true"], userCodePath: versions.V1);
@@ -101,6 +101,8 @@ public sealed class SwitchLatencyTests(LiveCodeVersions versions, ITestOutputHel
 
         var ordered = rounds.Select(r => r.SwitchMs).Order().ToList();
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"switch latency median {ordered[ordered.Count / 2]:F2} ms, max {ordered[^1]:F2} ms; load_us median {rounds.Select(r => r.LoadUs).Order().ElementAt(rounds.Count / 2)}"));
-        Assert.True(ordered[^1] < 1000, $"a switch took {ordered[^1]:F0} ms");
+        // Milliseconds when idle (the output above); 5 s still fails a switch that waits for a drain or
+        // a poll, without failing a correct one whose in-flight batches a busy machine slows down.
+        Assert.True(ordered[^1] < 5000, $"a switch took {ordered[^1]:F0} ms");
     }
 }

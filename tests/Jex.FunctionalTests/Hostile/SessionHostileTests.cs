@@ -255,7 +255,8 @@ public sealed class SessionHostileTests(ITestOutputHelper output)
                 await hog.OpenAsync(init);
                 for (ulong id = 1; id <= 272; id++)
                 {
-                    using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                    // Long enough that only flow control, not a busy machine's slow send of 1 MiB, ends the loop early.
+                    using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
                     try
                     {
                         await hog.SendAsync(new MemberMessage { Batch = TestSession.MakeBatch(id, [value]) }).WaitAsync(cts.Token);
@@ -326,7 +327,9 @@ public sealed class SessionHostileTests(ITestOutputHelper output)
                         await session.OpenAsync(TestSession.InitFor("sleepy"));
                         for (ulong id = 1; id <= 10; id++)
                         {
-                            var result = (await session.RunAsync([TestSession.MakeBatch(id, ["sleep:8000", padding], deadlineMs: 100)], 1))[id];
+                            // 20 s: everything up to the NOT_SERVING check below must happen while the two
+                            // abandoned calls still run, and a busy machine can take several seconds for it.
+                            var result = (await session.RunAsync([TestSession.MakeBatch(id, ["sleep:20000", padding], deadlineMs: 100)], 1))[id];
                             codes.Add(result.Error?.Code ?? result.Results[0].Error.Code);
                         }
 
@@ -347,7 +350,7 @@ public sealed class SessionHostileTests(ITestOutputHelper output)
                 Assert.Equal(2, await SessionRawGrpc.HealthAsync(runtime.Address));
 
                 // The calls end: health comes back and batches run again.
-                var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+                var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
                 while (await SessionRawGrpc.HealthAsync(runtime.Address) != 1)
                 {
                     Assert.True(DateTime.UtcNow < deadline, "health never came back to SERVING");

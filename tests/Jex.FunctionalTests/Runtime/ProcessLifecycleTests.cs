@@ -21,10 +21,10 @@ public sealed class ProcessLifecycleTests(ITestOutputHelper output)
         watch.Stop();
 
         // The runtime polls its parent every second (README: "within 1 s"); on a loaded machine
-        // the poll's wake-up, the exit and reading its output can each be late, so the test
-        // allows 3 s: still well under what a runtime that missed the parent's death would take.
+        // the poll's wake-up, the exit and reading its output can each be late by seconds, so the
+        // test allows 15 s: a runtime that missed the parent's death never exits.
         output.WriteLine($"runtime exited {watch.ElapsedMilliseconds} ms after its parent");
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3), $"runtime took {watch.ElapsedMilliseconds} ms to notice its parent died\n{runtime.Log}");
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(15), $"runtime took {watch.ElapsedMilliseconds} ms to notice its parent died\n{runtime.Log}");
         Assert.Contains(runtime.StderrLines, l => l.Contains($"Parent process {parent.Id} is gone", StringComparison.Ordinal));
     }
 

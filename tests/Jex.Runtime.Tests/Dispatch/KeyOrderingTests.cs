@@ -23,12 +23,19 @@ public sealed class KeyOrderingTests
     {
         public static readonly Recorder Calls = new();
 
-        /// <summary>Value "id|delayMs": records its start and end; delay 0 returns synchronously.</summary>
+        /// <summary>Held calls wait for the test to release them, so "still running" does not depend on how long a delay lasts.</summary>
+        public static readonly Gate Held = new();
+
+        /// <summary>Calls of <see cref="Gathered"/> wait until the expected number of them run at once.</summary>
+        public static readonly Gathering Together = new();
+
+        /// <summary>Value "id|delayMs" or "id|hold": records its start and end; delay 0 returns synchronously, hold waits for <see cref="Held"/>.</summary>
         public static ValueTask<string> Recorded(string value, IJexContext context)
         {
             var bar = value.IndexOf('|', StringComparison.Ordinal);
             var id = int.Parse(value.AsSpan(0, bar), System.Globalization.CultureInfo.InvariantCulture);
-            var delay = int.Parse(value.AsSpan(bar + 1), System.Globalization.CultureInfo.InvariantCulture);
+            var hold = value.AsSpan(bar + 1).SequenceEqual("hold");
+            var delay = hold ? -1 : int.Parse(value.AsSpan(bar + 1), System.Globalization.CultureInfo.InvariantCulture);
             var key = Encoding.UTF8.GetString(context.RawKey.Span);
             var generation = Calls.Enter(key, id);
             if (delay == 0)
@@ -37,13 +44,20 @@ public sealed class KeyOrderingTests
                 return ValueTask.FromResult(value);
             }
 
-            return DelayedAsync(value, key, delay, generation);
+            return DelayedAsync(value, key, hold ? Held.WaitAsync() : Task.Delay(delay), generation);
         }
 
-        private static async ValueTask<string> DelayedAsync(string value, string key, int delay, int generation)
+        private static async ValueTask<string> DelayedAsync(string value, string key, Task delay, int generation)
         {
-            await Task.Delay(delay);
+            await delay;
             Calls.Exit(key, generation);
+            return value;
+        }
+
+        /// <summary>Returns only once every expected call has arrived: a batch that runs its items one at a time never completes.</summary>
+        public static async Task<string> Gathered(string value)
+        {
+            await Together.ArriveAsync();
             return value;
         }
 
@@ -130,8 +144,52 @@ public sealed class KeyOrderingTests
         }
     }
 
+    /// <summary>A latch the test opens; a new one per test.</summary>
+    public sealed class Gate
+    {
+        private TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Reset() => _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task WaitAsync() => _open.Task.WaitAsync(Timeout);
+
+        public void Open() => _open.TrySetResult();
+    }
+
+    /// <summary>Lets its callers go once <c>expected</c> of them have arrived, so together they prove that many ran at once.</summary>
+    public sealed class Gathering
+    {
+        private readonly object _gate = new();
+        private TaskCompletionSource _all = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _expected;
+        private int _arrived;
+
+        public void Expect(int expected)
+        {
+            lock (_gate)
+            {
+                _all = new(TaskCreationOptions.RunContinuationsAsynchronously);
+                _expected = expected;
+                _arrived = 0;
+            }
+        }
+
+        public Task ArriveAsync()
+        {
+            lock (_gate)
+            {
+                if (++_arrived >= _expected)
+                {
+                    _all.TrySetResult();
+                }
+
+                return _all.Task.WaitAsync(Timeout);
+            }
+        }
+    }
+
     private static SessionHarness NewHarness() => new(typeof(Functions), PayloadCodecs.CreateDefault(),
-        nameof(Functions.Recorded), nameof(Functions.WaitForCancel), nameof(Functions.Sleep50), nameof(Functions.Fails));
+        nameof(Functions.Recorded), nameof(Functions.WaitForCancel), nameof(Functions.Sleep50), nameof(Functions.Fails), nameof(Functions.Gathered));
 
     private static Init KeyInit(string function, uint maxConcurrency, uint maxInFlight = 0)
     {
@@ -204,18 +262,14 @@ public sealed class KeyOrderingTests
     public async Task KeyOrdering_ItemsWithDistinctKeys_OverlapAndKeepTheirPositions()
     {
         await using var session = NewHarness();
-        await session.InitAsync(KeyInit(nameof(Functions.Sleep50), 64));
-        await session.SendAsync(new MemberMessage { Batch = BatchOf(1, [("warm", "up")]) });
-        await ReadResultsAsync(session, 1);
+        await session.InitAsync(KeyInit(nameof(Functions.Gathered), 64));
+        // Each call returns only when all 64 run at once (not after a time that a slow machine could stretch).
+        Functions.Together.Expect(64);
         var items = Enumerable.Range(0, 64).Select(i => ($"k{i}", $"v{i}")).ToList();
-        var clock = Stopwatch.StartNew();
         await session.SendAsync(new MemberMessage { Batch = BatchOf(2, items) });
         var result = (await ReadResultsAsync(session, 1))[2];
-        clock.Stop();
 
-        Assert.Equal(items.Select(i => i.Item2), result.Results.Select(r => r.Ok.Outputs_.Single().Value.ToStringUtf8()));
-        // One after another, 64 items of 50 ms take 3.2 s; at once, little more than 50 ms.
-        Assert.True(clock.Elapsed < TimeSpan.FromMilliseconds(64 * 50 / 4), $"took {clock.Elapsed.TotalMilliseconds} ms");
+        Assert.Equal(items.Select(i => i.Item2), result.Results.Select(r => r.OutcomeCase == ItemResult.OutcomeOneofCase.Ok ? r.Ok.Outputs_.Single().Value.ToStringUtf8() : r.Error.Message));
     }
 
     [Fact]
@@ -267,20 +321,28 @@ public sealed class KeyOrderingTests
         await using var session = NewHarness();
         await session.InitAsync(KeyInit(nameof(Functions.Recorded), 8));
         Functions.Calls.Reset();
-        // Batch 1's first item takes 2 s; its deadline is 200 ms. Batch 2 has the same key.
-        await session.SendAsync(new MemberMessage { Batch = BatchOf(1, [("k", "1|2000"), ("k", "2|0"), ("j", "3|0")], deadlineMs: 200) });
-        await session.SendAsync(new MemberMessage { Batch = BatchOf(2, [("k", "4|0")]) });
-        var clock = Stopwatch.StartNew();
-        var results = await ReadResultsAsync(session, 2);
+        Functions.Held.Reset();
+        try
+        {
+            // Batch 1's first item runs until the test lets it go; its deadline is 200 ms. Batch 2 has the same key.
+            await session.SendAsync(new MemberMessage { Batch = BatchOf(1, [("k", "1|hold"), ("k", "2|0"), ("j", "3|0")], deadlineMs: 200) });
+            await session.SendAsync(new MemberMessage { Batch = BatchOf(2, [("k", "4|0")]) });
+            var results = await ReadResultsAsync(session, 2);
 
-        var first = results[1].Results;
-        Assert.Equal(ItemError.Types.Code.DeadlineExceeded, first[0].Error.Code);
-        Assert.Equal(ItemError.Types.Code.DeadlineExceeded, first[1].Error.Code);
-        Assert.Equal("3|0", first[2].Ok.Outputs_.Single().Value.ToStringUtf8());
-        Assert.Equal("4|0", results[2].Results.Single().Ok.Outputs_.Single().Value.ToStringUtf8());
-        Assert.True(clock.Elapsed < TimeSpan.FromMilliseconds(1500), $"took {clock.Elapsed.TotalMilliseconds} ms");
-        // Item 2 never ran: its batch had stopped when its turn came.
-        Assert.Equal([1, 4], Functions.Calls.StartedFor("k"));
+            var first = results[1].Results;
+            Assert.Equal(ItemError.Types.Code.DeadlineExceeded, first[0].Error.Code);
+            Assert.Equal(ItemError.Types.Code.DeadlineExceeded, first[1].Error.Code);
+            Assert.Equal("3|0", first[2].Ok.Outputs_.Single().Value.ToStringUtf8());
+            Assert.Equal("4|0", results[2].Results.Single().Ok.Outputs_.Single().Value.ToStringUtf8());
+            // Both answers came while item 1 was still held: the deadline answered, not the item's end.
+            Assert.Equal(1, Functions.Calls.Running);
+            // Item 2 never ran: its batch had stopped when its turn came.
+            Assert.Equal([1, 4], Functions.Calls.StartedFor("k"));
+        }
+        finally
+        {
+            Functions.Held.Open();
+        }
     }
 
     /// <summary>
