@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 
@@ -49,6 +50,28 @@ public static class ProtoWire
         }
 
         throw new MalformedMessageException($"varint longer than 10 bytes ending at byte {pos}");
+    }
+
+    /// <summary>
+    /// Steps over a varint at <paramref name="pos"/> without decoding it, with the checks of
+    /// <see cref="ReadVarint"/> (truncated or over 10 bytes throws), for fields read only on demand.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void SkipVarint(ReadOnlySpan<byte> buffer, ref int pos)
+    {
+        if (pos >= 0 && buffer.Length - pos >= 8)
+        {
+            // Eight bytes at once: the varint ends at the first byte whose top bit is clear.
+            var word = BinaryPrimitives.ReadUInt64LittleEndian(buffer[pos..]);
+            var ends = ~word & 0x8080808080808080UL;
+            if (ends != 0)
+            {
+                pos += (BitOperations.TrailingZeroCount(ends) >> 3) + 1;
+                return;
+            }
+        }
+
+        _ = ReadVarintSlow(buffer, ref pos);
     }
 
     /// <summary>Reads a length prefix and checks the bytes it announces are there; returns the start of the payload.</summary>

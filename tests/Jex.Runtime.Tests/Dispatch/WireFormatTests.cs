@@ -355,9 +355,10 @@ public sealed class WireFormatTests
             Assert.Equal(want.Value.ToByteArray(), frame.Slice(got.ValueStart, got.ValueLength).ToArray());
             Assert.Equal(want.KeyFormat, got.KeyFormat);
             Assert.Equal(want.ValueFormat, got.ValueFormat);
-            Assert.Equal(want.TimestampMs, got.TimestampMs);
-            Assert.Equal(want.Partition, got.Partition);
-            Assert.Equal(want.Sequence, got.Sequence);
+            ItemView.ReadMetadata(frame.Slice(got.ItemStart, got.ItemLength).Span, out var timestampMs, out var partition, out var sequence);
+            Assert.Equal(want.TimestampMs, timestampMs);
+            Assert.Equal(want.Partition, partition);
+            Assert.Equal(want.Sequence, sequence);
         }
     }
 
