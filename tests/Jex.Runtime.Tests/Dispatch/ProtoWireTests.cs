@@ -69,6 +69,32 @@ public sealed class ProtoWireTests
         Assert.Equal($"truncated varint at byte {length}", error.Message);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(5)]
+    public void SkipVarint_EndingPastItsBound_FailsAsTruncatedThereThoughBytesFollow(int bound)
+    {
+        // A six-byte varint followed by twelve more bytes: the bound, not the buffer, is the end.
+        byte[] buffer = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, .. new byte[12]];
+
+        var pos = 0;
+        var error = Assert.Throws<MalformedMessageException>(() => ProtoWire.SkipVarint(buffer, ref pos, bound));
+
+        Assert.Equal($"truncated varint at byte {bound}", error.Message);
+    }
+
+    [Fact]
+    public void SkipVarint_EndingAtItsBound_StopsThere()
+    {
+        byte[] buffer = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, .. new byte[12]];
+
+        var pos = 0;
+        ProtoWire.SkipVarint(buffer, ref pos, 6);
+
+        Assert.Equal(6, pos);
+    }
+
     [Property(MaxTest = 1000)]
     public bool VarintSize_EqualsGoogleProtobufsSize(ulong raw, byte bits)
     {

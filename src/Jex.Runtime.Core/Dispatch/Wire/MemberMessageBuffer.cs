@@ -235,7 +235,7 @@ internal sealed class MemberMessageBuffer
 
                     try
                     {
-                        items[count] = ItemView.Parse(batch.Slice(itemStart, itemLength), offset + itemStart);
+                        items[count] = ItemView.Parse(batch[itemStart..], itemLength, offset + itemStart);
                     }
                     catch (MalformedMessageException e)
                     {
@@ -292,9 +292,14 @@ internal readonly record struct ItemView(
     int ItemStart,
     int ItemLength)
 {
-    /// <summary>Reads an Item message; <paramref name="offset"/> is where it starts in the buffer.</summary>
-    public static ItemView Parse(ReadOnlySpan<byte> item, int offset)
+    /// <summary>
+    /// Reads the Item message of <paramref name="length"/> bytes at the start of
+    /// <paramref name="itemAndAfter"/> (the bytes after it are only looked at, never read as the
+    /// item's); <paramref name="offset"/> is where it starts in the buffer.
+    /// </summary>
+    public static ItemView Parse(ReadOnlySpan<byte> itemAndAfter, int length, int offset)
     {
+        var item = itemAndAfter[..length];
         int keyStart = offset, keyLength = 0, valueStart = offset, valueLength = 0;
         Format keyFormat = 0, valueFormat = 0;
         var pos = 0;
@@ -319,7 +324,7 @@ internal readonly record struct ItemView(
                 case (6 << 3) | ProtoWire.Varint:
                 case (7 << 3) | ProtoWire.Varint:
                     // Checked here, so ReadMetadata cannot fail later; decoded only if asked for.
-                    ProtoWire.SkipVarint(item, ref pos);
+                    ProtoWire.SkipVarint(itemAndAfter, ref pos, length);
                     break;
                 default:
                     ProtoWire.Skip(item, ref pos, tag);
