@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 
@@ -49,6 +50,35 @@ public static class ProtoWire
         }
 
         throw new MalformedMessageException($"varint longer than 10 bytes ending at byte {pos}");
+    }
+
+    /// <summary>
+    /// Steps over a varint at <paramref name="pos"/> without decoding it, with the checks of
+    /// <see cref="ReadVarint"/> (truncated or over 10 bytes throws), for fields read only on demand.
+    /// </summary>
+    public static void SkipVarint(ReadOnlySpan<byte> buffer, ref int pos) => SkipVarint(buffer, ref pos, buffer.Length);
+
+    /// <summary>
+    /// <see cref="SkipVarint(ReadOnlySpan{byte}, ref int)"/> for a varint that must end by
+    /// <paramref name="end"/>: bytes of <paramref name="buffer"/> from there on may be looked at, so
+    /// that a field near the end of a nested message is skipped as fast as any, but never count.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void SkipVarint(ReadOnlySpan<byte> buffer, ref int pos, int end)
+    {
+        if (pos >= 0 && buffer.Length - pos >= 8)
+        {
+            // Eight bytes at once: the varint ends at the first byte whose top bit is clear.
+            var ends = ~BinaryPrimitives.ReadUInt64LittleEndian(buffer[pos..]) & 0x8080808080808080UL;
+            var next = pos + (BitOperations.TrailingZeroCount(ends) >> 3) + 1;
+            if (ends != 0 && next <= end)
+            {
+                pos = next;
+                return;
+            }
+        }
+
+        _ = ReadVarintSlow(buffer[..end], ref pos);
     }
 
     /// <summary>Reads a length prefix and checks the bytes it announces are there; returns the start of the payload.</summary>

@@ -31,6 +31,13 @@ internal sealed class InvocationContext : IJexContext, IDisposable
     private List<byte[]>? _retired;
     private bool _abandoned;
 
+    // The current item's bytes until its timestamp, partition and sequence are first asked for:
+    // most functions never read them, so a batch does not decode them for every item.
+    private ReadOnlyMemory<byte> _undecodedMetadata;
+    private long _timestampMs;
+    private int _partition;
+    private long _sequence;
+
     public InvocationContext(SessionInfo session, ILogger logger, long batchId, CancellationToken cancellationToken)
     {
         _session = session;
@@ -55,9 +62,23 @@ internal sealed class InvocationContext : IJexContext, IDisposable
 
     public DateTimeOffset Timestamp => DateTimeOffset.FromUnixTimeMilliseconds(TimestampMs);
 
-    public int Partition { get; private set; }
+    public int Partition
+    {
+        get
+        {
+            DecodeMetadata();
+            return _partition;
+        }
+    }
 
-    public long Sequence { get; private set; }
+    public long Sequence
+    {
+        get
+        {
+            DecodeMetadata();
+            return _sequence;
+        }
+    }
 
     public IReadOnlyDictionary<string, string> Settings => _session.Settings;
 
@@ -72,7 +93,14 @@ internal sealed class InvocationContext : IJexContext, IDisposable
     /// <summary>The current item's value bytes.</summary>
     public ReadOnlyMemory<byte> Value { get; private set; }
 
-    public long TimestampMs { get; private set; }
+    public long TimestampMs
+    {
+        get
+        {
+            DecodeMetadata();
+            return _timestampMs;
+        }
+    }
 
     public Format KeyFormat { get; private set; }
 
@@ -98,9 +126,7 @@ internal sealed class InvocationContext : IJexContext, IDisposable
         Reset(item.KeyFormat, item.ValueFormat);
         Key = batch.Slice(item.KeyStart, item.KeyLength);
         Value = batch.Slice(item.ValueStart, item.ValueLength);
-        TimestampMs = item.TimestampMs;
-        Partition = item.Partition;
-        Sequence = item.Sequence;
+        _undecodedMetadata = batch.Slice(item.ItemStart, item.ItemLength);
     }
 
     /// <summary>Moves to an item given as a message (unit tests).</summary>
@@ -109,13 +135,26 @@ internal sealed class InvocationContext : IJexContext, IDisposable
         Reset(item.KeyFormat, item.ValueFormat);
         Key = item.Key.Memory;
         Value = item.Value.Memory;
-        TimestampMs = item.TimestampMs;
-        Partition = item.Partition;
-        Sequence = item.Sequence;
+        _timestampMs = item.TimestampMs;
+        _partition = item.Partition;
+        _sequence = item.Sequence;
+    }
+
+    private void DecodeMetadata()
+    {
+        if (!_undecodedMetadata.IsEmpty)
+        {
+            ItemView.ReadMetadata(_undecodedMetadata.Span, out _timestampMs, out _partition, out _sequence);
+            _undecodedMetadata = default;
+        }
     }
 
     private void Reset(Format keyFormat, Format valueFormat)
     {
+        _undecodedMetadata = default;
+        _timestampMs = 0;
+        _partition = 0;
+        _sequence = 0;
         KeyFormat = keyFormat == Format.Unspecified ? _session.KeyFormat : keyFormat;
         ValueFormat = valueFormat == Format.Unspecified ? _session.ValueFormat : valueFormat;
         _outputs.AsSpan(0, _outputCount).Clear();

@@ -25,6 +25,77 @@ public sealed class ProtoWireTests
     }
 
     [Property(MaxTest = 1000)]
+    public bool SkipVarint_StopsWhereReadVarintStops_WithAnyBytesAfterIt(ulong raw, byte bits, byte trailing, byte fill)
+    {
+        var value = raw >> (bits % 64);
+        var encoded = new byte[CodedOutputStream.ComputeRawVarint64Size(value)];
+        var output = new CodedOutputStream(encoded);
+        output.WriteUInt64(value);
+        output.Flush();
+        // Trailing bytes with their top bit set as well as clear: only the varint's own bytes may count.
+        var buffer = Enumerable.Repeat(fill, 3 + encoded.Length + (trailing % 12)).ToArray();
+        encoded.CopyTo(buffer, 3);
+
+        var pos = 3;
+        ProtoWire.SkipVarint(buffer, ref pos);
+
+        return pos == 3 + encoded.Length;
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(5)]
+    public void SkipVarint_OfElevenContinuationBytes_FailsLikeReadVarint(int trailing)
+    {
+        var buffer = Enumerable.Repeat((byte)0x80, 11).Concat(new byte[trailing]).ToArray();
+
+        var pos = 0;
+        var error = Assert.Throws<MalformedMessageException>(() => ProtoWire.SkipVarint(buffer, ref pos));
+
+        Assert.Equal("varint longer than 10 bytes ending at byte 10", error.Message);
+    }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(9)]
+    public void SkipVarint_CutShort_FailsNamingTheByteAfterTheEnd(int length)
+    {
+        var buffer = Enumerable.Repeat((byte)0x80, length).ToArray();
+        buffer[0] = 0x01;
+
+        var pos = 1;
+        var error = Assert.Throws<MalformedMessageException>(() => ProtoWire.SkipVarint(buffer, ref pos));
+
+        Assert.Equal($"truncated varint at byte {length}", error.Message);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(5)]
+    public void SkipVarint_EndingPastItsBound_FailsAsTruncatedThereThoughBytesFollow(int bound)
+    {
+        // A six-byte varint followed by twelve more bytes: the bound, not the buffer, is the end.
+        byte[] buffer = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, .. new byte[12]];
+
+        var pos = 0;
+        var error = Assert.Throws<MalformedMessageException>(() => ProtoWire.SkipVarint(buffer, ref pos, bound));
+
+        Assert.Equal($"truncated varint at byte {bound}", error.Message);
+    }
+
+    [Fact]
+    public void SkipVarint_EndingAtItsBound_StopsThere()
+    {
+        byte[] buffer = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, .. new byte[12]];
+
+        var pos = 0;
+        ProtoWire.SkipVarint(buffer, ref pos, 6);
+
+        Assert.Equal(6, pos);
+    }
+
+    [Property(MaxTest = 1000)]
     public bool VarintSize_EqualsGoogleProtobufsSize(ulong raw, byte bits)
     {
         var value = raw >> (bits % 64);

@@ -146,6 +146,20 @@ public sealed class WireFormatTests
     }
 
     [Fact]
+    public void AnItemsTimestampCutShortByItsLength_IsRefusedThoughTheNextItemFollows()
+    {
+        // Item 0 is a timestamp tag and two continuation bytes; item 1's bytes would end the varint.
+        byte[] cut = [0x28, 0xFF, 0xFF];
+        var next = new Item { Value = ByteString.CopyFromUtf8("12345678") }.ToByteArray();
+        var batch = new CodedBytes().Delimited(3, cut).Delimited(3, next).ToArray();
+        var bytes = new CodedBytes().Delimited(3, batch).ToArray();
+
+        var e = Assert.Throws<MalformedMessageException>(() => MemberMessageBuffer.Copy(bytes).Parse());
+
+        Assert.Equal("batch item 0: truncated varint at byte 3", e.Message);
+    }
+
+    [Fact]
     public void ABatchOverTheItemLimit_IsCountedButItsItemsAreNotRead()
     {
         var batch = new Batch { Id = 9 };
@@ -355,9 +369,10 @@ public sealed class WireFormatTests
             Assert.Equal(want.Value.ToByteArray(), frame.Slice(got.ValueStart, got.ValueLength).ToArray());
             Assert.Equal(want.KeyFormat, got.KeyFormat);
             Assert.Equal(want.ValueFormat, got.ValueFormat);
-            Assert.Equal(want.TimestampMs, got.TimestampMs);
-            Assert.Equal(want.Partition, got.Partition);
-            Assert.Equal(want.Sequence, got.Sequence);
+            ItemView.ReadMetadata(frame.Slice(got.ItemStart, got.ItemLength).Span, out var timestampMs, out var partition, out var sequence);
+            Assert.Equal(want.TimestampMs, timestampMs);
+            Assert.Equal(want.Partition, partition);
+            Assert.Equal(want.Sequence, sequence);
         }
     }
 

@@ -112,6 +112,12 @@ internal sealed class BatchResultWriter
     /// <summary>Adds <c>ItemResult { ok: Outputs { outputs } }</c>.</summary>
     public void AddOk(ReadOnlySpan<PendingOutput> outputs)
     {
+        if (outputs.Length == 1)
+        {
+            AddOne(in outputs[0]);
+            return;
+        }
+
         long total = 0;
         foreach (ref readonly var output in outputs)
         {
@@ -138,6 +144,33 @@ internal sealed class BatchResultWriter
     }
 
     /// <summary>
+    /// <see cref="AddOk"/> for a map's one output, with its size computed once rather than once for
+    /// the limit check and again for the write; the same bytes.
+    /// </summary>
+    private void AddOne(in PendingOutput output)
+    {
+        var outputSize = output.Size;
+        long total = ProtoWire.DelimitedSize(outputSize);
+        if (total > int.MaxValue - 32 || !Fits(total + 12, 1))
+        {
+            AddTooLarge(1);
+            return;
+        }
+
+        var outputsSize = (int)total;
+        var itemSize = ProtoWire.DelimitedSize(outputsSize);
+        Ensure(ProtoWire.DelimitedSize(itemSize));
+        var buffer = _buffer.AsSpan();
+        var pos = _pos;
+        buffer[pos++] = ResultsTag;
+        pos = ProtoWire.WriteVarint(buffer, pos, (uint)itemSize);
+        buffer[pos++] = OkTag;
+        pos = ProtoWire.WriteVarint(buffer, pos, (uint)outputsSize);
+        _pos = WriteOutput(buffer, pos, output, outputSize);
+        Count++;
+    }
+
+    /// <summary>
     /// Writes the body of <c>ItemResult { ok: Outputs { outputs } }</c> (its ok field and outputs, not
     /// its own length prefix) at <paramref name="pos"/>; returns the position after it. Shared with
     /// key-ordered batches, which keep each item's result apart until the batch answers.
@@ -148,23 +181,29 @@ internal sealed class BatchResultWriter
         pos = ProtoWire.WriteVarint(buffer, pos, (uint)outputsSize);
         foreach (ref readonly var output in outputs)
         {
-            buffer[pos++] = OutputTag;
-            pos = ProtoWire.WriteVarint(buffer, pos, (uint)output.Size);
-            if (output.Key.Length > 0)
-            {
-                pos = ProtoWire.WriteDelimited(buffer, pos, KeyTag, output.Key.Span);
-            }
-
-            if (output.Value.Length > 0)
-            {
-                pos = ProtoWire.WriteDelimited(buffer, pos, ValueTag, output.Value.Span);
-            }
-
-            pos = ProtoWire.WriteEnum(buffer, pos, KeyFormatTag, (int)output.KeyFormat);
-            pos = ProtoWire.WriteEnum(buffer, pos, ValueFormatTag, (int)output.ValueFormat);
+            pos = WriteOutput(buffer, pos, output, output.Size);
         }
 
         return pos;
+    }
+
+    /// <summary>Writes one Outputs.outputs field (tag, length <paramref name="size"/>, the Output); returns the position after it.</summary>
+    private static int WriteOutput(Span<byte> buffer, int pos, in PendingOutput output, int size)
+    {
+        buffer[pos++] = OutputTag;
+        pos = ProtoWire.WriteVarint(buffer, pos, (uint)size);
+        if (output.Key.Length > 0)
+        {
+            pos = ProtoWire.WriteDelimited(buffer, pos, KeyTag, output.Key.Span);
+        }
+
+        if (output.Value.Length > 0)
+        {
+            pos = ProtoWire.WriteDelimited(buffer, pos, ValueTag, output.Value.Span);
+        }
+
+        pos = ProtoWire.WriteEnum(buffer, pos, KeyFormatTag, (int)output.KeyFormat);
+        return ProtoWire.WriteEnum(buffer, pos, ValueFormatTag, (int)output.ValueFormat);
     }
 
     /// <summary>Adds an ItemResult already encoded (errors, built with the generated classes), <paramref name="times"/> times.</summary>

@@ -235,7 +235,7 @@ internal sealed class MemberMessageBuffer
 
                     try
                     {
-                        items[count] = ItemView.Parse(batch.Slice(itemStart, itemLength), offset + itemStart);
+                        items[count] = ItemView.Parse(batch[itemStart..], itemLength, offset + itemStart);
                     }
                     catch (MalformedMessageException e)
                     {
@@ -277,7 +277,11 @@ internal sealed class MemberMessageBuffer
     }
 }
 
-/// <summary>One item of a batch, as offsets into its message buffer.</summary>
+/// <summary>
+/// One item of a batch, as offsets into its message buffer. The key, value and formats are located
+/// when the batch is read; the timestamp, partition and sequence (varints user code rarely asks for)
+/// are only checked then, and decoded by <see cref="ReadMetadata"/> when user code asks for them.
+/// </summary>
 internal readonly record struct ItemView(
     int KeyStart,
     int KeyLength,
@@ -285,16 +289,19 @@ internal readonly record struct ItemView(
     int ValueLength,
     Format KeyFormat,
     Format ValueFormat,
-    long TimestampMs,
-    int Partition,
-    long Sequence)
+    int ItemStart,
+    int ItemLength)
 {
-    /// <summary>Reads an Item message; <paramref name="offset"/> is where it starts in the buffer.</summary>
-    public static ItemView Parse(ReadOnlySpan<byte> item, int offset)
+    /// <summary>
+    /// Reads the Item message of <paramref name="length"/> bytes at the start of
+    /// <paramref name="itemAndAfter"/> (the bytes after it are only looked at, never read as the
+    /// item's); <paramref name="offset"/> is where it starts in the buffer.
+    /// </summary>
+    public static ItemView Parse(ReadOnlySpan<byte> itemAndAfter, int length, int offset)
     {
-        int keyStart = offset, keyLength = 0, valueStart = offset, valueLength = 0, partition = 0;
+        var item = itemAndAfter[..length];
+        int keyStart = offset, keyLength = 0, valueStart = offset, valueLength = 0;
         Format keyFormat = 0, valueFormat = 0;
-        long timestamp = 0, sequence = 0;
         var pos = 0;
         while (pos < item.Length)
         {
@@ -314,7 +321,38 @@ internal readonly record struct ItemView(
                     valueFormat = (Format)(int)ProtoWire.ReadVarint(item, ref pos);
                     break;
                 case (5 << 3) | ProtoWire.Varint:
-                    timestamp = (long)ProtoWire.ReadVarint(item, ref pos);
+                case (6 << 3) | ProtoWire.Varint:
+                case (7 << 3) | ProtoWire.Varint:
+                    // Checked here, so ReadMetadata cannot fail later; decoded only if asked for.
+                    ProtoWire.SkipVarint(itemAndAfter, ref pos, length);
+                    break;
+                default:
+                    ProtoWire.Skip(item, ref pos, tag);
+                    break;
+            }
+        }
+
+        return new ItemView(keyStart, keyLength, valueStart, valueLength, keyFormat, valueFormat, offset, item.Length);
+    }
+
+    /// <summary>
+    /// Decodes the timestamp, partition and sequence of an item from its bytes (the slice
+    /// <see cref="ItemStart"/>, <see cref="ItemLength"/> of the buffer it was parsed from); the last
+    /// occurrence of a field wins, as in protobuf.
+    /// </summary>
+    public static void ReadMetadata(ReadOnlySpan<byte> item, out long timestampMs, out int partition, out long sequence)
+    {
+        timestampMs = 0;
+        partition = 0;
+        sequence = 0;
+        var pos = 0;
+        while (pos < item.Length)
+        {
+            var tag = ProtoWire.ReadTag(item, ref pos);
+            switch (tag)
+            {
+                case (5 << 3) | ProtoWire.Varint:
+                    timestampMs = (long)ProtoWire.ReadVarint(item, ref pos);
                     break;
                 case (6 << 3) | ProtoWire.Varint:
                     partition = (int)ProtoWire.ReadVarint(item, ref pos);
@@ -327,7 +365,5 @@ internal readonly record struct ItemView(
                     break;
             }
         }
-
-        return new ItemView(keyStart, keyLength, valueStart, valueLength, keyFormat, valueFormat, timestamp, partition, sequence);
     }
 }
