@@ -48,7 +48,18 @@ internal sealed partial class BatchRun : IKeyedBatch
         Keyed.ItemStates = ArrayPool<byte>.Shared.Rent(Math.Max(count, 1));
         Keyed.ItemStates.AsSpan(0, count).Clear();
         Keyed.Unresolved = count;
-        Keyed.Logger = new ForwardingLogger(_context.UserLogger, _context.UserCategory, _context.Writer, _context.ForwardLevel, Id);
+        // The batch's Activity (when something listens) starts before any item runs, and is not
+        // left current on this thread: the items run on the scheduler's pumps, outside the batch's
+        // own flow, so their logger carries its ids instead; FinishKeyedAsync makes it current
+        // for the batch's continuation.
+        var caller = Activity.Current;
+        Keyed.Activity = RuntimeActivity.StartBatch(_batch, _context.FunctionName);
+        if (Keyed.Activity is not null)
+        {
+            Activity.Current = caller;
+        }
+
+        Keyed.Logger = new ForwardingLogger(_context.UserLogger, _context.UserCategory, _context.Writer, _context.ForwardLevel, Id, Keyed.Activity);
 
         // Continuations on the pool: the last item may end inside a cancellation callback or on a
         // thread that holds the scheduler's pump; the answer is sent from elsewhere.
@@ -272,10 +283,12 @@ internal sealed partial class BatchRun : IKeyedBatch
         var filtered = 0;
         long elapsedUs = long.MaxValue;
         BatchResultWriter? result = null;
-        // Started here, in this async method, so Activity.Current changes for the batch's own
-        // continuation only. The items run on the scheduler's pumps, outside it: their logs carry
-        // no trace ids (docs/observability.md).
-        RuntimeActivity.StartBatch(_batch, _context.FunctionName);
+        // Current here, in this async method, so it changes for the batch's own continuation only.
+        if (Keyed.Activity is not null)
+        {
+            Activity.Current = Keyed.Activity;
+        }
+
         try
         {
             await Keyed.AllResolved.Task.ConfigureAwait(false);
@@ -351,7 +364,11 @@ internal sealed partial class BatchRun : IKeyedBatch
             }
 
             _context.Metrics?.BatchFinished(count, errors, filtered, elapsedUs);
-            RuntimeActivity.StopBatch(errors);
+            if (Keyed.Activity is { } activity)
+            {
+                RuntimeActivity.StopBatch(activity, errors);
+            }
+
             _session.OnBatchDone(this, count, errors, elapsedUs);
             var binding = _binding!;
             _binding = null;
@@ -491,6 +508,9 @@ internal sealed class KeyedState
     public KeyedResults Results = null!;
     public byte[] ItemStates = null!;
     public ForwardingLogger Logger = null!;
+
+    /// <summary>The batch's Activity; null when nothing listens to Jex.Runtime.</summary>
+    public Activity? Activity;
     public TaskCompletionSource AllResolved = null!;
     public CancellationTokenRegistration StopRegistration;
     public int Unresolved;

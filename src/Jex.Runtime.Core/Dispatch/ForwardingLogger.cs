@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Jex.Protocol.V1;
 using Jex.Runtime.Dispatch.Wire;
 using ProtoLogLevel = Jex.Protocol.V1.LogLevel;
@@ -18,14 +19,26 @@ internal sealed class ForwardingLogger : ILogger
     private readonly MsLogLevel _forwardLevel;
     private readonly ulong _batchId;
     private readonly string _category;
+    private readonly Activity? _batchActivity;
 
-    public ForwardingLogger(ILogger local, string category, SessionWriter output, MsLogLevel forwardLevel, ulong batchId)
+    /// <param name="local">The runtime's own logger for the user's category.</param>
+    /// <param name="category">The category the member sees.</param>
+    /// <param name="output">The session's writer.</param>
+    /// <param name="forwardLevel">The lowest level sent to the member.</param>
+    /// <param name="batchId">The batch the records belong to.</param>
+    /// <param name="batchActivity">
+    /// The batch's Activity, for items that run outside its flow (key order): their records carry
+    /// its ids whatever is current on the scheduler's thread. Null where the batch's Activity is
+    /// current anyway (batch order).
+    /// </param>
+    public ForwardingLogger(ILogger local, string category, SessionWriter output, MsLogLevel forwardLevel, ulong batchId, Activity? batchActivity = null)
     {
         _local = local;
         _category = category;
         _output = output;
         _forwardLevel = forwardLevel;
         _batchId = batchId;
+        _batchActivity = batchActivity;
     }
 
     public IDisposable? BeginScope<TState>(TState state) where TState : notnull => _local.BeginScope(state);
@@ -41,7 +54,7 @@ internal sealed class ForwardingLogger : ILogger
 
         // Set while the batch's Activity is (a listener samples Jex.Runtime): the ids join this
         // record to the member's trace, in the runtime's log and in the forwarded record alike.
-        var activity = System.Diagnostics.Activity.Current;
+        var activity = _batchActivity ?? Activity.Current;
         if (_local.IsEnabled(logLevel))
         {
             using (activity is null

@@ -23,10 +23,29 @@ public sealed class RuntimeActivityTests
             context.Logger.LogWarning("saw {Value}", value);
             return value == "fail" ? throw new InvalidOperationException("fail") : value;
         }
+
+        /// <summary>Logs after an await, on whatever thread the continuation runs.</summary>
+        public static async Task<string> LogsLater(string value, IJexContext context)
+        {
+            await Task.Yield();
+            context.Logger.LogWarning("saw {Value}", value);
+            return value == "fail" ? throw new InvalidOperationException("fail") : value;
+        }
     }
 
-    [Fact]
-    public async Task ABatchWithATraceparent_RunsInAChildActivity_WhoseIdsTheForwardedLogCarries()
+    /// <summary>Both orderings, each with a function that logs at once and one that logs after an await.</summary>
+    public static TheoryData<Ordering, string> Cases => new()
+    {
+        { Ordering.Batch, nameof(Functions.Logs) },
+        { Ordering.Batch, nameof(Functions.LogsLater) },
+        // Key order runs items on the session's scheduler, outside the batch's own flow.
+        { Ordering.Key, nameof(Functions.Logs) },
+        { Ordering.Key, nameof(Functions.LogsLater) },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task ABatchWithATraceparent_RunsInAChildActivity_WhoseIdsTheForwardedLogCarries(Ordering ordering, string function)
     {
         var traceId = ActivityTraceId.CreateRandom();
         var parentSpan = ActivitySpanId.CreateRandom();
@@ -46,14 +65,21 @@ public sealed class RuntimeActivityTests
         };
         ActivitySource.AddActivityListener(listener);
 
-        await using var harness = new SessionHarness(typeof(Functions), new PayloadCodecs(), nameof(Functions.Logs));
-        await harness.InitAsync(SessionHarness.InitFor(nameof(Functions.Logs), Format.Text));
+        await using var harness = new SessionHarness(typeof(Functions), new PayloadCodecs(), function);
+        var init = SessionHarness.InitFor(function, Format.Text);
+        init.Ordering = ordering;
+        init.MaxConcurrency = ordering == Ordering.Key ? 4u : 0u;
+        await harness.InitAsync(init);
         var batch = new Batch
         {
             Id = 1,
             Traceparent = $"00-{traceId.ToHexString()}-{parentSpan.ToHexString()}-01",
             Tracestate = "jex=1",
-            Items = { new Item { Value = ByteString.CopyFromUtf8("a") }, new Item { Value = ByteString.CopyFromUtf8("fail") } },
+            Items =
+            {
+                new Item { Key = ByteString.CopyFromUtf8("k1"), Value = ByteString.CopyFromUtf8("a") },
+                new Item { Key = ByteString.CopyFromUtf8("k2"), Value = ByteString.CopyFromUtf8("fail") },
+            },
         };
         await harness.SendAsync(new MemberMessage { Batch = batch });
 
@@ -70,7 +96,7 @@ public sealed class RuntimeActivityTests
         Assert.Equal(parentSpan, activity.ParentSpanId);
         Assert.Equal("jex=1", activity.TraceStateString);
         Assert.Equal(ActivityKind.Server, activity.Kind);
-        Assert.Equal("Logs", activity.GetTagItem("jex.function"));
+        Assert.Equal(function, activity.GetTagItem("jex.function"));
         Assert.Equal(1L, activity.GetTagItem("jex.batch.id"));
         Assert.Equal(2, activity.GetTagItem("jex.batch.items"));
         Assert.Equal(1, activity.GetTagItem("jex.batch.errors"));
