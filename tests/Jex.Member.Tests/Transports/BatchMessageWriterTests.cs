@@ -1,9 +1,9 @@
 using FsCheck.Xunit;
 using Google.Protobuf;
-using Jex.Member.Transports.SharedMemory;
+using Jex.Member.Transports;
 using Jex.Protocol.V1;
 
-namespace Jex.Member.Tests.Transports.SharedMemory;
+namespace Jex.Member.Tests.Transports;
 
 /// <summary>The hand-written batch encoder must write the generated serializer's bytes, field for field.</summary>
 public sealed class BatchMessageWriterTests

@@ -2,7 +2,7 @@ using System.Text;
 using Jex.Protocol.V1;
 using Jex.Protocol.Wire;
 
-namespace Jex.Member.Transports.SharedMemory;
+namespace Jex.Member.Transports;
 
 /// <summary>
 /// Encodes a MemberMessage that carries a Batch with hand-written wire code, straight into the
