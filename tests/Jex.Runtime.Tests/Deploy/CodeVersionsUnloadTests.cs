@@ -20,19 +20,35 @@ namespace Jex.Runtime.Tests.Deploy;
 /// session's binding, compiled calls, JSON metadata, Hazelcast codecs, loggers) keeps its load
 /// context alive, and the garbage collector takes it.
 /// </summary>
+[Collection(UnloadCollection.Name)]
 public sealed class CodeVersionsUnloadTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long the retired code gets to be collected: a hang-only bound (idle, it takes milliseconds).</summary>
+    private static readonly TimeSpan CollectTimeout = TimeSpan.FromSeconds(90);
 
     private static readonly string Samples =
         typeof(CodeVersionsUnloadTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "JexSamplesAssembly").Value!;
 
     [Theory]
-    [InlineData("doThingDotnet", Format.Json, """{"value":41}""")]
-    [InlineData("doThingDotnet", Format.Hazelcast, null)]
-    [InlineData("logAndEcho", Format.Text, "hello")]
-    public async Task RetiredCode_WithNoBatchLeft_IsUnloaded_AndCollected(string function, Format format, string? value)
+    [InlineData("doThingDotnet", Format.Json, """{"value":41}""", false)]
+    [InlineData("doThingDotnet", Format.Hazelcast, null, false)]
+    [InlineData("logAndEcho", Format.Text, "hello", false)]
+    // With a listener on Jex.Runtime (OTLP, dotnet-trace), batches run in Activities: they must not keep code alive.
+    [InlineData("logAndEcho", Format.Text, "hello", true)]
+    public async Task RetiredCode_WithNoBatchLeft_IsUnloaded_AndCollected(string function, Format format, string? value, bool traced)
     {
+        using var listener = traced ? new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = s => s.Name == Jex.Runtime.Diagnostics.RuntimeActivity.SourceName,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+        } : null;
+        if (listener is not null)
+        {
+            System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        }
+
         var versions = CodeVersions.Deployable(
             dir => UserCodeLoader.Load(dir, NullLoggerFactory.Instance, PayloadCodecs.CreateDefault()), NullLogger.Instance, startup: null, startupPath: null);
         versions.Add(new Jex.Runtime.Deploy.CodeVersion("v1", "one", Samples, [], 1, 1, 0, removable: false));
@@ -95,13 +111,13 @@ public sealed class CodeVersionsUnloadTests
     internal static async Task AssertCollectedAsync(List<WeakReference> contexts)
     {
         Assert.NotEmpty(contexts);
-        var until = DateTime.UtcNow + Timeout;
+        var until = DateTime.UtcNow + CollectTimeout;
         while (contexts.Any(c => c.IsAlive))
         {
             if (DateTime.UtcNow > until)
             {
 
-                Assert.Fail($"{contexts.Count(c => c.IsAlive)} load context(s) of the retired code are still alive after {Timeout.TotalSeconds} s of collections");
+                Assert.Fail($"{contexts.Count(c => c.IsAlive)} load context(s) of the retired code are still alive after {CollectTimeout.TotalSeconds} s of collections");
             }
 
             GC.Collect();
@@ -162,4 +178,14 @@ public sealed class CodeVersionsUnloadTests
         public ValueTask WriteAsync(RuntimeMessageBuffer message, bool moreFollows, CancellationToken cancellationToken) =>
             writer.WriteAsync(message.ToMessage(), cancellationToken);
     }
+}
+
+/// <summary>
+/// Unload tests run alone, after the parallel ones: another test's work in the same process (new
+/// code being compiled, its own load contexts) must not decide how long retired code takes to go.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class UnloadCollection
+{
+    public const string Name = "Code unloading";
 }
