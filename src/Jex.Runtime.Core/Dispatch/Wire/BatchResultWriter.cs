@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using Jex.Protocol.V1;
 using Jex.Protocol.Wire;
 
@@ -125,21 +126,13 @@ internal sealed class BatchResultWriter
         }
 
         // A flat-map can yield more than 2 GiB for one item: sizes are summed in 64 bits.
-        if (total > int.MaxValue - 32 || !Fits(total + 12, 1))
+        var pos = BeginItem(total, out var buffer);
+        if (pos < 0)
         {
-            AddTooLarge(1);
             return;
         }
 
-        var outputsSize = (int)total;
-        var itemSize = ProtoWire.DelimitedSize(outputsSize);
-
-        Ensure(ProtoWire.DelimitedSize(itemSize));
-        var buffer = _buffer.AsSpan();
-        var pos = _pos;
-        buffer[pos++] = ResultsTag;
-        pos = ProtoWire.WriteVarint(buffer, pos, (uint)itemSize);
-        _pos = WriteOk(buffer, pos, outputs, outputsSize);
+        _pos = WriteOk(buffer, pos, outputs, (int)total);
         Count++;
     }
 
@@ -151,23 +144,39 @@ internal sealed class BatchResultWriter
     {
         var outputSize = output.Size;
         long total = ProtoWire.DelimitedSize(outputSize);
-        if (total > int.MaxValue - 32 || !Fits(total + 12, 1))
+        var pos = BeginItem(total, out var buffer);
+        if (pos < 0)
         {
-            AddTooLarge(1);
             return;
         }
 
-        var outputsSize = (int)total;
-        var itemSize = ProtoWire.DelimitedSize(outputsSize);
-        Ensure(ProtoWire.DelimitedSize(itemSize));
-        var buffer = _buffer.AsSpan();
-        var pos = _pos;
-        buffer[pos++] = ResultsTag;
-        pos = ProtoWire.WriteVarint(buffer, pos, (uint)itemSize);
         buffer[pos++] = OkTag;
-        pos = ProtoWire.WriteVarint(buffer, pos, (uint)outputsSize);
+        pos = ProtoWire.WriteVarint(buffer, pos, (uint)total);
         _pos = WriteOutput(buffer, pos, output, outputSize);
         Count++;
+    }
+
+    /// <summary>
+    /// Starts an ok item whose outputs take <paramref name="outputsSize"/> bytes: checks it against
+    /// the limits and writes its results tag and length into <paramref name="buffer"/>. Returns the
+    /// position after them, or -1 when the item does not fit (it is then CODE_RESULT_TOO_LARGE).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int BeginItem(long outputsSize, out Span<byte> buffer)
+    {
+        if (outputsSize > int.MaxValue - 32 || !Fits(outputsSize + 12, 1))
+        {
+            AddTooLarge(1);
+            buffer = default;
+            return -1;
+        }
+
+        var itemSize = ProtoWire.DelimitedSize((int)outputsSize);
+        Ensure(ProtoWire.DelimitedSize(itemSize));
+        buffer = _buffer.AsSpan();
+        var pos = _pos;
+        buffer[pos++] = ResultsTag;
+        return ProtoWire.WriteVarint(buffer, pos, (uint)itemSize);
     }
 
     /// <summary>
